@@ -1,0 +1,335 @@
+//! The command line: what was typed (`Cli`), what it means (`AnnotateOptions` and friends), and
+//! one entry point per command.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::article::Input;
+use crate::emit::{RecordWriter, Shape, to_json_line};
+use crate::ingest::{ReadOptions, Source, read_sources};
+use crate::pipeline::{Annotator, Outcome, prepare_batch};
+use crate::runtime::Runtime;
+use crate::store::{self, Store};
+use crate::topics::TopicSet;
+
+/// Exit status: every article annotated.
+pub const EXIT_OK: i32 = 0;
+/// The run could not start (bad model store, unreadable topic set, output not writable).
+pub const EXIT_FAILED: i32 = 1;
+/// Usage error (clap's own exit status for bad arguments).
+pub const EXIT_USAGE: i32 = 2;
+/// Some articles failed; their error records were written.
+pub const EXIT_SOME_FAILED: i32 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "newstag",
+    version,
+    about = "Who and what is in news articles: sentences, topics and entities as JSON Lines."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Annotate articles: sentences, boilerplate, dateline and topics, one JSON record each.
+    Annotate(AnnotateArgs),
+    /// Split articles into sentences and boilerplate only (no models needed).
+    Segment(InputArgs),
+    /// List, fetch, verify or locate the models in the store.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// Files (.txt, .md, .jsonl, .ndjson, optionally .gz), directories, or - for stdin.
+    paths: Vec<String>,
+    /// Write records here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// No progress bar or messages on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Articles larger than this many bytes get a too_large error record.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_article_bytes: usize,
+    /// Articles per batch: model calls are batched across this many articles.
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Args)]
+struct AnnotateArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Topic set (TOML) to use instead of the shipped news topics.
+    #[arg(long, value_name = "FILE", conflicts_with = "label")]
+    topics: Option<PathBuf>,
+    /// Classify against this ad-hoc label ("This article is about {label}."); repeatable.
+    #[arg(long, value_name = "TEXT")]
+    label: Vec<String>,
+    /// Default score threshold for reporting a topic, in [0, 1].
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Never fetch: a missing model is an error naming the command that fetches it.
+    #[arg(long)]
+    offline: bool,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Every model newstag knows, and whether it is in the store.
+    List,
+    /// Fetch models into the store (all defaults when no name is given).
+    Fetch { names: Vec<String> },
+    /// Re-check the sha256 of stored models.
+    Verify { names: Vec<String> },
+    /// Print the store directory, or a model's directory.
+    Path { name: Option<String> },
+}
+
+/// Parses arguments and runs the command; returns the process exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match try_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newstag: error: {e:#}");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn try_main(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Annotate(args) => annotate(args),
+        Command::Segment(args) => segment(args),
+        Command::Models { command } => models(command),
+    }
+}
+
+/// Runs the full pipeline over the inputs and prints one annotation record per article.
+fn annotate(args: AnnotateArgs) -> Result<i32> {
+    if let Some(t) = args.threshold
+        && !(0.0..=1.0).contains(&t)
+    {
+        eprintln!("newstag: error: --threshold must be in [0, 1]");
+        return Ok(EXIT_USAGE);
+    }
+    let threads = init_threads(args.input.threads)?;
+    let topics = if !args.label.is_empty() {
+        TopicSet::from_labels(&args.label)?
+    } else if let Some(path) = &args.topics {
+        TopicSet::from_file(path)?
+    } else {
+        TopicSet::news()
+    };
+    let store = Store::from_env()?;
+    let quiet = args.input.quiet;
+    let mut log = |msg: &str| {
+        if !quiet {
+            eprintln!("newstag: {msg}");
+        }
+    };
+    let mut dirs = Vec::new();
+    for spec in store::DEFAULTS {
+        dirs.push(if args.offline {
+            store.require(spec)?
+        } else {
+            store.ensure(spec, &mut log)?
+        });
+    }
+    let runtime = Runtime::load(
+        &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
+        threads,
+    )?;
+    let classifier = crate::topics::embedding::load_default(
+        &runtime,
+        &store.model_dir(&store::MINILM_L6_V2_INT8),
+        store::MINILM_L6_V2_INT8.name,
+        topics,
+        args.threshold,
+    )?;
+    let annotator = Annotator::new(Some(Box::new(classifier) as Box<_>));
+    let models = annotator.models();
+    run(&args.input, Shape::Annotate, &models, |batch| {
+        annotator.annotate_batch(batch)
+    })
+}
+
+/// Prints sentences and boilerplate per article; needs no model.
+fn segment(args: InputArgs) -> Result<i32> {
+    init_threads(args.threads)?;
+    run(&args, Shape::Segment, &Default::default(), prepare_batch)
+}
+
+/// Sizes rayon's pool once for the process; returns the thread count.
+fn init_threads(threads: Option<usize>) -> Result<usize> {
+    let n = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    // A second call in one process (tests driving the CLI twice) keeps the first pool.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global();
+    Ok(n)
+}
+
+/// Streams inputs through `process` in batches and writes the records in input order.
+fn run(
+    args: &InputArgs,
+    shape: Shape,
+    models: &std::collections::BTreeMap<&'static str, String>,
+    process: impl Fn(Vec<Input>) -> Vec<Outcome>,
+) -> Result<i32> {
+    let sources = args.paths.iter().map(|p| Source::parse(p)).collect();
+    let opts = ReadOptions {
+        max_article_bytes: args.max_article_bytes,
+    };
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
+        }
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut writer = RecordWriter::new(BufWriter::new(out));
+    let progress = if !args.quiet && io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} articles  {per_sec}  {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let batch_size = args.batch_size.max(1);
+    let mut inputs = read_sources(sources, opts).peekable();
+    while inputs.peek().is_some() {
+        let batch: Vec<Input> = inputs.by_ref().take(batch_size).collect();
+        for outcome in process(batch) {
+            let line = to_json_line(&outcome, shape, models)?;
+            let is_error = matches!(outcome, Outcome::Failed { .. });
+            if is_error
+                && !args.quiet
+                && let Outcome::Failed { id, error } = &outcome
+            {
+                progress.suspend(|| eprintln!("newstag: {id}: {}", error.message));
+            }
+            if let Err(e) = writer.write(&line, is_error) {
+                return broken_pipe_or(e);
+            }
+            progress.inc(1);
+        }
+    }
+    if let Err(e) = writer.flush() {
+        return broken_pipe_or(e);
+    }
+    progress.finish_and_clear();
+    if !args.quiet && writer.failed > 0 {
+        eprintln!(
+            "newstag: {} of {} articles failed (their error records were written)",
+            writer.failed, writer.written
+        );
+    }
+    Ok(if writer.failed > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// A reader that went away (`| head`) is a normal end, not an error.
+fn broken_pipe_or(e: io::Error) -> Result<i32> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(EXIT_OK)
+    } else {
+        Err(e).context("writing records")
+    }
+}
+
+/// Lists, fetches, verifies or locates models in the store.
+fn models(command: ModelsCommand) -> Result<i32> {
+    let store = Store::from_env()?;
+    let pick = |names: &[String]| -> Result<Vec<&'static store::ModelSpec>> {
+        if names.is_empty() {
+            return Ok(store::DEFAULTS.to_vec());
+        }
+        names
+            .iter()
+            .map(|n| {
+                store::spec(n)
+                    .with_context(|| format!("unknown model '{n}' (see: newstag models list)"))
+            })
+            .collect()
+    };
+    match command {
+        ModelsCommand::List => {
+            let mut out = io::stdout().lock();
+            for spec in store::CATALOG {
+                let state = if store.is_present(spec) {
+                    "present"
+                } else {
+                    "missing"
+                };
+                let source: Vec<String> = spec
+                    .files
+                    .iter()
+                    .map(|f| format!("{}=={}", f.package.name, f.package.version))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                writeln!(
+                    out,
+                    "{:<24} {:<8} {:<11} {}  [{}]",
+                    spec.name,
+                    state,
+                    spec.licence,
+                    spec.description,
+                    source.join(", ")
+                )?;
+            }
+        }
+        ModelsCommand::Fetch { names } => {
+            for spec in pick(&names)? {
+                std::fs::create_dir_all(store.root())?;
+                let dir = store.fetch(spec, &mut |m| eprintln!("newstag: {m}"))?;
+                println!("{}", dir.display());
+            }
+        }
+        ModelsCommand::Verify { names } => {
+            for spec in pick(&names)? {
+                store.require(spec)?;
+                store.verify(spec)?;
+                println!("{}: ok", spec.name);
+            }
+        }
+        ModelsCommand::Path { name } => match name {
+            None => println!("{}", store.root().display()),
+            Some(n) => match store::spec(&n) {
+                Some(spec) => println!("{}", store.model_dir(spec).display()),
+                None => bail!("unknown model '{n}' (see: newstag models list)"),
+            },
+        },
+    }
+    Ok(EXIT_OK)
+}

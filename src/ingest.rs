@@ -1,0 +1,418 @@
+//! Ingest: paths, directories, JSON Lines, gzip and standard input, read lazily into a stream of
+//! articles (or per-document errors) in input order.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde_json::{Map, Value};
+use walkdir::WalkDir;
+
+use crate::article::{Article, DocError, ErrorKind, Input};
+
+/// Bytes sniffed for NUL to tell a binary file from text.
+const SNIFF_BYTES: usize = 8192;
+
+/// Where documents come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Source {
+    /// `-` means standard input; anything else is a path.
+    pub fn parse(arg: &str) -> Source {
+        if arg == "-" {
+            Source::Stdin
+        } else {
+            Source::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+/// Limits the reader applies while it still holds the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    pub max_article_bytes: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_article_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Every document of every source, lazily, in order: sources as given, a directory's files
+/// sorted by path, a JSONL file's lines in order. Nothing here fails the whole run; a source
+/// that cannot be read becomes one error record.
+pub fn read_sources(
+    sources: Vec<Source>,
+    opts: ReadOptions,
+) -> impl Iterator<Item = Input> + Send + 'static {
+    let sources = if sources.is_empty() {
+        vec![Source::Stdin]
+    } else {
+        sources
+    };
+    sources
+        .into_iter()
+        .flat_map(move |source| -> Box<dyn Iterator<Item = Input> + Send> {
+            match source {
+                Source::Stdin => read_stdin(opts),
+                Source::Path(path) if path.is_dir() => Box::new(
+                    files_under(&path)
+                        .into_iter()
+                        .flat_map(move |file| read_file(file, opts)),
+                ),
+                Source::Path(path) => read_file(path, opts),
+            }
+        })
+}
+
+/// Files of the kinds newstag reads, below `dir`, sorted by path. Unreadable entries are
+/// skipped: a directory walk reads what it can.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = WalkDir::new(dir)
+        .follow_links(true)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file() && Kind::of(e.path()).is_some())
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// How a file's content is laid out, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text { gz: bool },
+    Jsonl { gz: bool },
+}
+
+impl Kind {
+    fn of(path: &Path) -> Option<Kind> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        let (stem, gz) = match name.strip_suffix(".gz") {
+            Some(stem) => (stem.to_string(), true),
+            None => (name, false),
+        };
+        let ext = stem.rsplit_once('.').map(|(_, e)| e)?;
+        match ext {
+            "txt" | "md" | "text" => Some(Kind::Text { gz }),
+            "jsonl" | "ndjson" => Some(Kind::Jsonl { gz }),
+            _ => None,
+        }
+    }
+}
+
+fn read_file(path: PathBuf, opts: ReadOptions) -> Box<dyn Iterator<Item = Input> + Send> {
+    let id = path.display().to_string();
+    // A file named on the command line is read even with an unknown extension: as text,
+    // or gzip-compressed text when it ends in .gz.
+    let kind = Kind::of(&path).unwrap_or(Kind::Text {
+        gz: path.extension().is_some_and(|e| e == "gz"),
+    });
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) => return Box::new(std::iter::once(io_failure(id, &e))),
+    };
+    match kind {
+        Kind::Text { gz } => {
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(MultiGzDecoder::new(file))
+            } else {
+                Box::new(file)
+            };
+            Box::new(std::iter::once(read_text(id, reader, opts)))
+        }
+        Kind::Jsonl { gz } => {
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(MultiGzDecoder::new(file))
+            } else {
+                Box::new(file)
+            };
+            Box::new(JsonlReader::new(id, BufReader::new(reader), opts))
+        }
+    }
+}
+
+/// Standard input: JSON Lines when its first non-blank byte is `{`, otherwise one article.
+fn read_stdin(opts: ReadOptions) -> Box<dyn Iterator<Item = Input> + Send> {
+    let mut stdin = io::stdin().lock();
+    // Peek without consuming, so a plain-text article keeps its leading whitespace and offsets.
+    let mut head = Vec::new();
+    let first = loop {
+        let buf = match stdin.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) => return Box::new(std::iter::once(io_failure("-".into(), &e))),
+        };
+        if buf.is_empty() {
+            break None;
+        }
+        let found = buf.iter().copied().find(|b| !b.is_ascii_whitespace());
+        let n = buf.len();
+        head.extend_from_slice(buf);
+        stdin.consume(n);
+        if found.is_some() {
+            break found;
+        }
+    };
+    let reader = Cursor::new(head).chain(io::stdin());
+    if first == Some(b'{') {
+        Box::new(JsonlReader::new(
+            "-".to_string(),
+            BufReader::new(Box::new(reader) as Box<dyn Read + Send>),
+            opts,
+        ))
+    } else {
+        Box::new(std::iter::once(read_text("-".to_string(), reader, opts)))
+    }
+}
+
+fn io_failure(id: String, e: &io::Error) -> Input {
+    let message = format!("cannot read {id}: {e}");
+    Input::Failed {
+        id,
+        error: DocError::new(ErrorKind::Io, message),
+    }
+}
+
+/// One whole file or stream as one article, with the checks a text file needs.
+fn read_text(id: String, reader: impl Read, opts: ReadOptions) -> Input {
+    // Read one byte past the limit: enough to know it is over without holding a huge file.
+    let mut bytes = Vec::new();
+    if let Err(e) = reader
+        .take(opts.max_article_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+    {
+        return io_failure(id, &e);
+    }
+    match text_from_bytes(bytes, opts) {
+        Ok(text) => Input::Article(Article {
+            id,
+            title: None,
+            text,
+            meta: Map::new(),
+        }),
+        Err(error) => Input::Failed { id, error },
+    }
+}
+
+fn text_from_bytes(bytes: Vec<u8>, opts: ReadOptions) -> Result<String, DocError> {
+    if bytes.len() > opts.max_article_bytes {
+        return Err(too_large(opts));
+    }
+    if bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0) {
+        return Err(DocError::new(
+            ErrorKind::Binary,
+            "looks like a binary file (contains NUL bytes), not text",
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        DocError::new(
+            ErrorKind::InvalidUtf8,
+            format!(
+                "not valid UTF-8 (first bad byte at offset {}); re-encode it as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+fn too_large(opts: ReadOptions) -> DocError {
+    DocError::new(
+        ErrorKind::TooLarge,
+        format!(
+            "article is over {} bytes (raise --max-article-bytes to annotate it)",
+            opts.max_article_bytes
+        ),
+    )
+}
+
+/// A JSON Lines stream: one article per non-blank line.
+struct JsonlReader<R> {
+    name: String,
+    reader: R,
+    line_no: usize,
+    opts: ReadOptions,
+    done: bool,
+}
+
+impl<R: BufRead> JsonlReader<R> {
+    fn new(name: String, reader: R, opts: ReadOptions) -> Self {
+        JsonlReader {
+            name,
+            reader,
+            line_no: 0,
+            opts,
+            done: false,
+        }
+    }
+
+    fn line_id(&self) -> String {
+        format!("{}:{}", self.name, self.line_no)
+    }
+}
+
+impl<R: BufRead> Iterator for JsonlReader<R> {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let mut line = Vec::new();
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    self.line_no += 1;
+                    return Some(io_failure(self.line_id(), &e));
+                }
+            }
+            self.line_no += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(parse_jsonl_line(self.line_id(), &line, self.opts));
+        }
+    }
+}
+
+fn parse_jsonl_line(line_id: String, line: &[u8], opts: ReadOptions) -> Input {
+    let fail = |kind, message: String| Input::Failed {
+        id: line_id.clone(),
+        error: DocError::new(kind, message),
+    };
+    let value: Value = match serde_json::from_slice(line) {
+        Ok(v) => v,
+        Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
+            let kind = if std::str::from_utf8(line).is_err() {
+                ErrorKind::InvalidUtf8
+            } else {
+                ErrorKind::MalformedJson
+            };
+            return fail(kind, format!("line is not a JSON object: {e}"));
+        }
+        Err(e) => return fail(ErrorKind::Io, e.to_string()),
+    };
+    let Value::Object(mut obj) = value else {
+        return fail(
+            ErrorKind::MalformedJson,
+            "line is JSON but not an object".into(),
+        );
+    };
+    let id = match obj.remove("id") {
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Null) | None => line_id.clone(),
+        Some(other) => other.to_string(),
+    };
+    let fail = |kind, message: String| Input::Failed {
+        id: id.clone(),
+        error: DocError::new(kind, message),
+    };
+    let text = match obj.remove("text") {
+        Some(Value::String(s)) => s,
+        Some(_) => return fail(ErrorKind::MissingText, "\"text\" is not a string".into()),
+        None => return fail(ErrorKind::MissingText, "no \"text\" field".into()),
+    };
+    if text.len() > opts.max_article_bytes {
+        return Input::Failed {
+            id,
+            error: too_large(opts),
+        };
+    }
+    let title = match obj.remove("title") {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            // Not ours to interpret: keep it with the other pass-through fields.
+            obj.insert("title".into(), other);
+            None
+        }
+    };
+    Input::Article(Article {
+        id,
+        title,
+        text,
+        meta: obj,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_from_names() {
+        assert_eq!(
+            Kind::of(Path::new("a/b.txt")),
+            Some(Kind::Text { gz: false })
+        );
+        assert_eq!(
+            Kind::of(Path::new("b.JSONL.gz")),
+            Some(Kind::Jsonl { gz: true })
+        );
+        assert_eq!(
+            Kind::of(Path::new("b.ndjson")),
+            Some(Kind::Jsonl { gz: false })
+        );
+        assert_eq!(
+            Kind::of(Path::new("b.md.gz")),
+            Some(Kind::Text { gz: true })
+        );
+        assert_eq!(Kind::of(Path::new("b.png")), None);
+        assert_eq!(Kind::of(Path::new("README")), None);
+    }
+
+    #[test]
+    fn jsonl_fields_and_meta() {
+        let line =
+            br#"{"id": 7, "title": "T", "text": "Hello there.", "source": "x", "tags": [1]}"#;
+        match parse_jsonl_line("f:1".into(), line, ReadOptions::default()) {
+            Input::Article(a) => {
+                assert_eq!(a.id, "7");
+                assert_eq!(a.title.as_deref(), Some("T"));
+                assert_eq!(a.text, "Hello there.");
+                assert_eq!(a.meta["source"], "x");
+                assert_eq!(a.meta["tags"][0], 1);
+                assert!(!a.meta.contains_key("text"));
+            }
+            other => panic!("expected an article, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonl_line_without_id_gets_path_and_line() {
+        match parse_jsonl_line(
+            "f.jsonl:3".into(),
+            br#"{"text": "x"}"#,
+            ReadOptions::default(),
+        ) {
+            Input::Article(a) => assert_eq!(a.id, "f.jsonl:3"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn jsonl_errors_have_kinds() {
+        let opts = ReadOptions::default();
+        let kind = |line: &[u8]| match parse_jsonl_line("f:1".into(), line, opts) {
+            Input::Failed { error, .. } => error.kind,
+            Input::Article(_) => panic!("expected an error for {line:?}"),
+        };
+        assert_eq!(kind(b"{\"id\": 1, \"text\": "), ErrorKind::MalformedJson);
+        assert_eq!(kind(b"[1, 2]"), ErrorKind::MalformedJson);
+        assert_eq!(kind(b"{\"id\": 1}"), ErrorKind::MissingText);
+        assert_eq!(kind(b"{\"id\": 1, \"text\": 5}"), ErrorKind::MissingText);
+        assert_eq!(kind(b"{\"text\": \"caf\xe9\"}"), ErrorKind::InvalidUtf8);
+    }
+}

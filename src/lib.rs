@@ -1,0 +1,20 @@
+//! newstag: who and what is in news articles.
+//!
+//! The modules follow the data flow: [`ingest`] reads articles, [`clean`] finds the dateline
+//! and boilerplate, [`segment`] splits sentences, [`topics`] classifies (on [`encoder`] and
+//! [`runtime`], with models from [`store`]), [`pipeline`] drives the stages over batches, and
+//! [`emit`] prints records. [`cli`] is the command line on top.
+
+pub mod article;
+pub mod clean;
+pub mod cli;
+pub mod document;
+pub mod emit;
+pub mod encoder;
+pub mod ingest;
+pub mod offsets;
+pub mod pipeline;
+pub mod runtime;
+pub mod segment;
+pub mod store;
+pub mod topics;

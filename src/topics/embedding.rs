@@ -1,0 +1,230 @@
+//! Zero-shot topics by embedding similarity: each sentence is compared with each topic's
+//! description, and the document score says how far its best sentences rise above what a
+//! typical news sentence scores for that topic.
+//!
+//! Scoring, in full (all of it deterministic):
+//! 1. `cos[i][t]` = cosine of sentence `i` and topic `t`'s description (unit embeddings).
+//! 2. Calibration per topic: the same cosine against a fixed background of varied news
+//!    sentences gives a mean `mu[t]` and spread `sd[t]`; `z[i][t] = (cos - mu) / sd`. Raw
+//!    cosines are not comparable across topics (a wordy description is close to everything);
+//!    background z-scores are.
+//! 3. A sentence matching one of the topic's patterns gains `PATTERN_Z`.
+//! 4. Document evidence `z[t]` = mean of the top `k` sentence z-scores, `k` = a quarter of the
+//!    sentences, between 1 and 5 (the title, when there is one, counts as a sentence): a topic
+//!    must be carried by several sentences of a long article, not one stray line.
+//! 5. `score = sigmoid((z[t] - Z_MID) / Z_SCALE)`, in [0, 1]; reported when `score >= threshold`.
+//!    Evidence lists the sentences whose own score reaches the threshold, strongest first.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::{Evidence, TopicClassifier, TopicScore, TopicSet};
+use crate::document::Document;
+use crate::encoder::{SentenceEncoder, dot};
+
+/// Background sentences for calibration, shipped with the topic sets.
+const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
+
+/// z-score added to a sentence that matches one of the topic's patterns.
+const PATTERN_Z: f32 = 2.0;
+/// Document z at which the score is 0.5.
+const Z_MID: f32 = 3.0;
+/// Spread of the logistic: z = Z_MID ± 2·Z_SCALE maps to about 0.12 and 0.88.
+const Z_SCALE: f32 = 0.6;
+/// Floor for the background spread, so a topic unlike every background sentence does not get
+/// an exploding z-score.
+const MIN_SD: f32 = 0.03;
+const MAX_EVIDENCE: usize = 5;
+pub const DEFAULT_THRESHOLD: f32 = 0.5;
+
+pub struct EmbeddingClassifier {
+    encoder: Arc<SentenceEncoder>,
+    model_name: String,
+    topics: TopicSet,
+    /// Unit embedding of each topic's description.
+    topic_vecs: Vec<Vec<f32>>,
+    mu: Vec<f32>,
+    sd: Vec<f32>,
+    threshold: f32,
+}
+
+impl EmbeddingClassifier {
+    /// Embeds the topic descriptions and the calibration background once.
+    pub fn new(
+        encoder: Arc<SentenceEncoder>,
+        model_name: &str,
+        topics: TopicSet,
+        threshold: Option<f32>,
+    ) -> Result<Self> {
+        let descriptions: Vec<&str> = topics
+            .topics
+            .iter()
+            .map(|t| t.description.as_str())
+            .collect();
+        let topic_vecs = encoder.embed(&descriptions)?;
+        let background: Vec<&str> = BACKGROUND
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let bg_vecs = encoder.embed(&background)?;
+        let (mut mu, mut sd) = (Vec::new(), Vec::new());
+        for t in &topic_vecs {
+            let sims: Vec<f32> = bg_vecs.iter().map(|b| dot(b, t)).collect();
+            let n = sims.len() as f32;
+            let mean = sims.iter().sum::<f32>() / n;
+            let var = sims.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n;
+            mu.push(mean);
+            sd.push(var.sqrt().max(MIN_SD));
+        }
+        Ok(EmbeddingClassifier {
+            encoder,
+            model_name: model_name.to_string(),
+            topics,
+            topic_vecs,
+            mu,
+            sd,
+            threshold: threshold.unwrap_or(DEFAULT_THRESHOLD),
+        })
+    }
+
+    pub fn topics(&self) -> &TopicSet {
+        &self.topics
+    }
+
+    fn score_document(
+        &self,
+        doc: &Document,
+        sentence_vecs: &[Vec<f32>],
+        title_vec: Option<&[f32]>,
+    ) -> Vec<TopicScore> {
+        let n = sentence_vecs.len() + usize::from(title_vec.is_some());
+        if n == 0 {
+            return Vec::new();
+        }
+        let k = n.div_ceil(4).clamp(1, 5);
+        let mut out = Vec::new();
+        for (t, topic) in self.topics.topics.iter().enumerate() {
+            let z = |v: &[f32]| (dot(v, &self.topic_vecs[t]) - self.mu[t]) / self.sd[t];
+            let mut sentence_z: Vec<(Option<usize>, f32)> = sentence_vecs
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let bonus = if topic
+                        .patterns
+                        .iter()
+                        .any(|p| p.is_match(doc.sentence_text(i)))
+                    {
+                        PATTERN_Z
+                    } else {
+                        0.0
+                    };
+                    (Some(i), z(v) + bonus)
+                })
+                .collect();
+            if let Some(tv) = title_vec {
+                let title = doc.article.title.as_deref().unwrap_or("");
+                let bonus = if topic.patterns.iter().any(|p| p.is_match(title)) {
+                    PATTERN_Z
+                } else {
+                    0.0
+                };
+                sentence_z.push((None, z(tv) + bonus));
+            }
+            sentence_z.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let doc_z = sentence_z[..k].iter().map(|s| s.1).sum::<f32>() / k as f32;
+            let score = calibrate(doc_z);
+            let threshold = topic.threshold.unwrap_or(self.threshold);
+            if score < threshold {
+                continue;
+            }
+            let evidence = sentence_z
+                .iter()
+                .filter_map(|&(i, z)| Some((i?, calibrate(z))))
+                .filter(|&(_, s)| s >= threshold)
+                .take(MAX_EVIDENCE)
+                .map(|(sentence, s)| Evidence {
+                    sentence,
+                    score: round4(s),
+                })
+                .collect();
+            out.push(TopicScore {
+                label: topic.label.clone(),
+                code: topic.code.clone(),
+                score: round4(score),
+                evidence,
+            });
+        }
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.label.cmp(&b.label))
+        });
+        out
+    }
+}
+
+fn calibrate(z: f32) -> f32 {
+    1.0 / (1.0 + (-(z - Z_MID) / Z_SCALE).exp())
+}
+
+/// Four decimals: more would print float noise, not information.
+fn round4(x: f32) -> f32 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+impl TopicClassifier for EmbeddingClassifier {
+    fn model_id(&self) -> String {
+        format!(
+            "{} (embedding similarity, topics: {})",
+            self.model_name, self.topics.name
+        )
+    }
+
+    fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
+        // One embedding call for every sentence of every document: the encoder sorts them by
+        // length and batches across articles, so short articles do not waste padded passes.
+        let mut texts: Vec<&str> = Vec::new();
+        for doc in docs {
+            texts.extend((0..doc.sentences.len()).map(|i| doc.sentence_text(i)));
+            if let Some(title) = doc
+                .article
+                .title
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+            {
+                texts.push(title);
+            }
+        }
+        let vecs = self.encoder.embed(&texts)?;
+        let mut at = 0;
+        let mut out = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let n = doc.sentences.len();
+            let has_title = doc
+                .article
+                .title
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty());
+            let sentence_vecs = &vecs[at..at + n];
+            let title_vec = has_title.then(|| vecs[at + n].as_slice());
+            at += n + usize::from(has_title);
+            out.push(self.score_document(doc, sentence_vecs, title_vec));
+        }
+        Ok(out)
+    }
+}
+
+/// Loads the classifier for the shipped embedding model from its store directory.
+pub fn load_default(
+    runtime: &crate::runtime::Runtime,
+    model_dir: &Path,
+    model_name: &str,
+    topics: TopicSet,
+    threshold: Option<f32>,
+) -> Result<EmbeddingClassifier> {
+    let encoder = Arc::new(SentenceEncoder::load(runtime, model_dir)?);
+    EmbeddingClassifier::new(encoder, model_name, topics, threshold)
+}
