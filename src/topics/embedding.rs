@@ -3,7 +3,8 @@
 //! typical news sentence scores for that topic.
 //!
 //! Scoring, in full (all of it deterministic):
-//! 1. `cos[i][t]` = cosine of sentence `i` and topic `t`'s description (unit embeddings).
+//! 1. `cos[i][t]` = cosine of sentence `i` and the nearest of topic `t`'s prototypes: its label
+//!    in the zero-shot template, its description, and each `;`-clause of the description.
 //! 2. Calibration per topic: the same cosine against a fixed background of varied news
 //!    sentences gives a mean `mu[t]` and spread `sd[t]`; `z[i][t] = (cos - mu) / sd`. Raw
 //!    cosines are not comparable across topics (a wordy description is close to everything);
@@ -30,12 +31,16 @@ const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
 /// z-score added to a sentence that matches one of the topic's patterns.
 const PATTERN_Z: f32 = 2.0;
 /// Document z at which the score is 0.5.
-const Z_MID: f32 = 3.0;
+const Z_MID: f32 = 4.0;
 /// Spread of the logistic: z = Z_MID ± 2·Z_SCALE maps to about 0.12 and 0.88.
 const Z_SCALE: f32 = 0.6;
 /// Floor for the background spread, so a topic unlike every background sentence does not get
 /// an exploding z-score.
-const MIN_SD: f32 = 0.03;
+const MIN_SD: f32 = 0.05;
+/// How far (in z) a topic may trail the best topic of a sentence before it is discounted, and
+/// by how much per unit beyond that.
+const ECHO_GAP: f32 = 1.0;
+const ECHO_WEIGHT: f32 = 0.5;
 const MAX_EVIDENCE: usize = 5;
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
@@ -43,8 +48,8 @@ pub struct EmbeddingClassifier {
     encoder: Arc<SentenceEncoder>,
     model_name: String,
     topics: TopicSet,
-    /// Unit embedding of each topic's description.
-    topic_vecs: Vec<Vec<f32>>,
+    /// Unit embeddings of each topic's prototypes.
+    topic_vecs: Vec<Vec<Vec<f32>>>,
     mu: Vec<f32>,
     sd: Vec<f32>,
     threshold: f32,
@@ -58,12 +63,13 @@ impl EmbeddingClassifier {
         topics: TopicSet,
         threshold: Option<f32>,
     ) -> Result<Self> {
-        let descriptions: Vec<&str> = topics
-            .topics
+        let prototypes: Vec<Vec<String>> = topics.topics.iter().map(|t| t.prototypes()).collect();
+        let flat: Vec<&str> = prototypes.iter().flatten().map(String::as_str).collect();
+        let mut flat_vecs = encoder.embed(&flat)?.into_iter();
+        let topic_vecs: Vec<Vec<Vec<f32>>> = prototypes
             .iter()
-            .map(|t| t.description.as_str())
+            .map(|p| flat_vecs.by_ref().take(p.len()).collect())
             .collect();
-        let topic_vecs = encoder.embed(&descriptions)?;
         let background: Vec<&str> = BACKGROUND
             .lines()
             .map(str::trim)
@@ -72,12 +78,13 @@ impl EmbeddingClassifier {
         let bg_vecs = encoder.embed(&background)?;
         let (mut mu, mut sd) = (Vec::new(), Vec::new());
         for t in &topic_vecs {
-            let sims: Vec<f32> = bg_vecs.iter().map(|b| dot(b, t)).collect();
-            let n = sims.len() as f32;
-            let mean = sims.iter().sum::<f32>() / n;
-            let var = sims.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n;
-            mu.push(mean);
-            sd.push(var.sqrt().max(MIN_SD));
+            // Median and MAD, not mean and deviation: the background covers every subject, so
+            // a few of its sentences are on any given topic and must not set its baseline.
+            let sims: Vec<f32> = bg_vecs.iter().map(|b| similarity(b, t)).collect();
+            let mid = median(sims.clone());
+            let mad = median(sims.iter().map(|s| (s - mid).abs()).collect());
+            mu.push(mid);
+            sd.push((1.4826_f32 * mad).max(MIN_SD));
         }
         Ok(EmbeddingClassifier {
             encoder,
@@ -100,47 +107,60 @@ impl EmbeddingClassifier {
         sentence_vecs: &[Vec<f32>],
         title_vec: Option<&[f32]>,
     ) -> Vec<TopicScore> {
-        let n = sentence_vecs.len() + usize::from(title_vec.is_some());
-        if n == 0 {
+        // Units are the sentences, then the title when there is one (it has no sentence index).
+        let title = doc.article.title.as_deref().unwrap_or("");
+        let units: Vec<(Option<usize>, &[f32], &str)> = sentence_vecs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Some(i), v.as_slice(), doc.sentence_text(i)))
+            .chain(title_vec.map(|v| (None, v, title)))
+            .collect();
+        if units.is_empty() {
             return Vec::new();
         }
-        let k = n.div_ceil(4).clamp(1, 5);
+        let z: Vec<Vec<f32>> = units
+            .iter()
+            .map(|(_, v, text)| {
+                self.topics
+                    .topics
+                    .iter()
+                    .enumerate()
+                    .map(|(t, topic)| {
+                        let bonus = if topic.patterns.iter().any(|p| p.is_match(text)) {
+                            PATTERN_Z
+                        } else {
+                            0.0
+                        };
+                        (similarity(v, &self.topic_vecs[t]) - self.mu[t]) / self.sd[t] + bonus
+                    })
+                    .collect()
+            })
+            .collect();
+        // A topic far behind the best topic of the same sentence is only an echo of it (a
+        // sentence about Arctic shipping is near "Americas" too, but much nearer "Arctic").
+        let best: Vec<f32> = z
+            .iter()
+            .map(|row| row.iter().copied().fold(f32::MIN, f32::max))
+            .collect();
+        let k = units.len().div_ceil(4).clamp(1, 5);
         let mut out = Vec::new();
         for (t, topic) in self.topics.topics.iter().enumerate() {
-            let z = |v: &[f32]| (dot(v, &self.topic_vecs[t]) - self.mu[t]) / self.sd[t];
-            let mut sentence_z: Vec<(Option<usize>, f32)> = sentence_vecs
+            let mut unit_z: Vec<(Option<usize>, f32)> = units
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    let bonus = if topic
-                        .patterns
-                        .iter()
-                        .any(|p| p.is_match(doc.sentence_text(i)))
-                    {
-                        PATTERN_Z
-                    } else {
-                        0.0
-                    };
-                    (Some(i), z(v) + bonus)
+                .map(|(u, (sentence, _, _))| {
+                    let gap = (best[u] - z[u][t] - ECHO_GAP).max(0.0);
+                    (*sentence, z[u][t] - ECHO_WEIGHT * gap)
                 })
                 .collect();
-            if let Some(tv) = title_vec {
-                let title = doc.article.title.as_deref().unwrap_or("");
-                let bonus = if topic.patterns.iter().any(|p| p.is_match(title)) {
-                    PATTERN_Z
-                } else {
-                    0.0
-                };
-                sentence_z.push((None, z(tv) + bonus));
-            }
-            sentence_z.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let doc_z = sentence_z[..k].iter().map(|s| s.1).sum::<f32>() / k as f32;
+            unit_z.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let doc_z = unit_z[..k].iter().map(|s| s.1).sum::<f32>() / k as f32;
             let score = calibrate(doc_z);
             let threshold = topic.threshold.unwrap_or(self.threshold);
             if score < threshold {
                 continue;
             }
-            let evidence = sentence_z
+            let evidence = unit_z
                 .iter()
                 .filter_map(|&(i, z)| Some((i?, calibrate(z))))
                 .filter(|&(_, s)| s >= threshold)
@@ -163,6 +183,21 @@ impl EmbeddingClassifier {
                 .then_with(|| a.label.cmp(&b.label))
         });
         out
+    }
+}
+
+/// Cosine of a sentence with a topic: its nearest prototype.
+fn similarity(v: &[f32], prototypes: &[Vec<f32>]) -> f32 {
+    prototypes.iter().map(|p| dot(v, p)).fold(f32::MIN, f32::max)
+}
+
+fn median(mut xs: Vec<f32>) -> f32 {
+    xs.sort_by(f32::total_cmp);
+    let n = xs.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => xs[n / 2],
+        _ => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
     }
 }
 

@@ -23,6 +23,28 @@ pub struct Topic {
     pub threshold: Option<f32>,
 }
 
+impl Topic {
+    /// The texts a sentence is compared with: the label in the zero-shot template, the whole
+    /// description, and each `;`-separated clause of it. A sentence usually touches one facet
+    /// of a topic, and a short facet is nearer to it than a long list of all of them.
+    pub fn prototypes(&self) -> Vec<String> {
+        let mut out = vec![LABEL_TEMPLATE.replace("{label}", &self.label)];
+        if out[0] != self.description {
+            out.push(self.description.clone());
+        }
+        let clauses: Vec<&str> = self
+            .description
+            .split(';')
+            .map(str::trim)
+            .filter(|c| c.len() > 3)
+            .collect();
+        if clauses.len() > 1 {
+            out.extend(clauses.into_iter().map(str::to_string));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TopicSet {
     pub name: String,
