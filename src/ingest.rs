@@ -162,6 +162,8 @@ fn read_stdin(opts: ReadOptions) -> Box<dyn Iterator<Item = Input> + Send> {
             break found;
         }
     };
+    // Release the lock (its buffer is already consumed into `head`) before reading on.
+    drop(stdin);
     let reader = Cursor::new(head).chain(io::stdin());
     if first == Some(b'{') {
         Box::new(JsonlReader::new(

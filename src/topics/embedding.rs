@@ -188,7 +188,10 @@ impl EmbeddingClassifier {
 
 /// Cosine of a sentence with a topic: its nearest prototype.
 fn similarity(v: &[f32], prototypes: &[Vec<f32>]) -> f32 {
-    prototypes.iter().map(|p| dot(v, p)).fold(f32::MIN, f32::max)
+    prototypes
+        .iter()
+        .map(|p| dot(v, p))
+        .fold(f32::MIN, f32::max)
 }
 
 fn median(mut xs: Vec<f32>) -> f32 {

@@ -1,0 +1,182 @@
+//! `newstag annotate` end to end on the real offline models from the store.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::Value;
+
+fn topic_labels(record: &Value) -> Vec<String> {
+    record["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn seed_topics_arctic_first_no_sport_or_health() {
+    ensure_models();
+    let path = fixtures().join("000_96f95457316a6f2e.txt");
+    let out = run(&["annotate", "-q", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = &records(&out)[0];
+    let labels = topic_labels(r);
+    assert_eq!(labels[0], "Arctic", "{labels:?}");
+    for wrong in ["Sport", "Health", "Weather", "Religion", "Education"] {
+        assert!(!labels.iter().any(|l| l == wrong), "{wrong} in {labels:?}");
+    }
+    // Scores are calibrated, sorted, and every topic cites sentences of this article.
+    let topics = r["topics"].as_array().unwrap();
+    let scores: Vec<f64> = topics
+        .iter()
+        .map(|t| t["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]));
+    assert!(scores.iter().all(|s| (0.5..=1.0).contains(s)));
+    let n = r["sentences"].as_array().unwrap().len() as u64;
+    let arctic = &topics[0];
+    assert!(!arctic["evidence"].as_array().unwrap().is_empty());
+    for e in arctic["evidence"].as_array().unwrap() {
+        assert!(e["sentence"].as_u64().unwrap() < n);
+    }
+    // The Northern Sea Route sentence is evidence for Arctic (its pattern adds weight).
+    let cites_nsr = arctic["evidence"].as_array().unwrap().iter().any(|e| {
+        r["sentences"][e["sentence"].as_u64().unwrap() as usize]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Northern Sea Route")
+    });
+    assert!(cites_nsr, "{arctic}");
+    assert_eq!(r["published"], "2025-05-30");
+    assert_eq!(r["source"], "Clash Report");
+    assert!(
+        r["models"]["topics"]
+            .as_str()
+            .unwrap()
+            .contains("all-minilm-l6-v2")
+    );
+}
+
+#[test]
+fn other_fixtures_get_their_obvious_topic() {
+    ensure_models();
+    let out = run(&["annotate", "-q", fixtures().to_str().unwrap()]);
+    assert!(out.status.success());
+    let recs = records(&out);
+    let top = |id_part: &str| {
+        let r = recs
+            .iter()
+            .find(|r| r["id"].as_str().unwrap().contains(id_part))
+            .unwrap();
+        topic_labels(r).first().cloned().unwrap_or_default()
+    };
+    assert_eq!(top("football"), "Sport");
+    assert_eq!(top("hospital"), "Health");
+    assert_eq!(top("rates-2025-06"), "Economy, business and finance");
+    // JSONL fields other than id/title/text pass through under meta.
+    let rates = recs.iter().find(|r| r["id"] == "rates-2025-06").unwrap();
+    assert_eq!(rates["meta"]["section"], "Economy");
+    assert_eq!(
+        rates["title"],
+        "Central bank holds rates as inflation cools"
+    );
+}
+
+#[test]
+fn records_match_the_published_schema() {
+    ensure_models();
+    let schema: Value = serde_json::from_str(
+        &fs::read_to_string(fixtures().join("../schema/record.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.jsonl");
+    fs::write(&bad, "{\"id\": \"b1\", \"text\": \"\"}\nnot json\n").unwrap();
+    let out = run(&[
+        "annotate",
+        "-q",
+        fixtures().to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    let recs = records(&out);
+    assert!(recs.len() >= 9);
+    let mut errors = 0;
+    for r in &recs {
+        let problems: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(problems.is_empty(), "{}: {problems:?}", r["id"]);
+        errors += usize::from(r.get("error").is_some());
+    }
+    assert_eq!(errors, 2);
+    // The schema does reject what it should: a record missing its topics.
+    let mut broken = recs[0].clone();
+    broken.as_object_mut().unwrap().remove("topics");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn ad_hoc_labels_and_topic_files() {
+    ensure_models();
+    let seed = fixtures().join("000_96f95457316a6f2e.txt");
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--label",
+        "Russia-China relations",
+        "--label",
+        "cooking recipes",
+        seed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let labels = topic_labels(&records(&out)[0]);
+    assert_eq!(labels, ["Russia-China relations"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("desk.toml");
+    fs::write(
+        &toml,
+        "[[topic]]\nlabel = \"Sea routes\"\ndescription = \"Shipping lanes and sea routes for cargo.\"\npatterns = ['(?i)northern sea route']\n\n[[topic]]\nlabel = \"Gardening\"\ndescription = \"Plants, flowers, lawns and vegetable gardens.\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--topics",
+        toml.to_str().unwrap(),
+        seed.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(topic_labels(&records(&out)[0]), ["Sea routes"]);
+
+    fs::write(&toml, "[[topic]]\nlabel = \"X\"\npatterns = ['(']\n").unwrap();
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--topics",
+        toml.to_str().unwrap(),
+        seed.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad pattern"));
+}
+
+#[test]
+fn offline_with_an_empty_store_names_the_fetch_command() {
+    let home = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("NEWSTAG_HOME", home.path())
+        .args(["annotate", "--offline", fixtures().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("newstag models fetch"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

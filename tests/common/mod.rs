@@ -1,0 +1,86 @@
+//! Helpers shared by the integration tests: run the real binary, parse its JSONL.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Once;
+
+use serde_json::Value;
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_newstag"))
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Fetches the default models into the user's store once per test binary, with the same
+/// command a user runs, so every model test uses the real store and real files.
+pub fn ensure_models() {
+    static FETCH: Once = Once::new();
+    FETCH.call_once(|| {
+        let out = bin()
+            .args(["models", "fetch"])
+            .output()
+            .expect("run newstag");
+        assert!(
+            out.status.success(),
+            "newstag models fetch failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run newstag")
+}
+
+pub fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn newstag");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+pub fn records(out: &Output) -> Vec<Value> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "newstag panicked: {stderr}");
+    String::from_utf8(out.stdout.clone())
+        .expect("stdout is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// Python's `text[start:end]`: code point offsets.
+pub fn py_slice(text: &str, start: u64, end: u64) -> String {
+    text.chars()
+        .skip(start as usize)
+        .take((end - start) as usize)
+        .collect()
+}
+
+/// Every span of a record (sentences and boilerplate) must be exact in code points.
+pub fn assert_spans_exact(text: &str, record: &Value) {
+    for key in ["sentences", "boilerplate"] {
+        for span in record[key].as_array().unwrap() {
+            let (s, e) = (
+                span["start"].as_u64().unwrap(),
+                span["end"].as_u64().unwrap(),
+            );
+            assert_eq!(
+                py_slice(text, s, e),
+                span["text"].as_str().unwrap(),
+                "{key} span {s}..{e} of {}",
+                record["id"]
+            );
+        }
+    }
+}
