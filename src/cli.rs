@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::article::Input;
 use crate::emit::{RecordWriter, Shape, to_json_line};
+use crate::entities::{EntityRecognizer, SmRecognizer};
 use crate::ingest::{ReadOptions, Source, read_sources};
 use crate::pipeline::{Annotator, Outcome, prepare_batch};
 use crate::runtime::Runtime;
@@ -39,7 +40,7 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Annotate articles: sentences, boilerplate, dateline and topics, one JSON record each.
+    /// Annotate articles: sentences, boilerplate, dateline, entities and topics, one JSON record each.
     Annotate(AnnotateArgs),
     /// Split articles into sentences and boilerplate only (no models needed).
     Segment(InputArgs),
@@ -87,6 +88,15 @@ struct AnnotateArgs {
     /// Never fetch: a missing model is an error naming the command that fetches it.
     #[arg(long)]
     offline: bool,
+    /// Entity recogniser: `sm` (spaCy en_core_web_sm, ported to Rust) or `none`.
+    #[arg(long, value_enum, default_value_t = NerChoice::Sm)]
+    ner: NerChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum NerChoice {
+    Sm,
+    None,
 }
 
 #[derive(Subcommand)]
@@ -150,13 +160,16 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
             eprintln!("newstag: {msg}");
         }
     };
-    let mut dirs = Vec::new();
-    for spec in store::DEFAULTS {
-        dirs.push(if args.offline {
-            store.require(spec)?
+    let mut needed = vec![&store::ONNXRUNTIME_LIB, &store::MINILM_L6_V2_INT8];
+    if args.ner == NerChoice::Sm {
+        needed.push(&store::EN_CORE_WEB_SM);
+    }
+    for spec in needed {
+        if args.offline {
+            store.require(spec)?;
         } else {
-            store.ensure(spec, &mut log)?
-        });
+            store.ensure(spec, &mut log)?;
+        }
     }
     let runtime = Runtime::load(
         &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
@@ -169,7 +182,14 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
         topics,
         args.threshold,
     )?;
-    let annotator = Annotator::new(Some(Box::new(classifier) as Box<_>));
+    let recognizer: Option<Box<dyn EntityRecognizer>> = match args.ner {
+        NerChoice::Sm => Some(Box::new(SmRecognizer::load(
+            &store.model_dir(&store::EN_CORE_WEB_SM),
+            store::EN_CORE_WEB_SM.name,
+        )?)),
+        NerChoice::None => None,
+    };
+    let annotator = Annotator::new(Some(Box::new(classifier)), recognizer);
     let models = annotator.models();
     run(&args.input, Shape::Annotate, &models, |batch| {
         annotator.annotate_batch(batch)

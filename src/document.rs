@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use crate::article::Article;
 use crate::clean::Cleaned;
+use crate::entities::Mention;
 use crate::topics::TopicScore;
 
 /// One article on its way through the stages. Cleaning and segmentation fill `cleaned` and
@@ -14,6 +15,7 @@ pub struct Document {
     pub cleaned: Cleaned,
     pub sentences: Vec<Range<usize>>,
     pub topics: Vec<TopicScore>,
+    pub entities: Vec<Mention>,
 }
 
 impl Document {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use crate::article::DocError;
 use crate::clean::BoilerplateKind;
 use crate::document::Document;
+use crate::entities::Category;
 use crate::offsets::CharOffsets;
 use crate::pipeline::Outcome;
 use crate::topics::TopicScore;
@@ -29,6 +30,18 @@ pub struct BoilerplateOut<'a> {
     pub kind: BoilerplateKind,
 }
 
+#[derive(Serialize)]
+pub struct EntityOut<'a> {
+    pub text: &'a str,
+    pub label: &'a str,
+    pub category: Category,
+    pub start: usize,
+    pub end: usize,
+    pub sentence: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+}
+
 /// `newstag annotate`'s record for one article.
 #[derive(Serialize)]
 pub struct AnnotationRecord<'a> {
@@ -39,6 +52,7 @@ pub struct AnnotationRecord<'a> {
     pub sentences: Vec<SpanOut<'a>>,
     pub boilerplate: Vec<BoilerplateOut<'a>>,
     pub topics: &'a [TopicScore],
+    pub entities: Vec<EntityOut<'a>>,
     pub meta: &'a Map<String, Value>,
     pub models: &'a BTreeMap<&'static str, String>,
 }
@@ -116,6 +130,19 @@ pub fn to_json_line(
                     sentences: spans(text, &map, &doc.sentences),
                     boilerplate: boilerplate(doc, &map),
                     topics: &doc.topics,
+                    entities: doc
+                        .entities
+                        .iter()
+                        .map(|m| EntityOut {
+                            text: &text[m.start..m.end],
+                            label: &m.label,
+                            category: m.category,
+                            start: map.char_at(m.start),
+                            end: map.char_at(m.end),
+                            sentence: m.sentence,
+                            score: m.score,
+                        })
+                        .collect(),
                     meta: &doc.article.meta,
                     models,
                 })?,

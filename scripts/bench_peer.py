@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Python peer for `newstag annotate`: the embedding topic method as a Python user would
+write it with onnxruntime + tokenizers + numpy. Used by scripts/bench; not part of newstag.
+
+What it does, per run (everything is inside the timed process, as for newstag):
+  * loads all-MiniLM-L6-v2 (int8 ONNX) and its tokenizer.json from --model-dir, with tokenizer
+    padding off, truncation at 256 tokens, and ONNX Runtime at --threads intra-op threads;
+  * builds each topic's prototypes exactly as `Topic::prototypes()` in src/topics/set.rs does
+    (label in the zero-shot template, the description, each `;`-clause longer than 3 bytes when
+    there is more than one) and embeds them, plus the calibration background
+    (models/topics/background.txt), giving a per-topic median / MAD baseline;
+  * splits each article into sentences with a simple regex splitter. This differs from
+    newstag's segmenter (abbreviations, quotes, boilerplate are not handled), so sentence
+    counts differ a little; segmentation is the peer's own cost and is cheap here;
+  * embeds all sentences in batches sorted by token length (same budget as src/encoder.rs:
+    8192 padded tokens, at most 128 per batch), mean-pools with the attention mask, L2-normalises;
+  * cosine against every prototype (one matrix product), max over each topic's prototypes,
+    background z-score, +2 for a topic pattern match, the echo discount, and the document score
+    sigmoid((mean of top-k sentence z, k = n/4 in [1, 5]) - 4) / 0.6). The exact calibration
+    is not the point: the similarity matrix and the encoder passes are the cost that matters.
+
+Records (one JSON per article: id, n_sentences, topics) go to --output when given. The last
+line on stdout is a JSON summary with articles_per_s (measured inside the process, after
+imports), for machines.
+"""
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+import tomllib
+
+T_START = time.perf_counter()
+
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from tokenizers import Tokenizer  # noqa: E402
+
+LABEL_TEMPLATE = "This article is about {label}."
+MAX_TOKENS = 256
+TOKENS_PER_BATCH = 8192
+MAX_BATCH = 128
+PATTERN_Z = 2.0
+Z_MID = 4.0
+Z_SCALE = 0.6
+MIN_SD = 0.05
+ECHO_GAP = 1.0
+ECHO_WEIGHT = 0.5
+DEFAULT_THRESHOLD = 0.5
+
+# Split after . ! ? followed by whitespace: the splitter most Python users write first. It
+# over-splits abbreviations ("Mr. Smith") and ignores quotes; deliberately naive.
+SENT_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text):
+    return [s for s in (p.strip() for p in SENT_SPLIT.split(text)) if s]
+
+
+def prototypes(label, description):
+    """Mirror of Topic::prototypes() in src/topics/set.rs."""
+    out = [LABEL_TEMPLATE.replace("{label}", label)]
+    if out[0] != description:
+        out.append(description)
+    # Rust's str::len is in bytes.
+    clauses = [c.strip() for c in description.split(";")]
+    clauses = [c for c in clauses if len(c.encode("utf-8")) > 3]
+    if len(clauses) > 1:
+        out.extend(clauses)
+    return out
+
+
+class Encoder:
+    def __init__(self, model_dir, threads):
+        self.tok = Tokenizer.from_file(f"{model_dir}/tokenizer.json")
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length=MAX_TOKENS)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.sess = ort.InferenceSession(
+            f"{model_dir}/model.onnx", opts, providers=["CPUExecutionProvider"]
+        )
+        self.inputs = {i.name for i in self.sess.get_inputs()}
+        self.output = self.sess.get_outputs()[0].name
+
+    def embed(self, texts):
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        encs = self.tok.encode_batch(texts)
+        lens = np.array([len(e.ids) for e in encs])
+        order = np.argsort(lens, kind="stable")
+        out = None
+        start = 0
+        n = len(order)
+        while start < n:
+            end = start + 1
+            while (
+                end < n
+                and end - start < MAX_BATCH
+                and (end - start + 1) * lens[order[end]] <= TOKENS_PER_BATCH
+            ):
+                end += 1
+            idx = order[start:end]
+            width = max(1, int(lens[idx].max()))
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                e = encs[i]
+                ids[row, : len(e.ids)] = e.ids
+                mask[row, : len(e.ids)] = e.attention_mask
+            feed = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feed["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.sess.run([self.output], feed)[0]
+            m = mask[:, :, None].astype(np.float32)
+            vec = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+            vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
+            if out is None:
+                out = np.empty((n, vec.shape[1]), dtype=np.float32)
+            out[idx] = vec
+            start = end
+        return out
+
+
+def topic_max(sims, bounds):
+    """Per-topic max over its prototype columns; bounds are the start columns of each topic."""
+    return np.maximum.reduceat(sims, bounds, axis=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("corpus", help="JSONL with {id, text} per line")
+    ap.add_argument("--model-dir", required=True, help="directory with model.onnx, tokenizer.json")
+    ap.add_argument("--topics", required=True, help="topic set TOML (models/topics/news.toml)")
+    ap.add_argument("--background", required=True, help="models/topics/background.txt")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--output", help="write one JSON record per article here")
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    with open(args.topics, "rb") as f:
+        topics = tomllib.load(f)["topic"]
+    labels, protos, bounds, patterns, thresholds = [], [], [], [], []
+    for t in topics:
+        desc = t.get("description") or LABEL_TEMPLATE.replace("{label}", t["label"])
+        bounds.append(len(protos))
+        protos.extend(prototypes(t["label"], desc))
+        labels.append(t["label"])
+        patterns.append([re.compile(p) for p in t.get("patterns", [])])
+        thresholds.append(t.get("threshold", DEFAULT_THRESHOLD))
+    bounds = np.array(bounds)
+    with open(args.background, encoding="utf-8") as f:
+        background = [l.strip() for l in f]
+    background = [l for l in background if l and not l.startswith("#")]
+
+    enc = Encoder(args.model_dir, args.threads)
+    proto_vecs = enc.embed(protos)
+    bg = topic_max(enc.embed(background) @ proto_vecs.T, bounds)
+    mu = np.median(bg, axis=0)
+    sd = np.maximum(1.4826 * np.median(np.abs(bg - mu), axis=0), MIN_SD)
+    t_loaded = time.perf_counter()
+
+    docs = []
+    with open(args.corpus, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                a = json.loads(line)
+                docs.append((a["id"], split_sentences(a["text"])))
+    sentences = [s for _, ss in docs for s in ss]
+    vecs = enc.embed(sentences)
+    cos = topic_max(vecs @ proto_vecs.T, bounds)  # sentences x topics
+    z = (cos - mu) / sd
+    for t, pats in enumerate(patterns):
+        if pats:
+            hit = [any(p.search(s) for p in pats) for s in sentences]
+            z[:, t] += PATTERN_Z * np.array(hit, dtype=np.float32)
+    best = z.max(axis=1, keepdims=True)
+    z = z - ECHO_WEIGHT * np.maximum(best - z - ECHO_GAP, 0.0)
+
+    out = open(args.output, "w", encoding="utf-8") if args.output else None
+    at = 0
+    tagged = 0
+    for doc_id, ss in docs:
+        n = len(ss)
+        rec = {"id": doc_id, "n_sentences": n, "topics": []}
+        if n:
+            k = min(max(math.ceil(n / 4), 1), 5)
+            top = -np.sort(-z[at : at + n], axis=0)[:k].mean(axis=0)
+            score = 1.0 / (1.0 + np.exp(-(top - Z_MID) / Z_SCALE))
+            rec["topics"] = sorted(
+                (
+                    {"label": labels[t], "score": round(float(score[t]), 4)}
+                    for t in range(len(labels))
+                    if score[t] >= thresholds[t]
+                ),
+                key=lambda r: (-r["score"], r["label"]),
+            )
+        tagged += bool(rec["topics"])
+        at += n
+        if out:
+            out.write(json.dumps(rec) + "\n")
+    if out:
+        out.close()
+    t_end = time.perf_counter()
+
+    work = t_end - t0
+    print(
+        json.dumps(
+            {
+                "tool": "python-peer",
+                "articles": len(docs),
+                "sentences": len(sentences),
+                "articles_tagged": tagged,
+                "prototypes": len(protos),
+                "topics": len(labels),
+                "import_s": round(t0 - T_START, 3),
+                "load_s": round(t_loaded - t0, 3),
+                "total_s": round(work, 3),
+                "articles_per_s": round(len(docs) / work, 2) if work > 0 else None,
+                "sentences_per_s": round(len(sentences) / work, 2) if work > 0 else None,
+                "onnxruntime": ort.__version__,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
