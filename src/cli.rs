@@ -9,11 +9,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::article::Input;
-use crate::emit::{RecordWriter, Shape, to_json_line};
+use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::{EntityRecognizer, SmRecognizer};
 use crate::ingest::{ReadOptions, Source, read_sources};
 use crate::pipeline::{Annotator, Outcome, prepare_batch};
+use crate::places::Gazetteer;
 use crate::runtime::Runtime;
 use crate::store::{self, Store};
 use crate::topics::TopicSet;
@@ -42,6 +44,8 @@ pub struct Cli {
 enum Command {
     /// Annotate articles: sentences, boilerplate, dateline, entities and topics, one JSON record each.
     Annotate(AnnotateArgs),
+    /// Suggest tags for editors: a ranked table per article (or --json).
+    Tags(TagsArgs),
     /// Split articles into sentences and boilerplate only (no models needed).
     Segment(InputArgs),
     /// List, fetch, verify or locate the models in the store.
@@ -76,6 +80,27 @@ struct InputArgs {
 struct AnnotateArgs {
     #[command(flatten)]
     input: InputArgs,
+    #[command(flatten)]
+    models: ModelArgs,
+}
+
+#[derive(Args)]
+struct TagsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    models: ModelArgs,
+    /// One JSON object per article ({"id", "tags"}) instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Show at most this many tags per article.
+    #[arg(long, default_value_t = 15)]
+    top: usize,
+}
+
+/// What the models do: shared by `annotate` and `tags`.
+#[derive(Args)]
+struct ModelArgs {
     /// Topic set (TOML) to use instead of the shipped news topics.
     #[arg(long, value_name = "FILE", conflicts_with = "label")]
     topics: Option<PathBuf>,
@@ -91,6 +116,15 @@ struct AnnotateArgs {
     /// Entity recogniser: `sm` (spaCy en_core_web_sm, ported to Rust) or `none`.
     #[arg(long, value_enum, default_value_t = NerChoice::Sm)]
     ner: NerChoice,
+    /// Entity rules (TOML): phrases or regexes that force or relabel entities.
+    #[arg(long, value_name = "FILE")]
+    entity_rules: Option<PathBuf>,
+    /// Controlled vocabulary (TOML or CSV): tag suggestions snap to it.
+    #[arg(long, value_name = "FILE")]
+    vocabulary: Option<PathBuf>,
+    /// Suggest only tags from the vocabulary.
+    #[arg(long, requires = "vocabulary")]
+    vocabulary_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -132,6 +166,7 @@ pub fn main() -> i32 {
 fn try_main(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Annotate(args) => annotate(args),
+        Command::Tags(args) => tags(args),
         Command::Segment(args) => segment(args),
         Command::Models { command } => models(command),
     }
@@ -139,13 +174,40 @@ fn try_main(cli: Cli) -> Result<i32> {
 
 /// Runs the full pipeline over the inputs and prints one annotation record per article.
 fn annotate(args: AnnotateArgs) -> Result<i32> {
+    let Some((_runtime, annotator)) = build_annotator(&args.models, &args.input)? else {
+        return Ok(EXIT_USAGE);
+    };
+    let models = annotator.models();
+    run(&args.input, Shape::Annotate, &models, |batch| {
+        annotator.annotate_batch(batch)
+    })
+}
+
+/// What an editor runs: ranked tag suggestions per article, as a table or JSON.
+fn tags(args: TagsArgs) -> Result<i32> {
+    let Some((_runtime, annotator)) = build_annotator(&args.models, &args.input)? else {
+        return Ok(EXIT_USAGE);
+    };
+    let shape = Shape::Tags {
+        top: args.top,
+        json: args.json,
+    };
+    run(&args.input, shape, &annotator.models(), |batch| {
+        annotator.annotate_batch(batch)
+    })
+}
+
+/// Loads every model the options ask for (fetching what is missing unless `--offline`).
+/// `None` means a usage error was already reported. The runtime is returned so it outlives
+/// the sessions made from it.
+fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtime, Annotator)>> {
     if let Some(t) = args.threshold
         && !(0.0..=1.0).contains(&t)
     {
         eprintln!("newstag: error: --threshold must be in [0, 1]");
-        return Ok(EXIT_USAGE);
+        return Ok(None);
     }
-    let threads = init_threads(args.input.threads)?;
+    let threads = init_threads(input.threads)?;
     let topics = if !args.label.is_empty() {
         TopicSet::from_labels(&args.label)?
     } else if let Some(path) = &args.topics {
@@ -153,8 +215,22 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
     } else {
         TopicSet::news()
     };
+    let mut aggregator = Aggregator {
+        rules: args
+            .entity_rules
+            .as_deref()
+            .map(EntityRules::from_file)
+            .transpose()?,
+        vocabulary: args
+            .vocabulary
+            .as_deref()
+            .map(Vocabulary::from_file)
+            .transpose()?,
+        vocabulary_only: args.vocabulary_only,
+        gazetteer: None,
+    };
     let store = Store::from_env()?;
-    let quiet = args.input.quiet;
+    let quiet = input.quiet;
     let mut log = |msg: &str| {
         if !quiet {
             eprintln!("newstag: {msg}");
@@ -163,6 +239,7 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
     let mut needed = vec![&store::ONNXRUNTIME_LIB, &store::MINILM_L6_V2_INT8];
     if args.ner == NerChoice::Sm {
         needed.push(&store::EN_CORE_WEB_SM);
+        needed.push(&store::GEONAMES);
     }
     for spec in needed {
         if args.offline {
@@ -189,11 +266,11 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
         )?)),
         NerChoice::None => None,
     };
-    let annotator = Annotator::new(Some(Box::new(classifier)), recognizer);
-    let models = annotator.models();
-    run(&args.input, Shape::Annotate, &models, |batch| {
-        annotator.annotate_batch(batch)
-    })
+    if args.ner == NerChoice::Sm {
+        aggregator.gazetteer = Some(Gazetteer::load(&store.model_dir(&store::GEONAMES))?);
+    }
+    let annotator = Annotator::new(Some(Box::new(classifier)), recognizer, aggregator);
+    Ok(Some((runtime, annotator)))
 }
 
 /// Prints sentences and boilerplate per article; needs no model.
@@ -247,7 +324,7 @@ fn run(
     while inputs.peek().is_some() {
         let batch: Vec<Input> = inputs.by_ref().take(batch_size).collect();
         for outcome in process(batch) {
-            let line = to_json_line(&outcome, shape, models)?;
+            let line = render(&outcome, shape, models)?;
             let is_error = matches!(outcome, Outcome::Failed { .. });
             if is_error
                 && !args.quiet
@@ -320,7 +397,7 @@ fn models(command: ModelsCommand) -> Result<i32> {
                     .collect();
                 writeln!(
                     out,
-                    "{:<24} {:<8} {:<11} {}  [{}]",
+                    "{:<24} {:<8} {:<21} {}  [{}]",
                     spec.name,
                     state,
                     spec.licence,

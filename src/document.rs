@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use crate::aggregate::{DocEntity, Tag};
 use crate::article::Article;
 use crate::clean::Cleaned;
 use crate::entities::Mention;
@@ -16,6 +17,9 @@ pub struct Document {
     pub sentences: Vec<Range<usize>>,
     pub topics: Vec<TopicScore>,
     pub entities: Vec<Mention>,
+    /// Mentions grouped into entities, most salient first.
+    pub doc_entities: Vec<DocEntity>,
+    pub tags: Vec<Tag>,
 }
 
 impl Document {

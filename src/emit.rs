@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::aggregate::{DocEntity, Tag};
 use crate::article::DocError;
 use crate::clean::BoilerplateKind;
 use crate::document::Document;
@@ -42,6 +43,61 @@ pub struct EntityOut<'a> {
     pub score: Option<f32>,
 }
 
+/// One document entity, with code point spans.
+#[derive(Serialize)]
+pub struct DocEntityOut<'a> {
+    pub name: &'a str,
+    pub mentions: usize,
+    pub salience: f32,
+    pub aliases: &'a [String],
+    pub spans: Vec<[usize; 2]>,
+    pub first_sentence: Option<usize>,
+    /// Gazetteer fields, present when the place (or a group's country) was resolved.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoOut<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct GeoOut<'a> {
+    pub country_code: &'a str,
+    pub lat: f64,
+    pub lon: f64,
+    pub geonames_id: u64,
+    pub geonames_name: &'a str,
+    pub feature: crate::places::PlaceKind,
+}
+
+fn doc_entities<'a>(
+    doc: &'a Document,
+    map: &CharOffsets,
+    keep: impl Fn(Category) -> bool,
+) -> Vec<DocEntityOut<'a>> {
+    doc.doc_entities
+        .iter()
+        .filter(|e| keep(e.category))
+        .map(|e: &'a DocEntity| DocEntityOut {
+            name: &e.name,
+            mentions: e.mentions,
+            salience: e.salience,
+            aliases: &e.aliases,
+            spans: e
+                .byte_spans
+                .iter()
+                .map(|&(s, end)| [map.char_at(s), map.char_at(end)])
+                .collect(),
+            first_sentence: e.first_sentence,
+            geo: e.place.as_ref().map(|p| GeoOut {
+                country_code: &p.country_code,
+                lat: p.lat,
+                lon: p.lon,
+                geonames_id: p.geonames_id,
+                geonames_name: &p.name,
+                feature: p.kind,
+            }),
+        })
+        .collect()
+}
+
 /// `newstag annotate`'s record for one article.
 #[derive(Serialize)]
 pub struct AnnotationRecord<'a> {
@@ -53,6 +109,13 @@ pub struct AnnotationRecord<'a> {
     pub boilerplate: Vec<BoilerplateOut<'a>>,
     pub topics: &'a [TopicScore],
     pub entities: Vec<EntityOut<'a>>,
+    pub people: Vec<DocEntityOut<'a>>,
+    pub places: Vec<DocEntityOut<'a>>,
+    pub organizations: Vec<DocEntityOut<'a>>,
+    pub groups: Vec<DocEntityOut<'a>>,
+    pub events: Vec<DocEntityOut<'a>>,
+    pub other: Vec<DocEntityOut<'a>>,
+    pub tags: &'a [Tag],
     pub meta: &'a Map<String, Value>,
     pub models: &'a BTreeMap<&'static str, String>,
 }
@@ -101,6 +164,87 @@ fn boilerplate<'a>(doc: &'a Document, map: &CharOffsets) -> Vec<BoilerplateOut<'
 pub enum Shape {
     Segment,
     Annotate,
+    /// `newstag tags`: the top tags per article, as an aligned table or a JSON line.
+    Tags {
+        top: usize,
+        json: bool,
+    },
+}
+
+#[derive(Serialize)]
+struct TagsRecord<'a> {
+    id: &'a str,
+    tags: &'a [Tag],
+}
+
+/// Renders one outcome in the requested shape, newline-terminated.
+pub fn render(
+    outcome: &Outcome,
+    shape: Shape,
+    models: &BTreeMap<&'static str, String>,
+) -> serde_json::Result<Vec<u8>> {
+    match (shape, outcome) {
+        (Shape::Tags { top, json: true }, Outcome::Done(doc)) => {
+            let mut line = serde_json::to_vec(&TagsRecord {
+                id: &doc.article.id,
+                tags: &doc.tags[..top.min(doc.tags.len())],
+            })?;
+            line.push(b'\n');
+            Ok(line)
+        }
+        (Shape::Tags { top, json: false }, _) => Ok(tags_table(outcome, top).into_bytes()),
+        _ => to_json_line(outcome, shape, models),
+    }
+}
+
+/// An editor's view: one aligned block per article.
+pub fn tags_table(outcome: &Outcome, top: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match outcome {
+        Outcome::Failed { id, error } => {
+            let _ = writeln!(
+                out,
+                "== {id}\n   error ({:?}): {}\n",
+                error.kind, error.message
+            );
+        }
+        Outcome::Done(doc) => {
+            let _ = writeln!(out, "== {}", doc.article.id);
+            let rows = &doc.tags[..top.min(doc.tags.len())];
+            if rows.is_empty() {
+                let _ = writeln!(out, "   (no tags)");
+            }
+            let width = |s: &str| s.chars().count();
+            let tag_w = rows.iter().map(|t| width(&t.tag)).max().unwrap_or(3).max(3);
+            let kind_w = rows
+                .iter()
+                .map(|t| width(&t.kind))
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let _ = writeln!(
+                out,
+                "   {:<tag_w$}  {:<kind_w$}  {:>5}  WHY",
+                "TAG", "KIND", "SCORE"
+            );
+            for t in rows {
+                let why = t.why.first().map(String::as_str).unwrap_or("");
+                let _ = writeln!(
+                    out,
+                    "   {}{}  {}{}  {:>5.2}  {}",
+                    t.tag,
+                    " ".repeat(tag_w - width(&t.tag)),
+                    t.kind,
+                    " ".repeat(kind_w - width(&t.kind)),
+                    t.score,
+                    why
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Serialises one outcome as one JSON line.
@@ -116,7 +260,7 @@ pub fn to_json_line(
             let map = CharOffsets::new(text);
             let published = doc.cleaned.published.map(|d| d.to_string());
             match shape {
-                Shape::Segment => serde_json::to_vec(&SegmentRecord {
+                Shape::Segment | Shape::Tags { .. } => serde_json::to_vec(&SegmentRecord {
                     id: &doc.article.id,
                     published,
                     sentences: spans(text, &map, &doc.sentences),
@@ -143,6 +287,15 @@ pub fn to_json_line(
                             score: m.score,
                         })
                         .collect(),
+                    people: doc_entities(doc, &map, |c| c == Category::Person),
+                    places: doc_entities(doc, &map, |c| c == Category::Place),
+                    organizations: doc_entities(doc, &map, |c| c == Category::Organization),
+                    groups: doc_entities(doc, &map, |c| c == Category::Group),
+                    events: doc_entities(doc, &map, |c| c == Category::Event),
+                    other: doc_entities(doc, &map, |c| {
+                        matches!(c, Category::Work | Category::Other)
+                    }),
+                    tags: &doc.tags,
                     meta: &doc.article.meta,
                     models,
                 })?,

@@ -5,6 +5,7 @@
 //! [`runtime`], with models from [`store`]), [`pipeline`] drives the stages over batches, and
 //! [`emit`] prints records. [`cli`] is the command line on top.
 
+pub mod aggregate;
 pub mod article;
 pub mod clean;
 pub mod cli;
@@ -12,9 +13,11 @@ pub mod document;
 pub mod emit;
 pub mod encoder;
 pub mod entities;
+pub mod hub;
 pub mod ingest;
 pub mod offsets;
 pub mod pipeline;
+pub mod places;
 pub mod runtime;
 pub mod segment;
 pub mod store;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use crate::aggregate::Aggregator;
 use crate::article::{Article, DocError, ErrorKind, Input};
 use crate::clean::clean;
 use crate::document::Document;
@@ -38,6 +39,8 @@ pub fn prepare(article: Article) -> Result<Document, (String, DocError)> {
         sentences,
         topics: Vec::new(),
         entities: Vec::new(),
+        doc_entities: Vec::new(),
+        tags: Vec::new(),
     })
 }
 
@@ -59,14 +62,20 @@ pub fn prepare_batch(inputs: Vec<Input>) -> Vec<Outcome> {
 pub struct Annotator {
     topics: Option<Box<dyn TopicClassifier>>,
     entities: Option<Box<dyn EntityRecognizer>>,
+    aggregator: Aggregator,
 }
 
 impl Annotator {
     pub fn new(
         topics: Option<Box<dyn TopicClassifier>>,
         entities: Option<Box<dyn EntityRecognizer>>,
+        aggregator: Aggregator,
     ) -> Self {
-        Annotator { topics, entities }
+        Annotator {
+            topics,
+            entities,
+            aggregator,
+        }
     }
 
     /// Which model produced which layer, for each record's `models` field.
@@ -125,6 +134,11 @@ impl Annotator {
                 }
             }
         }
+        outcomes.par_iter_mut().for_each(|o| {
+            if let Outcome::Done(doc) = o {
+                self.aggregator.aggregate(doc);
+            }
+        });
         outcomes
     }
 }

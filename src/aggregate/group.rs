@@ -1,0 +1,355 @@
+//! From mentions to document entities: one entry per person, place or organisation, named by
+//! its fullest form, with every span, a salience score and where it first appears.
+//!
+//! Salience (deterministic, in [0, 1]) for an entity with `f` mentions, the first in sentence
+//! `s0` (the title counts as before sentence 0), appearing in `d` of the article's `n`
+//! sentences, when the most-mentioned entity of the article has `f_max` mentions:
+//!
+//! ```text
+//! salience = 0.45 · f / f_max  +  0.30 · 1 / (1 + s0 / 3)  +  0.25 · d / n
+//! ```
+//!
+//! Frequency dominates; a lead (or title) position and a spread through the article add to it.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::entities::{Category, Mention};
+use crate::places::Place;
+
+/// Titles and honorifics dropped from a name (kept in the mention spans).
+const TITLES: &[&str] = &[
+    "president",
+    "vice president",
+    "prime minister",
+    "deputy prime minister",
+    "foreign minister",
+    "defense minister",
+    "defence minister",
+    "minister",
+    "chancellor",
+    "secretary",
+    "secretary of state",
+    "secretary-general",
+    "general",
+    "gen.",
+    "gen",
+    "lt.",
+    "col.",
+    "maj.",
+    "adm.",
+    "admiral",
+    "sen.",
+    "senator",
+    "rep.",
+    "representative",
+    "gov.",
+    "governor",
+    "mayor",
+    "mr.",
+    "mr",
+    "mrs.",
+    "mrs",
+    "ms.",
+    "ms",
+    "dr.",
+    "dr",
+    "prof.",
+    "professor",
+    "king",
+    "queen",
+    "prince",
+    "princess",
+    "pope",
+    "sir",
+    "dame",
+    "lord",
+    "lady",
+    "judge",
+    "justice",
+    "chief",
+    "ceo",
+    "chairman",
+    "chairwoman",
+    "leader",
+    "premier",
+    "ambassador",
+    "commander",
+    "captain",
+    "capt.",
+    "sgt.",
+    "sergeant",
+    "rev.",
+    "reverend",
+    "sheikh",
+    "comrade",
+    "chief executive",
+];
+
+/// One entity of the article, all its mentions grouped.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DocEntity {
+    pub name: String,
+    pub category: Category,
+    pub mentions: usize,
+    pub salience: f32,
+    /// Other names the article uses for it ("Putin" for "Vladimir Putin").
+    pub aliases: Vec<String>,
+    /// Code point spans of every mention (filled in by the emitter from `byte_spans`).
+    #[serde(skip)]
+    pub byte_spans: Vec<(usize, usize)>,
+    pub first_sentence: Option<usize>,
+    /// Index into the record's mentions list of each grouped mention.
+    #[serde(skip)]
+    pub mention_ids: Vec<usize>,
+    /// The gazetteer's place (for places), or the country a group's demonym names.
+    #[serde(skip)]
+    pub place: Option<Place>,
+}
+
+/// The name a mention stands for: possessive, leading "the" and titles removed, whitespace
+/// collapsed.
+pub fn normalize_name(surface: &str, category: Category) -> String {
+    let mut s: String = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+    for suffix in ["’s", "'s", "’", "'"] {
+        if let Some(stripped) = s.strip_suffix(suffix)
+            && !stripped.is_empty()
+        {
+            s = stripped.to_string();
+            break;
+        }
+    }
+    if let Some(rest) = s.strip_prefix("the ").or_else(|| s.strip_prefix("The ")) {
+        s = rest.to_string();
+    }
+    if category == Category::Person {
+        // Longest title first, repeatedly: "Prime Minister Gen. X" -> "X".
+        loop {
+            let lower = s.to_lowercase();
+            let hit = TITLES
+                .iter()
+                .filter(|t| {
+                    lower.starts_with(*t)
+                        && lower[t.len()..].starts_with(' ')
+                        && s.len() > t.len() + 1
+                })
+                .max_by_key(|t| t.len());
+            match hit {
+                Some(t) => s = s[t.len() + 1..].trim_start().to_string(),
+                None => break,
+            }
+        }
+    }
+    s
+}
+
+/// Groups mentions (of the categories worth listing) into document entities, ordered by
+/// salience, then first appearance.
+pub fn group_mentions(
+    text: &str,
+    mentions: &[Mention],
+    n_sentences: usize,
+    title_names: &[String],
+) -> Vec<DocEntity> {
+    let listed = |c: Category| {
+        matches!(
+            c,
+            Category::Person
+                | Category::Place
+                | Category::Organization
+                | Category::Group
+                | Category::Event
+                | Category::Work
+                | Category::Other
+        )
+    };
+    // (normalised name, mention index), in text order.
+    let named: Vec<(String, usize)> = mentions
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| listed(m.category))
+        .map(|(i, m)| (normalize_name(&text[m.start..m.end], m.category), i))
+        .filter(|(n, _)| n.chars().any(char::is_alphanumeric))
+        .collect();
+
+    let mut groups: Vec<DocEntity> = Vec::new();
+    // Longer names first, so "Vladimir Putin" founds the group that "Putin" then joins.
+    let mut order: Vec<usize> = (0..named.len()).collect();
+    order.sort_by_key(|&k| {
+        (
+            std::cmp::Reverse(named[k].0.split_whitespace().count()),
+            named[k].1,
+        )
+    });
+    for k in order {
+        let (name, mi) = &named[k];
+        let m = &mentions[*mi];
+        let target = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.category == m.category && same_entity(&g.name, name, m.category))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>();
+        // A short name that fits two different people ("Smith") joins neither.
+        let gi = if target.len() == 1 {
+            target[0]
+        } else {
+            groups.push(DocEntity {
+                name: name.clone(),
+                category: m.category,
+                mentions: 0,
+                salience: 0.0,
+                aliases: Vec::new(),
+                byte_spans: Vec::new(),
+                first_sentence: None,
+                mention_ids: Vec::new(),
+                place: None,
+            });
+            groups.len() - 1
+        };
+        let g = &mut groups[gi];
+        g.mentions += 1;
+        g.mention_ids.push(*mi);
+        if *name != g.name && !g.aliases.contains(name) {
+            g.aliases.push(name.clone());
+        }
+    }
+
+    let f_max = groups.iter().map(|g| g.mentions).max().unwrap_or(1).max(1) as f32;
+    for g in groups.iter_mut() {
+        g.mention_ids.sort_unstable();
+        g.byte_spans = g
+            .mention_ids
+            .iter()
+            .map(|&i| (mentions[i].start, mentions[i].end))
+            .collect();
+        let sentences: BTreeSet<usize> = g
+            .mention_ids
+            .iter()
+            .filter_map(|&i| mentions[i].sentence)
+            .collect();
+        g.first_sentence = sentences.first().copied();
+        let in_title = title_names
+            .iter()
+            .any(|t| t == &g.name || g.aliases.contains(t));
+        let position = if in_title {
+            1.0
+        } else {
+            match g.first_sentence {
+                Some(s0) => 1.0 / (1.0 + s0 as f32 / 3.0),
+                None => 0.0,
+            }
+        };
+        let spread = sentences.len() as f32 / n_sentences.max(1) as f32;
+        let s = 0.45 * g.mentions as f32 / f_max + 0.30 * position + 0.25 * spread.min(1.0);
+        g.salience = (s.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
+        g.aliases.sort();
+    }
+    groups.sort_by(|a, b| {
+        b.salience
+            .total_cmp(&a.salience)
+            .then(a.byte_spans.first().cmp(&b.byte_spans.first()))
+    });
+    groups
+}
+
+/// Whether `short` names the entity already named `full`.
+fn same_entity(full: &str, short: &str, category: Category) -> bool {
+    if full.eq_ignore_ascii_case(short) {
+        return true;
+    }
+    let f: Vec<&str> = full.split_whitespace().collect();
+    let s: Vec<&str> = short.split_whitespace().collect();
+    match category {
+        // "Putin" is "Vladimir Putin"; "Xi" is "Xi Jinping" (Chinese names put the family
+        // name first, so the first token counts too when it is the only one).
+        Category::Person => {
+            s.len() < f.len() && (f.ends_with(&s) || (s.len() == 1 && f.first() == s.first()))
+        }
+        // "NATO" is "North Atlantic Treaty Organization"; "the EU" is "European Union".
+        _ => s.len() == 1 && s[0].len() >= 2 && acronym(&f).eq_ignore_ascii_case(s[0]),
+    }
+}
+
+fn acronym(words: &[&str]) -> String {
+    words
+        .iter()
+        .filter(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .filter_map(|w| w.chars().next())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(text: &str, word: &str, nth: usize, label: &str, sentence: usize) -> Mention {
+        let start = text.match_indices(word).nth(nth).unwrap().0;
+        Mention {
+            start,
+            end: start + word.len(),
+            label: label.into(),
+            category: Category::of_label(label),
+            sentence: Some(sentence),
+            score: None,
+        }
+    }
+
+    #[test]
+    fn names_lose_titles_and_possessives() {
+        assert_eq!(normalize_name("President Putin", Category::Person), "Putin");
+        assert_eq!(normalize_name("Xi’s", Category::Person), "Xi");
+        assert_eq!(
+            normalize_name("Prime Minister Gen. Ann Lee", Category::Person),
+            "Ann Lee"
+        );
+        assert_eq!(
+            normalize_name("the Northern Sea Route", Category::Place),
+            "Northern Sea Route"
+        );
+        assert_eq!(normalize_name("Beijing’s", Category::Place), "Beijing");
+        assert_eq!(normalize_name("President", Category::Person), "President");
+    }
+
+    #[test]
+    fn putin_mentions_are_one_person() {
+        let text = "President Putin met Xi. Vladimir Putin said Putin's plan works. NATO and the North Atlantic Treaty Organization.";
+        let mentions = vec![
+            m(text, "President Putin", 0, "PERSON", 0),
+            m(text, "Xi", 0, "PERSON", 0),
+            m(text, "Vladimir Putin", 0, "PERSON", 1),
+            m(text, "Putin's", 0, "PERSON", 1),
+            m(text, "NATO", 0, "ORG", 2),
+            m(text, "the North Atlantic Treaty Organization", 0, "ORG", 2),
+        ];
+        let groups = group_mentions(text, &mentions, 3, &[]);
+        let putin = groups.iter().find(|g| g.name == "Vladimir Putin").unwrap();
+        assert_eq!(putin.mentions, 3);
+        assert_eq!(putin.aliases, vec!["Putin".to_string()]);
+        assert_eq!(putin.first_sentence, Some(0));
+        let nato = groups
+            .iter()
+            .find(|g| g.category == Category::Organization)
+            .unwrap();
+        assert_eq!(nato.name, "North Atlantic Treaty Organization");
+        assert_eq!(nato.mentions, 2);
+        assert_eq!(
+            groups[0].name, "Vladimir Putin",
+            "most mentioned, first: most salient"
+        );
+        assert!(groups.iter().all(|g| (0.0..=1.0).contains(&g.salience)));
+    }
+
+    #[test]
+    fn an_ambiguous_surname_joins_nobody() {
+        let text = "John Smith and Mary Smith met. Smith spoke.";
+        let mentions = vec![
+            m(text, "John Smith", 0, "PERSON", 0),
+            m(text, "Mary Smith", 0, "PERSON", 0),
+            m(text, "Smith", 2, "PERSON", 1),
+        ];
+        let groups = group_mentions(text, &mentions, 2, &[]);
+        assert_eq!(groups.len(), 3);
+    }
+}

@@ -1,0 +1,195 @@
+//! Document entities and tag suggestions (`annotate` records and `newstag tags`).
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use serde_json::Value;
+
+fn seed() -> String {
+    fixtures()
+        .join("000_96f95457316a6f2e.txt")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn tags_json(extra: &[&str]) -> Vec<Value> {
+    ensure_models();
+    let seed = seed();
+    let mut args = vec!["tags", "--json", "-q"];
+    args.extend_from_slice(extra);
+    args.push(&seed);
+    let out = run(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    records(&out)[0]["tags"].as_array().unwrap().clone()
+}
+
+#[test]
+fn seed_top_suggestions() {
+    let tags = tags_json(&["--top", "15"]);
+    let names: Vec<&str> = tags.iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    for want in [
+        "Arctic",
+        "Northern Sea Route",
+        "Putin",
+        "Russia",
+        "China",
+        "NATO",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+    assert!(
+        names.iter().any(|n| *n == "Xi" || *n == "Xi Jinping"),
+        "{names:?}"
+    );
+    // Nothing from the dateline or the navigation tail.
+    for junk in [
+        "Focus",
+        "June 2025",
+        "July 2025",
+        "Asia-Pasific",
+        "Clash Report",
+        "May 30, 2025",
+    ] {
+        assert!(!names.contains(&junk), "{junk} suggested");
+    }
+    let scores: Vec<f64> = tags.iter().map(|t| t["score"].as_f64().unwrap()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "ranked: {scores:?}"
+    );
+    for t in &tags {
+        assert!(!t["why"].as_array().unwrap().is_empty(), "{t}");
+    }
+    // The Arctic topic and the Arctic place are one suggestion.
+    assert_eq!(names.iter().filter(|n| **n == "Arctic").count(), 1);
+}
+
+#[test]
+fn table_is_aligned_and_top_is_honoured() {
+    ensure_models();
+    let out = run(&["tags", "-q", "--top", "5", &seed()]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("== ") && lines[0].ends_with("000_96f95457316a6f2e.txt"));
+    assert!(lines[1].contains("TAG") && lines[1].contains("KIND") && lines[1].contains("SCORE"));
+    let rows = &lines[2..7];
+    assert!(lines[7].is_empty());
+    // Columns line up: KIND starts at the same character on every row.
+    let kind_col = lines[1].find("KIND").unwrap();
+    for row in rows {
+        let prefix: String = row.chars().take(kind_col).collect();
+        assert!(prefix.ends_with("  "), "{row:?}");
+        let kind: String = row
+            .chars()
+            .skip(kind_col)
+            .take_while(|c| *c != ' ')
+            .collect();
+        assert!(
+            ["topic", "person", "place", "organization", "group", "event"].contains(&kind.as_str()),
+            "{row:?}"
+        );
+    }
+}
+
+#[test]
+fn vocabulary_snaps_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let vocab = dir.path().join("desk.csv");
+    fs::write(
+        &vocab,
+        "tag,kind,aliases\nVladimir Putin,person,Putin|President Putin\nArctic region,geo,Arctic\nNorth Atlantic Treaty Organization,org,NATO\n",
+    )
+    .unwrap();
+    let v = vocab.to_str().unwrap();
+    let tags = tags_json(&["--top", "30", "--vocabulary", v]);
+    let find = |name: &str| tags.iter().find(|t| t["tag"] == name);
+    let putin = find("Vladimir Putin").expect("Putin snapped to the vocabulary form");
+    assert_eq!(putin["kind"], "person");
+    assert_eq!(putin["vocabulary"], true);
+    assert_eq!(find("Arctic region").unwrap()["kind"], "geo");
+    assert!(find("Putin").is_none() && find("Arctic").is_none());
+    assert_eq!(find("Russia").unwrap()["vocabulary"], false);
+
+    let only = tags_json(&["--top", "30", "--vocabulary", v, "--vocabulary-only"]);
+    let names: Vec<&str> = only.iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(only.iter().all(|t| t["vocabulary"] == true));
+}
+
+#[test]
+fn entity_rules_force_entities_before_grouping() {
+    ensure_models();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    fs::write(
+        &rules,
+        "[[entity]]\nphrase = \"Arctic cooperation body\"\nlabel = \"ORG\"\n\n[[entity]]\npattern = '\\bXi\\b'\nlabel = \"PERSON\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--entity-rules",
+        rules.to_str().unwrap(),
+        &seed(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = &records(&out)[0];
+    let orgs: Vec<&str> = r["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(orgs.contains(&"Arctic cooperation body"), "{orgs:?}");
+    let xi = r["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Xi")
+        .unwrap();
+    assert_eq!(xi["mentions"], 2, "both Xi’s are forced to PERSON: {xi}");
+}
+
+#[test]
+fn document_entities_in_the_record() {
+    ensure_models();
+    let text = fs::read_to_string(seed()).unwrap();
+    let out = run(&["annotate", "-q", &seed()]);
+    let r = &records(&out)[0];
+    let people = r["people"].as_array().unwrap();
+    let putin = people.iter().find(|p| p["name"] == "Putin").unwrap();
+    assert_eq!(putin["mentions"].as_u64().unwrap(), 3);
+    assert_eq!(putin["first_sentence"], 0);
+    // Spans are code point offsets of every mention, possessive and title included.
+    for span in putin["spans"].as_array().unwrap() {
+        let s = py_slice(&text, span[0].as_u64().unwrap(), span[1].as_u64().unwrap());
+        assert!(s.contains("Putin"), "{s}");
+    }
+    let places = r["places"].as_array().unwrap();
+    for p in places {
+        let sal = p["salience"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&sal));
+    }
+    let sal: Vec<f64> = places
+        .iter()
+        .map(|p| p["salience"].as_f64().unwrap())
+        .collect();
+    assert!(
+        sal.windows(2).all(|w| w[0] >= w[1]),
+        "places sorted by salience"
+    );
+    assert!(places.iter().any(|p| p["name"] == "Northern Sea Route"));
+}
