@@ -13,7 +13,7 @@ What it does, per run (everything is inside the timed process, as for newstag):
     newstag's segmenter (abbreviations, quotes, boilerplate are not handled), so sentence
     counts differ a little; segmentation is the peer's own cost and is cheap here;
   * embeds all sentences in batches sorted by token length (same budget as src/encoder.rs:
-    8192 padded tokens, at most 128 per batch), mean-pools with the attention mask, L2-normalises;
+    2048 padded tokens, at most 32 per batch), mean-pools with the attention mask, L2-normalises;
   * cosine against every prototype (one matrix product), max over each topic's prototypes,
     background z-score, +2 for a topic pattern match, the echo discount, and the document score
     sigmoid((mean of top-k sentence z, k = n/4 in [1, 5]) - 4) / 0.6). The exact calibration
@@ -40,8 +40,8 @@ from tokenizers import Tokenizer  # noqa: E402
 
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
-TOKENS_PER_BATCH = 8192
-MAX_BATCH = 128
+TOKENS_PER_BATCH = 2048
+MAX_BATCH = 32
 PATTERN_Z = 2.0
 Z_MID = 4.0
 Z_SCALE = 0.6

@@ -16,9 +16,11 @@ use crate::runtime::Runtime;
 /// there too, so matching it keeps embeddings identical.
 const MAX_TOKENS: usize = 256;
 /// Padded tokens per forward pass; batches are cut by this budget after sorting by length, so a
-/// batch of short sentences holds many and a long one few.
-const TOKENS_PER_BATCH: usize = 8192;
-const MAX_BATCH: usize = 128;
+/// batch of short sentences holds many and a long one few. Measured on the seed and a 200-article
+/// corpus: 2048 tokens / 32 sequences keeps ONNX Runtime's arena at ~400 MB peak where 8192 / 128
+/// reached ~640 MB, and starts faster; throughput did not drop.
+const TOKENS_PER_BATCH: usize = 2048;
+const MAX_BATCH: usize = 32;
 
 pub struct SentenceEncoder {
     tokenizer: Tokenizer,

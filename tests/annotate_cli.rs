@@ -218,3 +218,47 @@ fn seed_entities_people_places_organisations() {
     assert!(r["entities"].as_array().unwrap().is_empty());
     assert!(r["models"].get("entities").is_none());
 }
+
+#[test]
+fn annotate_keeps_input_order_across_batches() {
+    ensure_models();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.jsonl");
+    let mut body = String::new();
+    for i in 0..9 {
+        // Every third line is bad, so errors and annotations interleave across batches.
+        if i % 3 == 2 {
+            body.push_str("{\"id\": \"bad\"\n");
+        } else {
+            let text = "Trade talks resumed in Oslo. ".repeat(1 + i * 3);
+            body.push_str(&serde_json::json!({"id": format!("d{i}"), "text": text}).to_string());
+            body.push('\n');
+        }
+    }
+    fs::write(&path, body).unwrap();
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--batch-size",
+        "2",
+        "--threads",
+        "2",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let recs = records(&out);
+    let ids: Vec<String> = recs
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = (0..9)
+        .map(|i| {
+            if i % 3 == 2 {
+                format!("{}:{}", path.display(), i + 1)
+            } else {
+                format!("d{i}")
+            }
+        })
+        .collect();
+    assert_eq!(ids, want);
+}

@@ -192,4 +192,13 @@ fn document_entities_in_the_record() {
         "places sorted by salience"
     );
     assert!(places.iter().any(|p| p["name"] == "Northern Sea Route"));
+    // Places resolve against the gazetteer; what it cannot place stays unresolved.
+    let place = |name: &str| places.iter().find(|p| p["name"] == name).unwrap();
+    assert_eq!(place("Norway")["country_code"], "NO");
+    assert_eq!(place("Norway")["feature"], "country");
+    assert_eq!(place("Moscow")["country_code"], "RU");
+    assert_eq!(place("Moscow")["feature"], "city");
+    assert!((place("Moscow")["lat"].as_f64().unwrap() - 55.75).abs() < 0.1);
+    assert_eq!(place("Beijing")["country_code"], "CN");
+    assert!(place("Northern Sea Route").get("country_code").is_none());
 }
