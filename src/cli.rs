@@ -1,6 +1,7 @@
 //! The command line: what was typed (`Cli`), what it means (`AnnotateOptions` and friends), and
 //! one entry point per command.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,13 +13,15 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::article::Input;
 use crate::emit::{RecordWriter, Shape, render};
-use crate::entities::{EntityRecognizer, SmRecognizer};
+use crate::entities::{Aggregation, EntityRecognizer, SmRecognizer, TokenClassifier};
 use crate::ingest::{ReadOptions, Source, read_sources};
 use crate::pipeline::{Annotator, Outcome, prepare_batch};
 use crate::places::Gazetteer;
+use crate::profile::{self, NerModel, Profile, TopicModel};
+use crate::resume::open_for_resume;
 use crate::runtime::Runtime;
 use crate::store::{self, Store};
-use crate::topics::TopicSet;
+use crate::topics::{NliClassifier, TopicClassifier, TopicSet};
 
 /// Exit status: every article annotated.
 pub const EXIT_OK: i32 = 0;
@@ -74,6 +77,10 @@ struct InputArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Skip articles whose id is already in the -o file and append the rest (a killed run
+    /// continues without duplicating or losing a record).
+    #[arg(long, requires = "output")]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -113,9 +120,25 @@ struct ModelArgs {
     /// Never fetch: a missing model is an error naming the command that fetches it.
     #[arg(long)]
     offline: bool,
-    /// Entity recogniser: `sm` (spaCy en_core_web_sm, ported to Rust) or `none`.
-    #[arg(long, value_enum, default_value_t = NerChoice::Sm)]
-    ner: NerChoice,
+    /// Model defaults: `fast` (offline: spaCy-port NER, MiniLM topics) or `accurate`
+    /// (transformer NER and NLI zero-shot from the Hugging Face Hub).
+    #[arg(long, value_enum, default_value_t = Profile::Fast)]
+    profile: Profile,
+    /// Entity recogniser: `sm` (spaCy en_core_web_sm, ported to Rust), `none`, or a token
+    /// classifier as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
+    #[arg(long, value_name = "sm|none|DIR|REPO")]
+    ner: Option<String>,
+    /// Topic classifier: `embedding` (MiniLM similarity) or an NLI cross-encoder as a
+    /// directory or Hub repo (`org/name[@revision]`) with an ONNX model.
+    #[arg(long, value_name = "embedding|DIR|REPO")]
+    topic_model: Option<String>,
+    /// How a transformer NER merges word pieces and B-/I- tags: simple, first, average, max.
+    #[arg(long, default_value = "simple")]
+    aggregation: String,
+    /// With an NLI topic model: let the embedding classifier shortlist this many topics per
+    /// article and run NLI only on those (a 50-topic set then costs K passes, not 50).
+    #[arg(long, value_name = "K")]
+    cascade: Option<usize>,
     /// Entity rules (TOML): phrases or regexes that force or relabel entities.
     #[arg(long, value_name = "FILE")]
     entity_rules: Option<PathBuf>,
@@ -125,12 +148,6 @@ struct ModelArgs {
     /// Suggest only tags from the vocabulary.
     #[arg(long, requires = "vocabulary")]
     vocabulary_only: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum NerChoice {
-    Sm,
-    None,
 }
 
 #[derive(Subcommand)]
@@ -236,9 +253,20 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
             eprintln!("newstag: {msg}");
         }
     };
-    let mut needed = vec![&store::ONNXRUNTIME_LIB, &store::MINILM_L6_V2_INT8];
-    if args.ner == NerChoice::Sm {
+    let (ner_model, topic_model) = profile::choose(
+        args.profile,
+        args.ner.as_deref(),
+        args.topic_model.as_deref(),
+    )?;
+    let aggregation: Aggregation = args.aggregation.parse()?;
+    let mut needed = vec![&store::ONNXRUNTIME_LIB];
+    if topic_model == TopicModel::Embedding || args.cascade.is_some() {
+        needed.push(&store::MINILM_L6_V2_INT8);
+    }
+    if ner_model == NerModel::Sm {
         needed.push(&store::EN_CORE_WEB_SM);
+    }
+    if ner_model != NerModel::None {
         needed.push(&store::GEONAMES);
     }
     for spec in needed {
@@ -252,24 +280,54 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
         &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
         threads,
     )?;
-    let classifier = crate::topics::embedding::load_default(
-        &runtime,
-        &store.model_dir(&store::MINILM_L6_V2_INT8),
-        store::MINILM_L6_V2_INT8.name,
-        topics,
-        args.threshold,
-    )?;
-    let recognizer: Option<Box<dyn EntityRecognizer>> = match args.ner {
-        NerChoice::Sm => Some(Box::new(SmRecognizer::load(
+    let classifier: Box<dyn TopicClassifier> = match &topic_model {
+        TopicModel::Embedding => Box::new(crate::topics::embedding::load_default(
+            &runtime,
+            &store.model_dir(&store::MINILM_L6_V2_INT8),
+            store::MINILM_L6_V2_INT8.name,
+            topics,
+            args.threshold,
+        )?),
+        TopicModel::Nli(model) => {
+            let dir = model.materialize(&store, args.offline, &mut log)?;
+            let shortlist = match args.cascade {
+                Some(k) => Some((
+                    crate::topics::embedding::load_default(
+                        &runtime,
+                        &store.model_dir(&store::MINILM_L6_V2_INT8),
+                        store::MINILM_L6_V2_INT8.name,
+                        topics.clone(),
+                        Some(0.0),
+                    )?,
+                    k.max(1),
+                )),
+                None => None,
+            };
+            let mut nli = NliClassifier::load(&runtime, &dir, topics, args.threshold)?
+                .with_name(&model.describe());
+            if let Some((embedding, k)) = shortlist {
+                nli = nli.with_shortlist(Box::new(embedding), k);
+            }
+            Box::new(nli)
+        }
+    };
+    let recognizer: Option<Box<dyn EntityRecognizer>> = match &ner_model {
+        NerModel::Sm => Some(Box::new(SmRecognizer::load(
             &store.model_dir(&store::EN_CORE_WEB_SM),
             store::EN_CORE_WEB_SM.name,
         )?)),
-        NerChoice::None => None,
+        NerModel::Transformer(model) => {
+            let dir = model.materialize(&store, args.offline, &mut log)?;
+            Some(Box::new(
+                TokenClassifier::load(&runtime, &dir, aggregation)?.with_name(&model.describe()),
+            ))
+        }
+        NerModel::None => None,
     };
-    if args.ner == NerChoice::Sm {
+    if ner_model != NerModel::None {
         aggregator.gazetteer = Some(Gazetteer::load(&store.model_dir(&store::GEONAMES))?);
     }
-    let annotator = Annotator::new(Some(Box::new(classifier)), recognizer, aggregator);
+    let annotator = Annotator::new(Some(classifier), recognizer, aggregator);
     Ok(Some((runtime, annotator)))
 }
 
@@ -302,11 +360,24 @@ fn run(
     let opts = ReadOptions {
         max_article_bytes: args.max_article_bytes,
     };
-    let out: Box<dyn Write> = match &args.output {
-        Some(path) => {
+    let mut done = HashSet::new();
+    let out: Box<dyn Write> = match (&args.output, args.resume) {
+        (Some(path), true) => {
+            let (ids, file) = open_for_resume(path)?;
+            if !args.quiet && !ids.is_empty() {
+                eprintln!(
+                    "newstag: resuming: {} records already in {}",
+                    ids.len(),
+                    path.display()
+                );
+            }
+            done = ids;
+            Box::new(file)
+        }
+        (Some(path), false) => {
             Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
         }
-        None => Box::new(io::stdout().lock()),
+        (None, _) => Box::new(io::stdout().lock()),
     };
     let mut writer = RecordWriter::new(BufWriter::new(out));
     let progress = if !args.quiet && io::stderr().is_terminal() {
@@ -320,7 +391,9 @@ fn run(
         ProgressBar::hidden()
     };
     let batch_size = args.batch_size.max(1);
-    let mut inputs = read_sources(sources, opts).peekable();
+    let mut inputs = read_sources(sources, opts)
+        .filter(|input| !done.contains(input.id()))
+        .peekable();
     while inputs.peek().is_some() {
         let batch: Vec<Input> = inputs.by_ref().take(batch_size).collect();
         for outcome in process(batch) {

@@ -18,6 +18,8 @@ pub mod ingest;
 pub mod offsets;
 pub mod pipeline;
 pub mod places;
+pub mod profile;
+pub mod resume;
 pub mod runtime;
 pub mod segment;
 pub mod store;

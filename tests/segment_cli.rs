@@ -297,3 +297,69 @@ fn output_file_gets_the_records() {
     let rec: Value = serde_json::from_str(body.trim()).unwrap();
     assert_eq!(rec["sentences"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn resume_continues_a_killed_run_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let mut body = String::new();
+    for i in 0..50 {
+        if i == 30 {
+            body.push_str("{broken\n");
+        }
+        body.push_str(
+            &serde_json::json!({"id": format!("r{i}"), "text": format!("Story {i}. It ends.")})
+                .to_string(),
+        );
+        body.push('\n');
+    }
+    fs::write(&input, body).unwrap();
+    let full = dir.path().join("full.jsonl");
+    let out = run(&[
+        "segment",
+        "-q",
+        "-o",
+        full.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let expected = fs::read_to_string(&full).unwrap();
+    assert_eq!(expected.lines().count(), 51);
+
+    // A run killed after 20 records, halfway through writing the 21st.
+    let killed = dir.path().join("killed.jsonl");
+    let lines: Vec<&str> = expected.lines().collect();
+    let mut partial = lines[..20].join("\n");
+    partial.push('\n');
+    partial.push_str(&lines[20][..lines[20].len() / 2]);
+    fs::write(&killed, partial).unwrap();
+    let out = run(&[
+        "segment",
+        "-q",
+        "--resume",
+        "-o",
+        killed.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(fs::read_to_string(&killed).unwrap(), expected);
+
+    // Resuming a finished run writes nothing more.
+    let out = run(&[
+        "segment",
+        "-q",
+        "--resume",
+        "-o",
+        killed.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&killed).unwrap(), expected);
+    // --resume needs -o.
+    assert_eq!(
+        run(&["segment", "--resume", input.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+}

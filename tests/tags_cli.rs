@@ -7,14 +7,6 @@ use std::fs;
 use common::*;
 use serde_json::Value;
 
-fn seed() -> String {
-    fixtures()
-        .join("000_96f95457316a6f2e.txt")
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
 fn tags_json(extra: &[&str]) -> Vec<Value> {
     ensure_models();
     let seed = seed();

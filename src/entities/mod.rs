@@ -3,12 +3,14 @@
 
 mod sm;
 pub mod spacy_sm;
+pub mod transformer;
 
 use serde::Serialize;
 
 use crate::document::Document;
 
 pub use sm::SmRecognizer;
+pub use transformer::{Aggregation, TokenClassifier};
 
 /// One entity mention in an article. `start..end` is a byte range into the article text
 /// (printed as code points).

@@ -2,6 +2,7 @@
 //! carry each one. One trait, several implementations (embedding similarity now, NLI later).
 
 pub mod embedding;
+pub mod nli;
 mod set;
 
 use serde::Serialize;
@@ -9,6 +10,7 @@ use serde::Serialize;
 use crate::document::Document;
 
 pub use embedding::EmbeddingClassifier;
+pub use nli::NliClassifier;
 pub use set::{Topic, TopicSet};
 
 /// A topic assigned to a document.

@@ -16,6 +16,15 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/articles")
 }
 
+/// The seed article's path.
+pub fn seed() -> String {
+    fixtures()
+        .join("000_96f95457316a6f2e.txt")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Fetches the default models into the user's store once per test binary, with the same
 /// command a user runs, so every model test uses the real store and real files.
 pub fn ensure_models() {

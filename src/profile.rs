@@ -1,0 +1,194 @@
+//! Which models a run uses: the `fast` profile (offline, from the store) or the `accurate` one
+//! (transformer NER and NLI zero-shot from the Hugging Face Hub), and explicit `--ner` /
+//! `--topic-model` choices that override either.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::hub::HubClient;
+use crate::store::Store;
+
+/// An ONNX export of dslim/bert-base-NER (CoNLL-2003, F1 0.92): BERT token classification.
+pub const ACCURATE_NER: &str = "Xenova/bert-base-NER";
+/// A DeBERTa-v3 NLI cross-encoder trained for zero-shot classification, with an ONNX export.
+pub const ACCURATE_NLI: &str = "MoritzLaurer/deberta-v3-base-zeroshot-v2.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// spaCy-port NER and MiniLM embedding topics: offline, from the store.
+    Fast,
+    /// Transformer NER and NLI zero-shot topics from the Hub (network on first use).
+    Accurate,
+}
+
+/// A transformer model: a local directory, or a Hub repo at a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    Dir(PathBuf),
+    Hub { repo: String, revision: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NerModel {
+    None,
+    /// newstag's port of spaCy en_core_web_sm.
+    Sm,
+    Transformer(ModelRef),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TopicModel {
+    /// all-MiniLM-L6-v2 embedding similarity.
+    Embedding,
+    Nli(ModelRef),
+}
+
+impl ModelRef {
+    /// `DIR` when it is a directory, else `org/name` or `org/name@revision` on the Hub.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            return Ok(ModelRef::Dir(path.to_path_buf()));
+        }
+        let (repo, revision) = spec.split_once('@').unwrap_or((spec, "main"));
+        let parts: Vec<&str> = repo.split('/').collect();
+        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) || revision.is_empty() {
+            bail!(
+                "{spec:?} is neither a directory nor a Hub repo id (org/name or org/name@revision)"
+            );
+        }
+        Ok(ModelRef::Hub {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+        })
+    }
+
+    /// Short name for the record's `models` field.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelRef::Dir(d) => d.display().to_string(),
+            ModelRef::Hub { repo, revision } => format!("{repo}@{revision}"),
+        }
+    }
+
+    /// A local directory holding `config.json`, `tokenizer.json` and the ONNX model, fetched
+    /// into the store from the Hub when needed (the Hub client honours `HF_ENDPOINT`,
+    /// `HF_TOKEN` and `HF_HUB_OFFLINE`; `offline` forbids the network too).
+    pub fn materialize(
+        &self,
+        store: &Store,
+        offline: bool,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<PathBuf> {
+        let (repo, revision) = match self {
+            ModelRef::Dir(d) => return Ok(d.clone()),
+            ModelRef::Hub { repo, revision } => (repo, revision),
+        };
+        let env = HubClient::from_env();
+        let client = if offline && !env.is_offline() {
+            HubClient::new(env.endpoint(), None, true)
+        } else {
+            env
+        };
+        let dest = store
+            .root()
+            .join("hub")
+            .join(repo.replace('/', "--"))
+            .join(revision);
+        // Hub ONNX exports keep the graph under onnx/; some repos have it at the top.
+        let first = client.download(
+            repo,
+            revision,
+            &["config.json", "tokenizer.json", "onnx/model.onnx"],
+            &dest,
+            log,
+        );
+        match first {
+            Ok(_) => {
+                // The loaders read `model.onnx` beside the config; a hard link puts it there
+                // without a second copy.
+                let top = dest.join("model.onnx");
+                if !top.is_file() {
+                    std::fs::hard_link(dest.join("onnx/model.onnx"), &top).or_else(|_| {
+                        std::fs::copy(dest.join("onnx/model.onnx"), &top).map(|_| ())
+                    })?;
+                }
+                Ok(dest)
+            }
+            Err(e) if format!("{e:#}").contains("not found") => {
+                client.download(
+                    repo,
+                    revision,
+                    &["config.json", "tokenizer.json", "model.onnx"],
+                    &dest,
+                    log,
+                )?;
+                Ok(dest)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Resolves the profile and explicit choices into the models of a run.
+pub fn choose(
+    profile: Profile,
+    ner: Option<&str>,
+    topic_model: Option<&str>,
+) -> Result<(NerModel, TopicModel)> {
+    let ner = match ner {
+        Some("none") => NerModel::None,
+        Some("sm") => NerModel::Sm,
+        Some(spec) => NerModel::Transformer(ModelRef::parse(spec)?),
+        None => match profile {
+            Profile::Fast => NerModel::Sm,
+            Profile::Accurate => NerModel::Transformer(ModelRef::parse(ACCURATE_NER)?),
+        },
+    };
+    let topics = match topic_model {
+        Some("embedding") => TopicModel::Embedding,
+        Some(spec) => TopicModel::Nli(ModelRef::parse(spec)?),
+        None => match profile {
+            Profile::Fast => TopicModel::Embedding,
+            Profile::Accurate => TopicModel::Nli(ModelRef::parse(ACCURATE_NLI)?),
+        },
+    };
+    Ok((ner, topics))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references() {
+        assert_eq!(
+            ModelRef::parse("dslim/bert-base-NER@a1b2c3").unwrap(),
+            ModelRef::Hub {
+                repo: "dslim/bert-base-NER".into(),
+                revision: "a1b2c3".into()
+            }
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert_eq!(
+            ModelRef::parse(d).unwrap(),
+            ModelRef::Dir(dir.path().into())
+        );
+        for bad in ["nonexistent-dir", "a/b/c", "/a", "a/b@"] {
+            assert!(ModelRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn profiles_and_overrides() {
+        let (n, t) = choose(Profile::Fast, None, None).unwrap();
+        assert_eq!((n, t), (NerModel::Sm, TopicModel::Embedding));
+        let (n, t) = choose(Profile::Accurate, None, None).unwrap();
+        assert!(matches!(n, NerModel::Transformer(ModelRef::Hub { .. })));
+        assert!(matches!(t, TopicModel::Nli(ModelRef::Hub { .. })));
+        let (n, t) = choose(Profile::Accurate, Some("none"), Some("embedding")).unwrap();
+        assert_eq!((n, t), (NerModel::None, TopicModel::Embedding));
+    }
+}
