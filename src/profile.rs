@@ -105,17 +105,7 @@ impl ModelRef {
             log,
         );
         match first {
-            Ok(_) => {
-                // The loaders read `model.onnx` beside the config; a hard link puts it there
-                // without a second copy.
-                let top = dest.join("model.onnx");
-                if !top.is_file() {
-                    std::fs::hard_link(dest.join("onnx/model.onnx"), &top).or_else(|_| {
-                        std::fs::copy(dest.join("onnx/model.onnx"), &top).map(|_| ())
-                    })?;
-                }
-                Ok(dest)
-            }
+            Ok(_) => Ok(dest),
             Err(e) if format!("{e:#}").contains("not found") => {
                 client.download(
                     repo,

@@ -4,9 +4,12 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow};
+use ndarray::{Array2, ArrayD};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+use tokenizers::Encoding;
 
 /// An ONNX Runtime environment plus the thread budget its sessions get.
 ///
@@ -38,10 +41,34 @@ impl Runtime {
         self.intra_threads
     }
 
+    /// Opens a BERT-style model (token ids in, first output out); `pad_id` fills padding.
+    pub fn encoder_session(&self, model: &Path, pad_id: u32) -> Result<EncoderSession> {
+        let session = self.session(model)?;
+        let (wants_token_type_ids, output_dim) = {
+            let s = session
+                .lock()
+                .map_err(|_| anyhow!("session lock poisoned"))?;
+            let tt = s.inputs().iter().any(|i| i.name() == "token_type_ids");
+            let dim = s
+                .outputs()
+                .first()
+                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+                .filter(|d| *d > 0)
+                .map(|d| d as usize);
+            (tt, dim)
+        };
+        Ok(EncoderSession {
+            session,
+            wants_token_type_ids,
+            pad_id: i64::from(pad_id),
+            output_dim,
+        })
+    }
+
     /// Opens a model file as a session. `Session::run` needs `&mut self`, so callers share it
     /// behind a mutex; one forward pass already uses all intra-op threads, so a queue costs
     /// nothing a second session would win back, and it halves the memory.
-    pub fn session(&self, model: &Path) -> Result<Mutex<Session>> {
+    fn session(&self, model: &Path) -> Result<Mutex<Session>> {
         let session = Session::builder(&self.env)
             .and_then(|b| {
                 b.with_optimization_level(GraphOptimizationLevel::Level3)
@@ -54,4 +81,90 @@ impl Runtime {
             .with_context(|| format!("loading ONNX model {}", model.display()))?;
         Ok(Mutex::new(session))
     }
+}
+
+/// A transformer encoder on ONNX Runtime: `input_ids`, `attention_mask` (and `token_type_ids`
+/// when the graph has it) in, the first output out. Shared by the sentence encoder, the token
+/// classifier and the NLI classifier.
+pub struct EncoderSession {
+    session: Mutex<Session>,
+    wants_token_type_ids: bool,
+    pad_id: i64,
+    output_dim: Option<usize>,
+}
+
+impl EncoderSession {
+    /// The last dimension of the first output, when the graph fixes it.
+    pub fn output_dim(&self) -> Option<usize> {
+        self.output_dim
+    }
+
+    /// Runs one batch, padded to its longest encoding; returns the first output
+    /// (`[batch, tokens, dim]` or `[batch, labels]`).
+    pub fn run(&self, batch: &[&Encoding]) -> Result<ArrayD<f32>> {
+        let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+        let mut ids = Array2::<i64>::from_elem((batch.len(), width), self.pad_id);
+        let mut mask = Array2::<i64>::zeros((batch.len(), width));
+        let mut types = Array2::<i64>::zeros((batch.len(), width));
+        for (row, enc) in batch.iter().enumerate() {
+            let cols = enc
+                .get_ids()
+                .iter()
+                .zip(enc.get_attention_mask())
+                .zip(enc.get_type_ids());
+            for (col, ((&id, &m), &t)) in cols.enumerate() {
+                ids[[row, col]] = i64::from(id);
+                mask[[row, col]] = i64::from(m);
+                types[[row, col]] = i64::from(t);
+            }
+        }
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| anyhow!("session lock poisoned"))?;
+        let ids_t = TensorRef::from_array_view(ids.view())?;
+        let mask_t = TensorRef::from_array_view(mask.view())?;
+        let outputs = if self.wants_token_type_ids {
+            let tt = TensorRef::from_array_view(types.view())?;
+            session.run(ort::inputs![
+                "input_ids" => ids_t,
+                "attention_mask" => mask_t,
+                "token_type_ids" => tt
+            ])?
+        } else {
+            session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])?
+        };
+        Ok(outputs[0].try_extract_array::<f32>()?.to_owned())
+    }
+}
+
+/// Runs `forward` over `encodings` sorted by length, in batches cut by a padded-token budget
+/// (so short inputs share a pass and long ones do not pad the rest), and returns its
+/// per-encoding results in the original order.
+pub fn in_length_batches<T: Default + Clone>(
+    encodings: &[&Encoding],
+    tokens_per_batch: usize,
+    max_batch: usize,
+    mut forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    let mut order: Vec<usize> = (0..encodings.len()).collect();
+    order.sort_by_key(|&i| encodings[i].len());
+    let mut out = vec![T::default(); encodings.len()];
+    let mut start = 0;
+    while start < order.len() {
+        // Sorted ascending, so the last member of a batch sets its padded width.
+        let mut end = start + 1;
+        while end < order.len()
+            && end - start < max_batch
+            && (end - start + 1) * encodings[order[end]].len() <= tokens_per_batch
+        {
+            end += 1;
+        }
+        let batch: Vec<&Encoding> = order[start..end].iter().map(|&i| encodings[i]).collect();
+        for (&i, result) in order[start..end].iter().zip(forward(&batch)?) {
+            out[i] = result;
+        }
+        start = end;
+    }
+    Ok(out)
 }

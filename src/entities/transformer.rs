@@ -28,19 +28,16 @@
 //! `tests/transformers_parity.rs` checks all of this against transformers 5.24 on tiny models.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ndarray::Array2;
-use ort::session::Session;
-use ort::value::TensorRef;
 use tokenizers::{
     EncodeInput, Encoding, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
 };
 
 use super::{Category, EntityRecognizer, Mention};
 use crate::document::Document;
-use crate::runtime::Runtime;
+use crate::runtime::{EncoderSession, Runtime, in_length_batches};
 
 /// Padded tokens per forward pass (batches are cut by this budget after sorting by length).
 const TOKENS_PER_BATCH: usize = 8192;
@@ -52,9 +49,7 @@ const DEFAULT_MAX_LEN: usize = 512;
 /// classifier share.
 pub(crate) struct TransformerModel {
     pub(crate) tokenizer: Tokenizer,
-    session: Mutex<Session>,
-    wants_token_type_ids: bool,
-    pad_id: u32,
+    session: EncoderSession,
     /// Tokens per input, special tokens included.
     pub(crate) max_len: usize,
     pub(crate) config: serde_json::Value,
@@ -107,13 +102,7 @@ impl TransformerModel {
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| anyhow!("{}: no model.onnx (nor onnx/model.onnx)", dir.display()))?;
-        let session = runtime.session(&onnx)?;
-        let wants_token_type_ids = session
-            .lock()
-            .map_err(|_| anyhow!("session lock poisoned"))?
-            .inputs()
-            .iter()
-            .any(|i| i.name() == "token_type_ids");
+        let session = runtime.encoder_session(&onnx, pad_id)?;
         // The directory's name; callers that know better (a Hub repository id) use `with_name`.
         let name = dir
             .file_name()
@@ -122,8 +111,6 @@ impl TransformerModel {
         Ok(TransformerModel {
             tokenizer,
             session,
-            wants_token_type_ids,
-            pad_id,
             max_len,
             config,
             name,
@@ -171,62 +158,13 @@ impl TransformerModel {
     /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for
     /// sequence classifiers. Inputs are sorted by length and batched by a padded-token budget.
     pub(crate) fn logits(&self, encodings: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| encodings[i].len());
-        let mut out: Vec<Option<Array2<f32>>> = vec![None; encodings.len()];
-        let mut start = 0;
-        while start < order.len() {
-            let mut end = start + 1;
-            while end < order.len()
-                && end - start < MAX_BATCH
-                && (end - start + 1) * encodings[order[end]].len() <= TOKENS_PER_BATCH
-            {
-                end += 1;
-            }
-            let batch: Vec<&Encoding> = order[start..end].iter().map(|&i| encodings[i]).collect();
-            for (&i, l) in order[start..end].iter().zip(self.forward(&batch)?) {
-                out[i] = Some(l);
-            }
-            start = end;
-        }
-        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+        in_length_batches(encodings, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
+            self.forward(batch)
+        })
     }
 
     fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
-        let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let mut ids = Array2::<i64>::from_elem((batch.len(), width), self.pad_id as i64);
-        let mut mask = Array2::<i64>::zeros((batch.len(), width));
-        let mut types = Array2::<i64>::zeros((batch.len(), width));
-        for (row, enc) in batch.iter().enumerate() {
-            for (col, ((&id, &m), &t)) in enc
-                .get_ids()
-                .iter()
-                .zip(enc.get_attention_mask())
-                .zip(enc.get_type_ids())
-                .enumerate()
-            {
-                ids[[row, col]] = id as i64;
-                mask[[row, col]] = m as i64;
-                types[[row, col]] = t as i64;
-            }
-        }
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| anyhow!("session lock poisoned"))?;
-        let ids_t = TensorRef::from_array_view(ids.view())?;
-        let mask_t = TensorRef::from_array_view(mask.view())?;
-        let outputs = if self.wants_token_type_ids {
-            let tt = TensorRef::from_array_view(types.view())?;
-            session.run(ort::inputs![
-                "input_ids" => ids_t,
-                "attention_mask" => mask_t,
-                "token_type_ids" => tt
-            ])?
-        } else {
-            session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])?
-        };
-        let logits = outputs[0].try_extract_array::<f32>()?;
+        let logits = self.session.run(batch)?;
         let shape = logits.shape().to_vec();
         let mut rows = Vec::with_capacity(batch.len());
         match shape.len() {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::{Evidence, TopicClassifier, TopicScore, TopicSet};
+use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
 use crate::document::Document;
 use crate::encoder::{SentenceEncoder, dot};
 
@@ -41,7 +41,6 @@ const MIN_SD: f32 = 0.05;
 /// by how much per unit beyond that.
 const ECHO_GAP: f32 = 1.0;
 const ECHO_WEIGHT: f32 = 0.5;
-const MAX_EVIDENCE: usize = 5;
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 
 pub struct EmbeddingClassifier {
@@ -160,28 +159,9 @@ impl EmbeddingClassifier {
             if score < threshold {
                 continue;
             }
-            let evidence = unit_z
-                .iter()
-                .filter_map(|&(i, z)| Some((i?, calibrate(z))))
-                .filter(|&(_, s)| s >= threshold)
-                .take(MAX_EVIDENCE)
-                .map(|(sentence, s)| Evidence {
-                    sentence,
-                    score: round4(s),
-                })
-                .collect();
-            out.push(TopicScore {
-                label: topic.label.clone(),
-                code: topic.code.clone(),
-                score: round4(score),
-                evidence,
-            });
+            out.push(topic_score(topic, score, &unit_z, threshold, calibrate));
         }
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.label.cmp(&b.label))
-        });
+        sort_topics(&mut out);
         out
     }
 }
@@ -206,11 +186,6 @@ fn median(mut xs: Vec<f32>) -> f32 {
 
 fn calibrate(z: f32) -> f32 {
     1.0 / (1.0 + (-(z - Z_MID) / Z_SCALE).exp())
-}
-
-/// Four decimals: more would print float noise, not information.
-fn round4(x: f32) -> f32 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 impl TopicClassifier for EmbeddingClassifier {

@@ -40,3 +40,48 @@ pub trait TopicClassifier: Send + Sync {
     fn model_id(&self) -> String;
     fn classify(&self, docs: &[&Document]) -> anyhow::Result<Vec<Vec<TopicScore>>>;
 }
+
+/// Evidence sentences listed per topic, at most.
+const MAX_EVIDENCE: usize = 5;
+
+/// A reported topic: its document score and, as evidence, the units whose own score (mapped by
+/// `unit_score`) passes the threshold, strongest first. `units` is sorted by descending raw
+/// score; the title (no sentence index) is never evidence.
+pub(crate) fn topic_score(
+    topic: &Topic,
+    score: f32,
+    units: &[(Option<usize>, f32)],
+    threshold: f32,
+    unit_score: impl Fn(f32) -> f32,
+) -> TopicScore {
+    let evidence = units
+        .iter()
+        .filter_map(|&(i, raw)| Some((i?, unit_score(raw))))
+        .filter(|&(_, s)| s >= threshold)
+        .take(MAX_EVIDENCE)
+        .map(|(sentence, s)| Evidence {
+            sentence,
+            score: round4(s),
+        })
+        .collect();
+    TopicScore {
+        label: topic.label.clone(),
+        code: topic.code.clone(),
+        score: round4(score),
+        evidence,
+    }
+}
+
+/// Descending score, then label, so equal scores print in a stable order.
+pub(crate) fn sort_topics(topics: &mut [TopicScore]) {
+    topics.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.label.cmp(&b.label))
+    });
+}
+
+/// Four decimals: more would print float noise, not information.
+pub(crate) fn round4(x: f32) -> f32 {
+    (x * 10_000.0).round() / 10_000.0
+}

@@ -37,7 +37,7 @@ use std::path::Path;
 use anyhow::{Result, anyhow};
 use tokenizers::{Encoding, TruncationDirection, TruncationParams, TruncationStrategy};
 
-use super::{Evidence, TopicClassifier, TopicScore, TopicSet};
+use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
 use crate::document::Document;
 use crate::entities::transformer::{TransformerModel, softmax};
 use crate::runtime::Runtime;
@@ -47,7 +47,6 @@ pub const DEFAULT_TEMPLATE: &str = "This article is about {}.";
 pub const DEFAULT_THRESHOLD: f32 = 0.5;
 /// Sentence score given to a topic whose pattern the sentence matches, when the model gave less.
 pub const PATTERN_FLOOR: f32 = 0.9;
-const MAX_EVIDENCE: usize = 5;
 const MAX_TOP_K: usize = 3;
 
 pub struct NliClassifier {
@@ -277,28 +276,9 @@ impl NliClassifier {
             if score < threshold {
                 continue;
             }
-            let evidence = scored
-                .iter()
-                .filter_map(|&(i, s)| Some((i?, s)))
-                .filter(|&(_, s)| s >= threshold)
-                .take(MAX_EVIDENCE)
-                .map(|(sentence, s)| Evidence {
-                    sentence,
-                    score: round4(s),
-                })
-                .collect();
-            out.push(TopicScore {
-                label: topic.label.clone(),
-                code: topic.code.clone(),
-                score: round4(score),
-                evidence,
-            });
+            out.push(topic_score(topic, score, &scored, threshold, |s| s));
         }
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.label.cmp(&b.label))
-        });
+        sort_topics(&mut out);
         out
     }
 }
@@ -307,10 +287,6 @@ impl NliClassifier {
 /// both work.
 pub fn hypothesis(template: &str, label: &str) -> String {
     template.replace("{label}", label).replace("{}", label)
-}
-
-fn round4(x: f32) -> f32 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 fn title_of(doc: &Document) -> Option<&str> {
