@@ -128,9 +128,9 @@ struct ModelArgs {
     /// classifier as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
     #[arg(long, value_name = "sm|none|DIR|REPO")]
     ner: Option<String>,
-    /// Topic classifier: `embedding` (MiniLM similarity) or an NLI cross-encoder as a
-    /// directory or Hub repo (`org/name[@revision]`) with an ONNX model.
-    #[arg(long, value_name = "embedding|DIR|REPO")]
+    /// Topic classifier: `embedding` (MiniLM similarity, int8), `embedding-fp32`, or an NLI
+    /// cross-encoder as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
+    #[arg(long, value_name = "embedding|embedding-fp32|DIR|REPO")]
     topic_model: Option<String>,
     /// How a transformer NER merges word pieces and B-/I- tags: simple, first, average, max.
     #[arg(long, default_value = "simple")]
@@ -263,6 +263,9 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
     if topic_model == TopicModel::Embedding || args.cascade.is_some() {
         needed.push(&store::MINILM_L6_V2_INT8);
     }
+    if topic_model == TopicModel::EmbeddingFp32 {
+        needed.push(&store::MINILM_L6_V2_FP32);
+    }
     if ner_model == NerModel::Sm {
         needed.push(&store::EN_CORE_WEB_SM);
     }
@@ -281,13 +284,20 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
         threads,
     )?;
     let classifier: Box<dyn TopicClassifier> = match &topic_model {
-        TopicModel::Embedding => Box::new(crate::topics::embedding::load_default(
-            &runtime,
-            &store.model_dir(&store::MINILM_L6_V2_INT8),
-            store::MINILM_L6_V2_INT8.name,
-            topics,
-            args.threshold,
-        )?),
+        TopicModel::Embedding | TopicModel::EmbeddingFp32 => {
+            let spec = if topic_model == TopicModel::Embedding {
+                &store::MINILM_L6_V2_INT8
+            } else {
+                &store::MINILM_L6_V2_FP32
+            };
+            Box::new(crate::topics::embedding::load_default(
+                &runtime,
+                &store.model_dir(spec),
+                spec.name,
+                topics,
+                args.threshold,
+            )?)
+        }
         TopicModel::Nli(model) => {
             let dir = model.materialize(&store, args.offline, &mut log)?;
             let shortlist = match args.cascade {

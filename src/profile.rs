@@ -39,8 +39,10 @@ pub enum NerModel {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopicModel {
-    /// all-MiniLM-L6-v2 embedding similarity.
+    /// all-MiniLM-L6-v2 embedding similarity, int8 (the default: smaller and faster).
     Embedding,
+    /// The same in fp32, from the model's own safetensors weights.
+    EmbeddingFp32,
     Nli(ModelRef),
 }
 
@@ -138,6 +140,7 @@ pub fn choose(
     };
     let topics = match topic_model {
         Some("embedding") => TopicModel::Embedding,
+        Some("embedding-fp32") => TopicModel::EmbeddingFp32,
         Some(spec) => TopicModel::Nli(ModelRef::parse(spec)?),
         None => match profile {
             Profile::Fast => TopicModel::Embedding,

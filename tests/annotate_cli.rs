@@ -262,3 +262,50 @@ fn annotate_keeps_input_order_across_batches() {
         .collect();
     assert_eq!(ids, want);
 }
+
+#[test]
+fn fp32_embeddings_are_selectable_and_agree_with_int8() {
+    ensure_models();
+    let path = fixtures().join("000_96f95457316a6f2e.txt");
+    let topics = |model: &str| {
+        let out = run(&[
+            "annotate",
+            "-q",
+            "--ner",
+            "none",
+            "--topic-model",
+            model,
+            "--threshold",
+            "0.3",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        records(&out)[0].clone()
+    };
+    let (int8, fp32) = (topics("embedding"), topics("embedding-fp32"));
+    assert!(fp32["models"]["topics"].as_str().unwrap().contains("fp32"));
+    assert_eq!(fp32["topics"][0]["label"], "Arctic");
+    // The int8 model's accuracy cost at the document level: the same top topic, and the same
+    // topics over 0.5 but at most one. Scores move more than cosines do (on the seed, up to
+    // 0.22): the calibration's sigmoid is steep around the threshold.
+    assert_eq!(int8["topics"][0]["label"], fp32["topics"][0]["label"]);
+    let over_half = |r: &Value| -> std::collections::BTreeSet<String> {
+        r["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["score"].as_f64().unwrap() >= 0.5)
+            .map(|t| t["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (a, b) = (over_half(&int8), over_half(&fp32));
+    assert!(
+        a.symmetric_difference(&b).count() <= 1,
+        "int8 {a:?} fp32 {b:?}"
+    );
+    assert!(a.len() >= 3);
+}

@@ -20,6 +20,7 @@ fn spec(sha256: &'static str) -> ModelSpec {
             member: "six.py",
             name: "six.py",
             sha256,
+            embedded: None,
         }])),
     }
 }
@@ -81,6 +82,7 @@ fn a_package_that_does_not_exist_is_a_clear_error() {
             member: "six.py",
             name: "six.py",
             sha256: SIX_SHA,
+            embedded: None,
         }],
     };
     let err = store.fetch(&bogus, &mut |_| {}).unwrap_err();
