@@ -13,15 +13,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::article::Input;
 use crate::emit::{RecordWriter, Shape, render};
-use crate::entities::{Aggregation, EntityRecognizer, SmRecognizer, TokenClassifier};
 use crate::ingest::{ReadOptions, Source, read_sources};
 use crate::pipeline::{Annotator, Outcome, prepare_batch};
-use crate::places::Gazetteer;
-use crate::profile::{self, NerModel, Profile, TopicModel};
+use crate::profile::{self, Profile, Setup};
 use crate::resume::open_for_resume;
-use crate::runtime::Runtime;
 use crate::store::{self, Store};
-use crate::topics::{NliClassifier, TopicClassifier, TopicSet};
+use crate::topics::TopicSet;
 
 /// Exit status: every article annotated.
 pub const EXIT_OK: i32 = 0;
@@ -191,7 +188,7 @@ fn try_main(cli: Cli) -> Result<i32> {
 
 /// Runs the full pipeline over the inputs and prints one annotation record per article.
 fn annotate(args: AnnotateArgs) -> Result<i32> {
-    let Some((_runtime, annotator)) = build_annotator(&args.models, &args.input)? else {
+    let Some(annotator) = build_annotator(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
     let models = annotator.models();
@@ -202,7 +199,7 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
 
 /// What an editor runs: ranked tag suggestions per article, as a table or JSON.
 fn tags(args: TagsArgs) -> Result<i32> {
-    let Some((_runtime, annotator)) = build_annotator(&args.models, &args.input)? else {
+    let Some(annotator) = build_annotator(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
     let shape = Shape::Tags {
@@ -214,10 +211,9 @@ fn tags(args: TagsArgs) -> Result<i32> {
     })
 }
 
-/// Loads every model the options ask for (fetching what is missing unless `--offline`).
-/// `None` means a usage error was already reported. The runtime is returned so it outlives
-/// the sessions made from it.
-fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtime, Annotator)>> {
+/// What the options mean: the topic set, rules, vocabulary and models of the run, loaded.
+/// `None` means a usage error was already reported.
+fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<Annotator>> {
     if let Some(t) = args.threshold
         && !(0.0..=1.0).contains(&t)
     {
@@ -232,7 +228,7 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
     } else {
         TopicSet::news()
     };
-    let mut aggregator = Aggregator {
+    let aggregator = Aggregator {
         rules: args
             .entity_rules
             .as_deref()
@@ -246,99 +242,32 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Runtim
         vocabulary_only: args.vocabulary_only,
         gazetteer: None,
     };
-    let store = Store::from_env()?;
+    let (ner, topic_model) = profile::choose(
+        args.profile,
+        args.ner.as_deref(),
+        args.topic_model.as_deref(),
+    )?;
+    let setup = Setup {
+        ner,
+        topic_model,
+        aggregation: args.aggregation.parse()?,
+        cascade: args.cascade,
+        topics,
+        threshold: args.threshold,
+        offline: args.offline,
+        threads,
+    };
     let quiet = input.quiet;
     let mut log = |msg: &str| {
         if !quiet {
             eprintln!("newstag: {msg}");
         }
     };
-    let (ner_model, topic_model) = profile::choose(
-        args.profile,
-        args.ner.as_deref(),
-        args.topic_model.as_deref(),
-    )?;
-    let aggregation: Aggregation = args.aggregation.parse()?;
-    let mut needed = vec![&store::ONNXRUNTIME_LIB];
-    if topic_model == TopicModel::Embedding || args.cascade.is_some() {
-        needed.push(&store::MINILM_L6_V2_INT8);
-    }
-    if topic_model == TopicModel::EmbeddingFp32 {
-        needed.push(&store::MINILM_L6_V2_FP32);
-    }
-    if ner_model == NerModel::Sm {
-        needed.push(&store::EN_CORE_WEB_SM);
-    }
-    if ner_model != NerModel::None {
-        needed.push(&store::GEONAMES);
-    }
-    for spec in needed {
-        if args.offline {
-            store.require(spec)?;
-        } else {
-            store.ensure(spec, &mut log)?;
-        }
-    }
-    let runtime = Runtime::load(
-        &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
-        threads,
-    )?;
-    let classifier: Box<dyn TopicClassifier> = match &topic_model {
-        TopicModel::Embedding | TopicModel::EmbeddingFp32 => {
-            let spec = if topic_model == TopicModel::Embedding {
-                &store::MINILM_L6_V2_INT8
-            } else {
-                &store::MINILM_L6_V2_FP32
-            };
-            Box::new(crate::topics::embedding::load_default(
-                &runtime,
-                &store.model_dir(spec),
-                spec.name,
-                topics,
-                args.threshold,
-            )?)
-        }
-        TopicModel::Nli(model) => {
-            let dir = model.materialize(&store, args.offline, &mut log)?;
-            let shortlist = match args.cascade {
-                Some(k) => Some((
-                    crate::topics::embedding::load_default(
-                        &runtime,
-                        &store.model_dir(&store::MINILM_L6_V2_INT8),
-                        store::MINILM_L6_V2_INT8.name,
-                        topics.clone(),
-                        Some(0.0),
-                    )?,
-                    k.max(1),
-                )),
-                None => None,
-            };
-            let mut nli = NliClassifier::load(&runtime, &dir, topics, args.threshold)?
-                .with_name(&model.describe());
-            if let Some((embedding, k)) = shortlist {
-                nli = nli.with_shortlist(Box::new(embedding), k);
-            }
-            Box::new(nli)
-        }
-    };
-    let recognizer: Option<Box<dyn EntityRecognizer>> = match &ner_model {
-        NerModel::Sm => Some(Box::new(SmRecognizer::load(
-            &store.model_dir(&store::EN_CORE_WEB_SM),
-            store::EN_CORE_WEB_SM.name,
-        )?)),
-        NerModel::Transformer(model) => {
-            let dir = model.materialize(&store, args.offline, &mut log)?;
-            Some(Box::new(
-                TokenClassifier::load(&runtime, &dir, aggregation)?.with_name(&model.describe()),
-            ))
-        }
-        NerModel::None => None,
-    };
-    if ner_model != NerModel::None {
-        aggregator.gazetteer = Some(Gazetteer::load(&store.model_dir(&store::GEONAMES))?);
-    }
-    let annotator = Annotator::new(Some(classifier), recognizer, aggregator);
-    Ok(Some((runtime, annotator)))
+    Ok(Some(setup.load(
+        &Store::from_env()?,
+        aggregator,
+        &mut log,
+    )?))
 }
 
 /// Prints sentences and boilerplate per article; needs no model.

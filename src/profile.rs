@@ -6,8 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
+use crate::aggregate::Aggregator;
+use crate::entities::{Aggregation, EntityRecognizer, SmRecognizer, TokenClassifier};
 use crate::hub::HubClient;
-use crate::store::Store;
+use crate::pipeline::Annotator;
+use crate::places::Gazetteer;
+use crate::runtime::Runtime;
+use crate::store::{self, Store};
+use crate::topics::embedding::load_default;
+use crate::topics::{NliClassifier, TopicClassifier, TopicSet};
 
 /// An ONNX export of dslim/bert-base-NER (CoNLL-2003, F1 0.92): BERT token classification.
 pub const ACCURATE_NER: &str = "Xenova/bert-base-NER";
@@ -148,6 +155,113 @@ pub fn choose(
         },
     };
     Ok((ner, topics))
+}
+
+/// Everything a run's models need, decided: what the CLI's options (or a server's
+/// configuration) resolve to. [`Setup::load`] turns it into an [`Annotator`].
+pub struct Setup {
+    pub ner: NerModel,
+    pub topic_model: TopicModel,
+    pub aggregation: Aggregation,
+    /// With an NLI topic model: shortlist this many topics per article by embedding first.
+    pub cascade: Option<usize>,
+    pub topics: TopicSet,
+    pub threshold: Option<f32>,
+    /// Never fetch: a missing model is an error naming the command that fetches it.
+    pub offline: bool,
+    /// ONNX Runtime intra-op threads per forward pass.
+    pub threads: usize,
+}
+
+impl Setup {
+    /// Loads every model once (fetching what is missing into `store` unless `offline`).
+    pub fn load(
+        self,
+        store: &Store,
+        mut aggregator: Aggregator,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Annotator> {
+        let mut needed = vec![&store::ONNXRUNTIME_LIB];
+        if self.topic_model == TopicModel::Embedding || self.cascade.is_some() {
+            needed.push(&store::MINILM_L6_V2_INT8);
+        }
+        if self.topic_model == TopicModel::EmbeddingFp32 {
+            needed.push(&store::MINILM_L6_V2_FP32);
+        }
+        if self.ner == NerModel::Sm {
+            needed.push(&store::EN_CORE_WEB_SM);
+        }
+        if self.ner != NerModel::None {
+            needed.push(&store::GEONAMES);
+        }
+        for spec in needed {
+            if self.offline {
+                store.require(spec)?;
+            } else {
+                store.ensure(spec, log)?;
+            }
+        }
+        let runtime = Runtime::load(
+            &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
+            self.threads,
+        )?;
+        let embedding = |spec: &store::ModelSpec, topics: TopicSet, threshold: Option<f32>| {
+            load_default(
+                &runtime,
+                &store.model_dir(spec),
+                spec.name,
+                topics,
+                threshold,
+            )
+        };
+        let classifier: Box<dyn TopicClassifier> = match &self.topic_model {
+            TopicModel::Embedding => Box::new(embedding(
+                &store::MINILM_L6_V2_INT8,
+                self.topics,
+                self.threshold,
+            )?),
+            TopicModel::EmbeddingFp32 => Box::new(embedding(
+                &store::MINILM_L6_V2_FP32,
+                self.topics,
+                self.threshold,
+            )?),
+            TopicModel::Nli(model) => {
+                let dir = model.materialize(store, self.offline, log)?;
+                let shortlist = match self.cascade {
+                    // Threshold 0: the shortlist ranks every topic; NLI decides.
+                    Some(k) => Some((
+                        embedding(&store::MINILM_L6_V2_INT8, self.topics.clone(), Some(0.0))?,
+                        k.max(1),
+                    )),
+                    None => None,
+                };
+                let mut nli = NliClassifier::load(&runtime, &dir, self.topics, self.threshold)?
+                    .with_name(&model.describe());
+                if let Some((embedding, k)) = shortlist {
+                    nli = nli.with_shortlist(Box::new(embedding), k);
+                }
+                Box::new(nli)
+            }
+        };
+        let recognizer: Option<Box<dyn EntityRecognizer>> = match &self.ner {
+            NerModel::Sm => Some(Box::new(SmRecognizer::load(
+                &store.model_dir(&store::EN_CORE_WEB_SM),
+                store::EN_CORE_WEB_SM.name,
+            )?)),
+            NerModel::Transformer(model) => {
+                let dir = model.materialize(store, self.offline, log)?;
+                Some(Box::new(
+                    TokenClassifier::load(&runtime, &dir, self.aggregation)?
+                        .with_name(&model.describe()),
+                ))
+            }
+            NerModel::None => None,
+        };
+        if self.ner != NerModel::None {
+            aggregator.gazetteer = Some(Gazetteer::load(&store.model_dir(&store::GEONAMES))?);
+        }
+        Ok(Annotator::new(Some(classifier), recognizer, aggregator))
+    }
 }
 
 #[cfg(test)]
