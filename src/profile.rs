@@ -95,7 +95,8 @@ impl ModelRef {
             ModelRef::Hub { repo, revision } => (repo, revision),
         };
         let env = HubClient::from_env();
-        let client = if offline && !env.is_offline() {
+        let forced_offline = offline && !env.is_offline();
+        let client = if forced_offline {
             HubClient::new(env.endpoint(), None, true)
         } else {
             env
@@ -106,27 +107,31 @@ impl ModelRef {
             .join(repo.replace('/', "--"))
             .join(revision);
         // Hub ONNX exports keep the graph under onnx/; some repos have it at the top.
-        let first = client.download(
-            repo,
-            revision,
-            &["config.json", "tokenizer.json", "onnx/model.onnx"],
-            &dest,
-            log,
-        );
-        match first {
-            Ok(_) => Ok(dest),
-            Err(e) if format!("{e:#}").contains("not found") => {
-                client.download(
-                    repo,
-                    revision,
-                    &["config.json", "tokenizer.json", "model.onnx"],
-                    &dest,
-                    log,
-                )?;
-                Ok(dest)
+        let layouts = [
+            ["config.json", "tokenizer.json", "onnx/model.onnx"],
+            ["config.json", "tokenizer.json", "model.onnx"],
+        ];
+        let mut last_error = None;
+        for files in layouts {
+            match client.download(repo, revision, &files, &dest, log) {
+                Ok(_) => return Ok(dest),
+                Err(e) => {
+                    let next = client.is_offline() || format!("{e:#}").contains("not found");
+                    last_error = Some(e);
+                    if !next {
+                        break;
+                    }
+                }
             }
-            Err(e) => Err(e),
         }
+        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
+        if forced_offline {
+            bail!(
+                "{repo}@{revision} is not in the model store ({}) and --offline forbids downloading it; run once without --offline",
+                dest.display()
+            );
+        }
+        Err(error)
     }
 }
 

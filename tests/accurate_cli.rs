@@ -199,6 +199,28 @@ fn hub_models_download_into_the_store_then_work_offline() {
     );
     assert_eq!(seen.lock().unwrap().len(), requests);
 
+    // --offline never asks the Hub for a model that is not in the store.
+    let mut cmd = bin();
+    let out = cmd
+        .env("NEWSTAG_HOME", home.path())
+        .env("HF_ENDPOINT", &base)
+        .env_remove("HF_HUB_OFFLINE")
+        .args([
+            "annotate",
+            "-q",
+            "--offline",
+            "--topic-model",
+            "org/tiny-nli",
+            "--ner",
+            "org/never-fetched",
+            &seed(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--offline forbids downloading"));
+    assert_eq!(seen.lock().unwrap().len(), requests);
+
     // A repo the Hub does not have is a clear error and no record is written.
     let out = annotate(false, "org/missing");
     assert_eq!(out.status.code(), Some(1));
