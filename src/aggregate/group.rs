@@ -342,6 +342,21 @@ mod tests {
     }
 
     #[test]
+    fn a_title_mention_leads() {
+        let text = "Talks began. Officials met. Later, Oslo hosted the envoys.";
+        let mentions = vec![m(text, "Oslo", 0, "GPE", 2)];
+        let plain = group_mentions(text, &mentions, 3, &[]);
+        let titled = group_mentions(text, &mentions, 3, &["Oslo".to_string()]);
+        assert!(titled[0].salience > plain[0].salience);
+        // 0.45 * 1 + 0.30 * 1 + 0.25 * 1/3
+        assert!(
+            (titled[0].salience - 0.8333).abs() < 1e-4,
+            "{}",
+            titled[0].salience
+        );
+    }
+
+    #[test]
     fn an_ambiguous_surname_joins_nobody() {
         let text = "John Smith and Mary Smith met. Smith spoke.";
         let mentions = vec![

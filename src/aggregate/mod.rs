@@ -37,7 +37,16 @@ impl Aggregator {
                 mentions,
             );
         }
-        let title_names: Vec<String> = Vec::new();
+        // Entities named in the title count as leading the article (salience position 1).
+        let title_names: Vec<String> = match doc.article.title.as_deref() {
+            Some(title) => doc
+                .entities
+                .iter()
+                .map(|m| normalize_name(&doc.article.text[m.start..m.end], m.category))
+                .filter(|name| title.contains(name.as_str()))
+                .collect(),
+            None => Vec::new(),
+        };
         doc.doc_entities = group_mentions(
             &doc.article.text,
             &doc.entities,
