@@ -6,35 +6,17 @@
 //! Checked against sentence-transformers' fp32 embeddings in `fixtures/minilm/expected.json`
 //! (rounded to 6 decimals), and compared with the int8 model to show what quantisation costs.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_FP32, MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
-use serde_json::Value;
 
 /// Lowest cosine to sentence-transformers any fixture text may have: the same weights and
 /// arithmetic, so only float summation order and the fixture's rounding separate them.
 const MIN_COSINE: f32 = 0.9999;
-
-fn expected() -> Vec<(String, Vec<f32>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm/expected.json");
-    let text = std::fs::read_to_string(&path).expect("read fixtures/minilm/expected.json");
-    let rows: Vec<Value> = serde_json::from_str(&text).expect("parse expected.json");
-    rows.iter()
-        .map(|r| {
-            let text = r["text"].as_str().expect("text").to_string();
-            let embedding = r["embedding"]
-                .as_array()
-                .expect("embedding")
-                .iter()
-                .map(|x| x.as_f64().expect("number") as f32)
-                .collect();
-            (text, embedding)
-        })
-        .collect()
-}
 
 fn summary(cosines: &[f32]) -> (f32, f32) {
     let min = cosines.iter().copied().fold(f32::INFINITY, f32::min);
@@ -68,7 +50,7 @@ fn fp32_from_safetensors_matches_sentence_transformers() {
     let fp32 =
         SentenceEncoder::load(&runtime, &store.model_dir(&MINILM_L6_V2_FP32)).expect("load fp32");
 
-    let expected = expected();
+    let expected = common::minilm_expected();
     let texts: Vec<&str> = expected.iter().map(|(t, _)| t.as_str()).collect();
     let got = fp32.embed(&texts).expect("embed fp32");
     assert_eq!(got.len(), expected.len());

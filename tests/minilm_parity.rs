@@ -12,13 +12,13 @@
 //! floors below sit just under those figures, so a tokenizer, pooling or truncation regression
 //! (which costs far more than int8 quantisation does) fails here.
 
-use std::path::Path;
+mod common;
+
 use std::process::Command;
 
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
-use serde_json::Value;
 
 /// Lowest cosine to fp32 any fixture text may have.
 const MIN_COSINE: f32 = 0.9985;
@@ -27,24 +27,6 @@ const MEAN_COSINE: f32 = 0.999;
 /// Lowest Spearman correlation of the query ranking with fp32's.
 const MIN_SPEARMAN: f64 = 0.95;
 const QUERY: &str = "Russia and China cooperate in the Arctic.";
-
-fn expected() -> Vec<(String, Vec<f32>)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm/expected.json");
-    let text = std::fs::read_to_string(&path).expect("read fixtures/minilm/expected.json");
-    let rows: Vec<Value> = serde_json::from_str(&text).expect("parse expected.json");
-    rows.iter()
-        .map(|r| {
-            let text = r["text"].as_str().expect("text").to_string();
-            let embedding = r["embedding"]
-                .as_array()
-                .expect("embedding")
-                .iter()
-                .map(|x| x.as_f64().expect("number") as f32)
-                .collect();
-            (text, embedding)
-        })
-        .collect()
-}
 
 /// Ranks (1-based) of `values`, ties given their average rank.
 fn ranks(values: &[f32]) -> Vec<f64> {
@@ -94,7 +76,7 @@ fn int8_embeddings_track_sentence_transformers_fp32() {
     let encoder =
         SentenceEncoder::load(&runtime, &store.model_dir(&MINILM_L6_V2_INT8)).expect("load");
 
-    let expected = expected();
+    let expected = common::minilm_expected();
     assert!(
         expected.len() >= 40,
         "only {} fixture texts",

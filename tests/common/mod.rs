@@ -93,3 +93,22 @@ pub fn assert_spans_exact(text: &str, record: &Value) {
         }
     }
 }
+
+/// Texts and sentence-transformers' fp32 embeddings of them (`fixtures/minilm/expected.json`).
+pub fn minilm_expected() -> Vec<(String, Vec<f32>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/minilm/expected.json");
+    let text = std::fs::read_to_string(&path).expect("read fixtures/minilm/expected.json");
+    let rows: Vec<Value> = serde_json::from_str(&text).expect("parse expected.json");
+    rows.iter()
+        .map(|r| {
+            let text = r["text"].as_str().expect("text").to_string();
+            let embedding = r["embedding"]
+                .as_array()
+                .expect("embedding")
+                .iter()
+                .map(|x| x.as_f64().expect("number") as f32)
+                .collect();
+            (text, embedding)
+        })
+        .collect()
+}
