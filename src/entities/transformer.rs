@@ -33,6 +33,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use ndarray::Array2;
 use tokenizers::{
     EncodeInput, Encoding, PostProcessor, Tokenizer, TruncationDirection, TruncationParams,
+    TruncationStrategy,
 };
 
 use super::{Category, EntityRecognizer, Mention};
@@ -49,6 +50,9 @@ const DEFAULT_MAX_LEN: usize = 512;
 /// classifier share.
 pub(crate) struct TransformerModel {
     pub(crate) tokenizer: Tokenizer,
+    /// The same tokenizer truncating sentence pairs to `max_len` by cutting the first text
+    /// (the premise), as the zero-shot pipeline does; made once, not per batch.
+    pair_tokenizer: Tokenizer,
     session: EncoderSession,
     /// Tokens per input, special tokens included.
     pub(crate) max_len: usize,
@@ -108,8 +112,18 @@ impl TransformerModel {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
+        let mut pair_tokenizer = tokenizer.clone();
+        pair_tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_len,
+                strategy: TruncationStrategy::OnlyFirst,
+                stride: 0,
+            }))
+            .map_err(|e| anyhow!("{e}"))?;
         Ok(TransformerModel {
             tokenizer,
+            pair_tokenizer,
             session,
             max_len,
             config,
@@ -140,16 +154,17 @@ impl TransformerModel {
         Ok(labels)
     }
 
-    /// Encodes with truncation set to `params` (None: no truncation).
+    /// Encodes, truncating pairs to the model's length (premise first) when `truncate`.
     pub(crate) fn encode<'s, E: Into<EncodeInput<'s>> + Send>(
         &self,
         inputs: Vec<E>,
-        params: Option<TruncationParams>,
+        truncate: bool,
     ) -> Result<Vec<Encoding>> {
-        let mut tokenizer = self.tokenizer.clone();
-        tokenizer
-            .with_truncation(params)
-            .map_err(|e| anyhow!("{e}"))?;
+        let tokenizer = if truncate {
+            &self.pair_tokenizer
+        } else {
+            &self.tokenizer
+        };
         tokenizer
             .encode_batch(inputs, true)
             .map_err(|e| anyhow!("tokenizing: {e}"))

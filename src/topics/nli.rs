@@ -35,7 +35,7 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
-use tokenizers::{Encoding, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::Encoding;
 
 use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
 use crate::document::Document;
@@ -221,13 +221,7 @@ impl NliClassifier {
     }
 
     fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<Encoding>> {
-        let params = TruncationParams {
-            direction: TruncationDirection::Right,
-            max_length: self.model.max_len,
-            strategy: TruncationStrategy::OnlyFirst,
-            stride: 0,
-        };
-        match self.model.encode(pairs.to_vec(), Some(params.clone())) {
+        match self.model.encode(pairs.to_vec(), true) {
             Ok(e) => Ok(e),
             // A hypothesis too long to leave room for the premise: that pair goes untruncated,
             // as transformers does.
@@ -235,8 +229,8 @@ impl NliClassifier {
                 .iter()
                 .map(|&p| {
                     self.model
-                        .encode(vec![p], Some(params.clone()))
-                        .or_else(|_| self.model.encode(vec![p], None))
+                        .encode(vec![p], true)
+                        .or_else(|_| self.model.encode(vec![p], false))
                         .map(|mut v| v.remove(0))
                 })
                 .collect(),
