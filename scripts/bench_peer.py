@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Python peer for `newstag annotate`: the embedding topic method as a Python user would
-write it with onnxruntime + tokenizers + numpy. Used by scripts/bench; not part of newstag.
+"""Python peer for `newstag annotate`: the fast profile as a Python user would write it, with
+spaCy `nlp.pipe` for entities and onnxruntime + tokenizers + numpy for the embedding topic
+method. Used by scripts/bench; not part of newstag.
 
 What it does, per run (everything is inside the timed process, as for newstag):
   * loads all-MiniLM-L6-v2 (int8 ONNX) and its tokenizer.json from --model-dir, with tokenizer
@@ -9,9 +10,13 @@ What it does, per run (everything is inside the timed process, as for newstag):
     (label in the zero-shot template, the description, each `;`-clause longer than 3 bytes when
     there is more than one) and embeds them, plus the calibration background
     (models/topics/background.txt), giving a per-topic median / MAD baseline;
-  * splits each article into sentences with a simple regex splitter. This differs from
-    newstag's segmenter (abbreviations, quotes, boilerplate are not handled), so sentence
-    counts differ a little; segmentation is the peer's own cost and is cheap here;
+  * takes each article's sentences from --sentences (the JSONL `newstag segment` writes), so
+    both tools embed exactly the same sentences and their topic scores can be compared; without
+    it, a simple regex splitter (which differs from newstag's: abbreviations, quotes,
+    boilerplate are not handled);
+  * with --spacy-model, runs spaCy's en_core_web_sm NER (`nlp.pipe`, the other components
+    excluded since entities need none of them) over each article text, and records the
+    entities as [start, end, label] with code point offsets;
   * embeds all sentences in batches sorted by token length (same budget as src/encoder.rs:
     2048 padded tokens, at most 32 per batch), mean-pools with the attention mask, L2-normalises;
   * cosine against every prototype (one matrix product), max over each topic's prototypes,
@@ -139,6 +144,9 @@ def main():
     ap.add_argument("--background", required=True, help="models/topics/background.txt")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--output", help="write one JSON record per article here")
+    ap.add_argument("--threshold", type=float, help="report topics scoring at least this (default: each topic's own)")
+    ap.add_argument("--sentences", help="sentences per article: `newstag segment` JSONL output")
+    ap.add_argument("--spacy-model", help="en_core_web_sm directory: also run spaCy NER")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -151,7 +159,9 @@ def main():
         protos.extend(prototypes(t["label"], desc))
         labels.append(t["label"])
         patterns.append([re.compile(p) for p in t.get("patterns", [])])
-        thresholds.append(t.get("threshold", DEFAULT_THRESHOLD))
+        thresholds.append(
+            args.threshold if args.threshold is not None else t.get("threshold", DEFAULT_THRESHOLD)
+        )
     bounds = np.array(bounds)
     with open(args.background, encoding="utf-8") as f:
         background = [l.strip() for l in f]
@@ -162,14 +172,35 @@ def main():
     bg = topic_max(enc.embed(background) @ proto_vecs.T, bounds)
     mu = np.median(bg, axis=0)
     sd = np.maximum(1.4826 * np.median(np.abs(bg - mu), axis=0), MIN_SD)
+
+    given = {}
+    if args.sentences:
+        with open(args.sentences, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    given[r["id"]] = [s["text"] for s in r.get("sentences", [])]
+    nlp = None
+    if args.spacy_model:
+        import spacy
+
+        nlp = spacy.load(args.spacy_model)
+        nlp = spacy.load(args.spacy_model, exclude=[p for p in nlp.component_names if p != "ner"])
     t_loaded = time.perf_counter()
 
-    docs = []
+    docs, texts = [], []
     with open(args.corpus, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 a = json.loads(line)
-                docs.append((a["id"], split_sentences(a["text"])))
+                ss = given[a["id"]] if args.sentences else split_sentences(a["text"])
+                docs.append((a["id"], ss))
+                texts.append(a["text"])
+    entities = [None] * len(docs)
+    if nlp is not None:
+        entities = [
+            [[e.start_char, e.end_char, e.label_] for e in d.ents] for d in nlp.pipe(texts)
+        ]
     sentences = [s for _, ss in docs for s in ss]
     vecs = enc.embed(sentences)
     cos = topic_max(vecs @ proto_vecs.T, bounds)  # sentences x topics
@@ -184,9 +215,11 @@ def main():
     out = open(args.output, "w", encoding="utf-8") if args.output else None
     at = 0
     tagged = 0
-    for doc_id, ss in docs:
+    for (doc_id, ss), ents in zip(docs, entities):
         n = len(ss)
         rec = {"id": doc_id, "n_sentences": n, "topics": []}
+        if ents is not None:
+            rec["entities"] = ents
         if n:
             k = min(max(math.ceil(n / 4), 1), 5)
             top = -np.sort(-z[at : at + n], axis=0)[:k].mean(axis=0)

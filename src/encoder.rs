@@ -1,10 +1,11 @@
 //! Sentence embeddings: a BERT-style encoder on ONNX Runtime, mean-pooled and L2-normalised,
 //! as sentence-transformers computes them for all-MiniLM-L6-v2.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use ndarray::ArrayD;
+use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 use crate::runtime::{EncoderSession, Runtime, in_length_batches};
@@ -23,6 +24,9 @@ pub struct SentenceEncoder {
     tokenizer: Tokenizer,
     session: EncoderSession,
     dim: usize,
+    /// Identifies the model files (names, sizes, modification times): a cache key part.
+    identity: String,
+    cache: Option<PathBuf>,
 }
 
 impl SentenceEncoder {
@@ -46,7 +50,15 @@ impl SentenceEncoder {
             tokenizer,
             session,
             dim,
+            identity: files_identity(dir),
+            cache: None,
         })
+    }
+
+    /// Keeps embeddings of fixed texts ([`Self::embed_fixed`]) under `dir` between runs.
+    pub fn with_cache(mut self, dir: PathBuf) -> Self {
+        self.cache = Some(dir);
+        self
     }
 
     pub fn dim(&self) -> usize {
@@ -63,15 +75,104 @@ impl SentenceEncoder {
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| anyhow!("tokenizing: {e}"))?;
         let refs: Vec<&Encoding> = encodings.iter().collect();
-        in_length_batches(&refs, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
-            let hidden = self.session.run(batch)?;
-            Ok(batch
-                .iter()
-                .enumerate()
-                .map(|(row, enc)| mean_pool(&hidden, row, enc.get_attention_mask()))
-                .collect())
-        })
+        in_length_batches(
+            &refs,
+            TOKENS_PER_BATCH,
+            MAX_BATCH,
+            self.session.plan().lanes,
+            |batch| {
+                let hidden = self.session.run(batch)?;
+                Ok(batch
+                    .iter()
+                    .enumerate()
+                    .map(|(row, enc)| mean_pool(&hidden, row, enc.get_attention_mask()))
+                    .collect())
+            },
+        )
     }
+}
+
+impl SentenceEncoder {
+    /// [`Self::embed`] for texts that are the same run after run (topic prototypes, the
+    /// calibration background): read from the cache when it has them, else embedded and
+    /// stored. Saves re-embedding a few hundred texts at every start (about a second on two
+    /// cores). The key covers the model files and every text, so any change misses; a cache
+    /// that cannot be read or written is only a slower start.
+    pub fn embed_fixed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let Some(dir) = &self.cache else {
+            return self.embed(texts);
+        };
+        let mut key = Sha256::new();
+        key.update(CACHE_FORMAT.as_bytes());
+        key.update(self.identity.as_bytes());
+        for text in texts {
+            key.update(text.as_bytes());
+            key.update([0u8]);
+        }
+        let path = dir.join(format!("{}.f32", hex::encode(key.finalize())));
+        if let Some(vecs) = read_vectors(&path, texts.len(), self.dim) {
+            return Ok(vecs);
+        }
+        let vecs = self.embed(texts)?;
+        let _ = write_vectors(&path, &vecs);
+        Ok(vecs)
+    }
+}
+
+/// Bumped when the cached embedding computation changes (pooling, truncation, file layout).
+const CACHE_FORMAT: &str = "newstag-embeddings-v1\n";
+
+/// Names, sizes and modification times of a model directory's files.
+fn files_identity(dir: &Path) -> String {
+    let mut entries: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            let modified = meta
+                .modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?;
+            Some(format!(
+                "{}:{}:{}",
+                e.file_name().to_string_lossy(),
+                meta.len(),
+                modified.as_nanos()
+            ))
+        })
+        .collect();
+    entries.sort();
+    format!("{}|{}", dir.display(), entries.join("|"))
+}
+
+/// `n` little-endian f32 vectors of `dim`, or `None` when the file is missing or the wrong size.
+fn read_vectors(path: &Path, n: usize, dim: usize) -> Option<Vec<Vec<f32>>> {
+    let bytes = std::fs::read(path).ok()?;
+    if dim == 0 || bytes.len() != n * dim * 4 {
+        return None;
+    }
+    let floats: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    Some(floats.chunks(dim).map(<[f32]>::to_vec).collect())
+}
+
+/// Writes through a temporary file and a rename, so a reader never sees half a file.
+fn write_vectors(path: &Path, vecs: &[Vec<f32>]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let bytes: Vec<u8> = vecs
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Mean of the token vectors of one row where the attention mask is 1, L2-normalised: the

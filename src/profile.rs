@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::aggregate::Aggregator;
-use crate::entities::{Aggregation, EntityRecognizer, SmRecognizer, TokenClassifier};
+use crate::entities::{Aggregation, EntityRecognizer, Precision, SmRecognizer, TokenClassifier};
 use crate::hub::HubClient;
 use crate::pipeline::Annotator;
 use crate::places::Gazetteer;
@@ -81,6 +81,14 @@ impl ModelRef {
         }
     }
 
+    /// [`Self::describe`], marking an int8 export.
+    pub fn describe_as(&self, precision: Precision) -> String {
+        match precision {
+            Precision::Fp32 => self.describe(),
+            Precision::Int8 => format!("{} (int8)", self.describe()),
+        }
+    }
+
     /// A local directory holding `config.json`, `tokenizer.json` and the ONNX model, fetched
     /// into the store from the Hub when needed (the Hub client honours `HF_ENDPOINT`,
     /// `HF_TOKEN` and `HF_HUB_OFFLINE`; `offline` forbids the network too).
@@ -88,6 +96,7 @@ impl ModelRef {
         &self,
         store: &Store,
         offline: bool,
+        precision: Precision,
         log: &mut dyn FnMut(&str),
     ) -> Result<PathBuf> {
         let (repo, revision) = match self {
@@ -107,9 +116,10 @@ impl ModelRef {
             .join(repo.replace('/', "--"))
             .join(revision);
         // Hub ONNX exports keep the graph under onnx/; some repos have it at the top.
+        let [top, nested] = precision.candidates();
         let layouts = [
-            ["config.json", "tokenizer.json", "onnx/model.onnx"],
-            ["config.json", "tokenizer.json", "model.onnx"],
+            ["config.json", "tokenizer.json", nested.as_str()],
+            ["config.json", "tokenizer.json", top.as_str()],
         ];
         let mut last_error = None;
         for files in layouts {
@@ -174,6 +184,8 @@ pub struct Setup {
     pub threshold: Option<f32>,
     /// Never fetch: a missing model is an error naming the command that fetches it.
     pub offline: bool,
+    /// Which export of the transformer models to run.
+    pub precision: Precision,
     /// ONNX Runtime intra-op threads per forward pass.
     pub threads: usize,
 }
@@ -217,6 +229,7 @@ impl Setup {
                 spec.name,
                 topics,
                 threshold,
+                Some(store.root().join("cache").join("embeddings")),
             )
         };
         let classifier: Box<dyn TopicClassifier> = match &self.topic_model {
@@ -231,7 +244,7 @@ impl Setup {
                 self.threshold,
             )?),
             TopicModel::Nli(model) => {
-                let dir = model.materialize(store, self.offline, log)?;
+                let dir = model.materialize(store, self.offline, self.precision, log)?;
                 let shortlist = match self.cascade {
                     // Threshold 0: the shortlist ranks every topic; NLI decides.
                     Some(k) => Some((
@@ -240,8 +253,14 @@ impl Setup {
                     )),
                     None => None,
                 };
-                let mut nli = NliClassifier::load(&runtime, &dir, self.topics, self.threshold)?
-                    .with_name(&model.describe());
+                let mut nli = NliClassifier::load_with_precision(
+                    &runtime,
+                    &dir,
+                    self.topics,
+                    self.threshold,
+                    self.precision,
+                )?
+                .with_name(&model.describe_as(self.precision));
                 if let Some((embedding, k)) = shortlist {
                     nli = nli.with_shortlist(Box::new(embedding), k);
                 }
@@ -254,10 +273,15 @@ impl Setup {
                 store::EN_CORE_WEB_SM.name,
             )?)),
             NerModel::Transformer(model) => {
-                let dir = model.materialize(store, self.offline, log)?;
+                let dir = model.materialize(store, self.offline, self.precision, log)?;
                 Some(Box::new(
-                    TokenClassifier::load(&runtime, &dir, self.aggregation)?
-                        .with_name(&model.describe()),
+                    TokenClassifier::load_with_precision(
+                        &runtime,
+                        &dir,
+                        self.aggregation,
+                        self.precision,
+                    )?
+                    .with_name(&model.describe_as(self.precision)),
                 ))
             }
             NerModel::None => None,

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -40,10 +41,8 @@ fn hub_server(repos: Vec<(&'static str, PathBuf)>) -> (String, Arc<Mutex<Vec<Str
             log.lock().unwrap().push(path.clone());
             let body = repos.iter().find_map(|(repo, dir)| {
                 let file = path.strip_prefix(&format!("/{repo}/resolve/main/"))?;
-                let local = match file {
-                    "onnx/model.onnx" => dir.join("model.onnx"),
-                    other => dir.join(other),
-                };
+                // The tiny fixtures keep their graphs at the top; serve them as `onnx/...` too.
+                let local = dir.join(file.strip_prefix("onnx/").unwrap_or(file));
                 std::fs::read(local).ok()
             });
             let response = match body {
@@ -146,12 +145,113 @@ fn local_transformer_models() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// Entities as (start, end, label), and topic scores by label, of one record.
+fn spans_and_scores(r: &serde_json::Value) -> (HashSet<(u64, u64, String)>, Vec<(String, f64)>) {
+    let spans = r["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let label = e["label"].as_str().unwrap().to_string();
+            (
+                e["start"].as_u64().unwrap(),
+                e["end"].as_u64().unwrap(),
+                label,
+            )
+        })
+        .collect();
+    let scores = r["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    (spans, scores)
+}
+
+#[test]
+fn int8_exports_run_with_int8_and_track_fp32() {
+    ensure_models();
+    // fixtures/tiny/{bert-ner,bert-nli}/model_quantized.onnx were made by scripts/quantize.py.
+    let (ner, nli) = (tiny("bert-ner"), tiny("bert-nli"));
+    let annotate = |extra: &[&str]| {
+        let mut args = vec![
+            "annotate",
+            "-q",
+            "--ner",
+            ner.to_str().unwrap(),
+            "--topic-model",
+            nli.to_str().unwrap(),
+            "--label",
+            "Arctic",
+            "--label",
+            "Trade",
+            "--threshold",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        let seed = seed();
+        args.push(&seed);
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        records(&out).remove(0)
+    };
+    let (fp32, int8) = (annotate(&[]), annotate(&["--int8"]));
+    for layer in ["entities", "topics"] {
+        assert!(!fp32["models"][layer].as_str().unwrap().contains("int8"));
+        assert!(int8["models"][layer].as_str().unwrap().contains("(int8)"));
+    }
+    // Quantisation moves scores a little and may flip a few tokens, not the whole output.
+    let (spans32, scores32) = spans_and_scores(&fp32);
+    let (spans8, scores8) = spans_and_scores(&int8);
+    let kept = spans32.intersection(&spans8).count();
+    assert!(spans32.len() > 50, "{}", spans32.len());
+    assert!(
+        kept * 10 >= spans32.len() * 9,
+        "{kept} of {} entities kept",
+        spans32.len()
+    );
+    assert_eq!(scores32.len(), 2);
+    for (label, score) in &scores32 {
+        let other = scores8.iter().find(|(l, _)| l == label).unwrap().1;
+        assert!(
+            (score - other).abs() < 0.05,
+            "{label}: fp32 {score}, int8 {other}"
+        );
+    }
+    // A directory without an int8 export says how to make one.
+    let out = run(&[
+        "annotate",
+        "-q",
+        "--int8",
+        "--ner",
+        tiny("deberta-ner").to_str().unwrap(),
+        &seed(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("model_quantized.onnx") && stderr.contains("scripts/quantize.py"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn hub_models_download_into_the_store_then_work_offline() {
     let home = store_with_runtime();
     let (base, seen) = hub_server(vec![
         ("org/tiny-ner", tiny("bert-ner")),
         ("org/tiny-nli", tiny("deberta-nli")),
+        ("org/tiny-bert-nli", tiny("bert-nli")),
     ]);
     let annotate = |offline: bool, ner: &str| {
         let mut cmd = bin();
@@ -230,4 +330,49 @@ fn hub_models_download_into_the_store_then_work_offline() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
+
+    // --int8 fetches the repos' int8 exports (onnx/model_quantized.onnx) and runs them.
+    let out = bin()
+        .env("NEWSTAG_HOME", home.path())
+        .env("HF_ENDPOINT", &base)
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_OFFLINE")
+        .args([
+            "annotate",
+            "-q",
+            "--int8",
+            "--ner",
+            "org/tiny-ner",
+            "--topic-model",
+            "org/tiny-bert-nli",
+            "--label",
+            "trade",
+            &seed(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = &records(&out)[0];
+    assert!(
+        r["models"]["entities"]
+            .as_str()
+            .unwrap()
+            .contains("org/tiny-ner@main (int8)")
+    );
+    assert!(hub_dir.join("onnx/model_quantized.onnx").is_file());
+    let asked = seen.lock().unwrap();
+    assert!(
+        asked
+            .iter()
+            .any(|p| p == "/org/tiny-bert-nli/resolve/main/onnx/model_quantized.onnx")
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p == "/org/tiny-bert-nli/resolve/main/onnx/model.onnx")
+    );
 }

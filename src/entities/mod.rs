@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::document::Document;
 
 pub use sm::SmRecognizer;
-pub use transformer::{Aggregation, TokenClassifier};
+pub use transformer::{Aggregation, Precision, TokenClassifier};
 
 /// One entity mention in an article. `start..end` is a byte range into the article text
 /// (printed as code points).

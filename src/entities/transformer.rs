@@ -1,7 +1,8 @@
 //! Transformer token classification (BERT, DeBERTa-v2/v3, ... exported to ONNX) as an entity
 //! recogniser, with the semantics of Hugging Face transformers' `TokenClassificationPipeline`.
 //!
-//! A model directory holds `model.onnx` (or `onnx/model.onnx`; inputs `input_ids`,
+//! A model directory holds `model.onnx` (or `onnx/model.onnx`; its int8 export
+//! `model_quantized.onnx` for [`Precision::Int8`]; inputs `input_ids`,
 //! `attention_mask` and optionally `token_type_ids`; output `logits` of shape
 //! `[batch, tokens, labels]`), `tokenizer.json` and `config.json` (`id2label`). The maximum
 //! length is the smaller of `tokenizer_config.json`'s `model_max_length` and `config.json`'s
@@ -46,6 +47,36 @@ const MAX_BATCH: usize = 64;
 /// When neither `tokenizer_config.json` nor `config.json` says.
 const DEFAULT_MAX_LEN: usize = 512;
 
+/// Which export of a model to run. Hugging Face ONNX repositories (Optimum, Xenova) ship the
+/// int8 one as `model_quantized.onnx` beside `model.onnx`; `scripts/quantize.py` makes it for a
+/// local directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    #[default]
+    Fp32,
+    /// Weights in int8, activations quantised on the fly (ONNX Runtime dynamic quantisation).
+    Int8,
+}
+
+impl Precision {
+    /// The graph's file name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "model.onnx",
+            Precision::Int8 => "model_quantized.onnx",
+        }
+    }
+
+    /// Where the graph may be in a model directory: beside the tokenizer, or in `onnx/` as
+    /// Hub repositories exported with Optimum keep it.
+    pub fn candidates(self) -> [String; 2] {
+        [
+            self.file_name().to_string(),
+            format!("onnx/{}", self.file_name()),
+        ]
+    }
+}
+
 /// An ONNX sequence model with its tokenizer and config: what the token classifier and the NLI
 /// classifier share.
 pub(crate) struct TransformerModel {
@@ -61,7 +92,7 @@ pub(crate) struct TransformerModel {
 }
 
 impl TransformerModel {
-    pub(crate) fn load(runtime: &Runtime, dir: &Path) -> Result<Self> {
+    pub(crate) fn load(runtime: &Runtime, dir: &Path, precision: Precision) -> Result<Self> {
         let config_path = dir.join("config.json");
         let config: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(&config_path)
@@ -100,18 +131,27 @@ impl TransformerModel {
                     .find_map(|t| tokenizer.token_to_id(t))
             })
             .unwrap_or(0);
-        // `model.onnx` beside the tokenizer, or in `onnx/` as Hub repositories exported with
-        // Optimum keep it.
-        let onnx = [dir.join("model.onnx"), dir.join("onnx").join("model.onnx")]
+        let [top, nested] = precision.candidates();
+        let onnx = [dir.join(&top), dir.join(&nested)]
             .into_iter()
             .find(|p| p.is_file())
-            .ok_or_else(|| anyhow!("{}: no model.onnx (nor onnx/model.onnx)", dir.display()))?;
+            .ok_or_else(|| match precision {
+                Precision::Fp32 => anyhow!("{}: no {top} (nor {nested})", dir.display()),
+                Precision::Int8 => anyhow!(
+                    "{}: no int8 export ({top} or {nested}); make one with `python3 scripts/quantize.py {}`",
+                    dir.display(),
+                    dir.display()
+                ),
+            })?;
         let session = runtime.encoder_session(&onnx, pad_id)?;
         // The directory's name; callers that know better (a Hub repository id) use `with_name`.
-        let name = dir
+        let mut name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
+        if precision == Precision::Int8 {
+            name.push_str(" (int8)");
+        }
         let mut pair_tokenizer = tokenizer.clone();
         pair_tokenizer
             .with_truncation(Some(TruncationParams {
@@ -173,9 +213,13 @@ impl TransformerModel {
     /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for
     /// sequence classifiers. Inputs are sorted by length and batched by a padded-token budget.
     pub(crate) fn logits(&self, encodings: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
-        in_length_batches(encodings, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
-            self.forward(batch)
-        })
+        in_length_batches(
+            encodings,
+            TOKENS_PER_BATCH,
+            MAX_BATCH,
+            self.session.plan().lanes,
+            |batch| self.forward(batch),
+        )
     }
 
     fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
@@ -296,7 +340,17 @@ pub struct TokenClassifier {
 impl TokenClassifier {
     /// Loads `model.onnx`, `tokenizer.json` and `config.json` from `dir`.
     pub fn load(runtime: &Runtime, dir: &Path, aggregation: Aggregation) -> Result<Self> {
-        let model = TransformerModel::load(runtime, dir)?;
+        Self::load_with_precision(runtime, dir, aggregation, Precision::Fp32)
+    }
+
+    /// [`Self::load`], running the export of `precision`.
+    pub fn load_with_precision(
+        runtime: &Runtime,
+        dir: &Path,
+        aggregation: Aggregation,
+        precision: Precision,
+    ) -> Result<Self> {
+        let model = TransformerModel::load(runtime, dir, precision)?;
         let labels = model.id2label()?;
         let tokenizer_json: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join("tokenizer.json"))

@@ -16,7 +16,7 @@
 //! 5. `score = sigmoid((z[t] - Z_MID) / Z_SCALE)`, in [0, 1]; reported when `score >= threshold`.
 //!    Evidence lists the sentences whose own score reaches the threshold, strongest first.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -64,7 +64,7 @@ impl EmbeddingClassifier {
     ) -> Result<Self> {
         let prototypes: Vec<Vec<String>> = topics.topics.iter().map(|t| t.prototypes()).collect();
         let flat: Vec<&str> = prototypes.iter().flatten().map(String::as_str).collect();
-        let mut flat_vecs = encoder.embed(&flat)?.into_iter();
+        let mut flat_vecs = encoder.embed_fixed(&flat)?.into_iter();
         let topic_vecs: Vec<Vec<Vec<f32>>> = prototypes
             .iter()
             .map(|p| flat_vecs.by_ref().take(p.len()).collect())
@@ -74,7 +74,7 @@ impl EmbeddingClassifier {
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .collect();
-        let bg_vecs = encoder.embed(&background)?;
+        let bg_vecs = encoder.embed_fixed(&background)?;
         let (mut mu, mut sd) = (Vec::new(), Vec::new());
         for t in &topic_vecs {
             // Median and MAD, not mean and deviation: the background covers every subject, so
@@ -230,14 +230,20 @@ impl TopicClassifier for EmbeddingClassifier {
     }
 }
 
-/// Loads the classifier for the shipped embedding model from its store directory.
+/// Loads the classifier for the shipped embedding model from its store directory; the
+/// embeddings of the topic prototypes and the background are cached under `cache` when given.
 pub fn load_default(
     runtime: &crate::runtime::Runtime,
     model_dir: &Path,
     model_name: &str,
     topics: TopicSet,
     threshold: Option<f32>,
+    cache: Option<PathBuf>,
 ) -> Result<EmbeddingClassifier> {
-    let encoder = Arc::new(SentenceEncoder::load(runtime, model_dir)?);
+    let mut encoder = SentenceEncoder::load(runtime, model_dir)?;
+    if let Some(cache) = cache {
+        encoder = encoder.with_cache(cache);
+    }
+    let encoder = Arc::new(encoder);
     EmbeddingClassifier::new(encoder, model_name, topics, threshold)
 }

@@ -39,7 +39,7 @@ use tokenizers::Encoding;
 
 use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
 use crate::document::Document;
-use crate::entities::transformer::{TransformerModel, softmax};
+use crate::entities::transformer::{Precision, TransformerModel, softmax};
 use crate::runtime::Runtime;
 
 /// The hypothesis, with `{}` (or `{label}`) for the label.
@@ -70,7 +70,18 @@ impl NliClassifier {
         topics: TopicSet,
         threshold: Option<f32>,
     ) -> Result<Self> {
-        let model = TransformerModel::load(runtime, dir)?;
+        Self::load_with_precision(runtime, dir, topics, threshold, Precision::Fp32)
+    }
+
+    /// [`Self::load`], running the export of `precision`.
+    pub fn load_with_precision(
+        runtime: &Runtime,
+        dir: &Path,
+        topics: TopicSet,
+        threshold: Option<f32>,
+        precision: Precision,
+    ) -> Result<Self> {
+        let model = TransformerModel::load(runtime, dir, precision)?;
         let labels = model.id2label()?;
         // label2id first, as transformers reads it; id2label when it has none.
         let mut named: Vec<(String, usize)> = model
