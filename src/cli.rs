@@ -360,6 +360,12 @@ fn run(
             }
             progress.inc(1);
         }
+        // Each finished batch goes out now: a pipe stage downstream (or a `tail -f`) sees
+        // records as they are made, not when a buffer fills, and a killed run loses at most
+        // the batch in flight (which --resume redoes).
+        if let Err(e) = writer.flush() {
+            return broken_pipe_or(e);
+        }
     }
     if let Err(e) = writer.flush() {
         return broken_pipe_or(e);

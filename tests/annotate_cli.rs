@@ -309,3 +309,44 @@ fn fp32_embeddings_are_selectable_and_agree_with_int8() {
     );
     assert!(a.len() >= 3);
 }
+
+#[test]
+fn stdin_streams_each_record_out_before_the_next_article_comes_in() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    ensure_models();
+    let mut child = bin()
+        .args(["annotate", "-q", "--batch-size", "1", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    // The next article is written only once the previous record has come out: a reader or
+    // writer that waits for the end of input (or for a full buffer) never gets there.
+    for i in 0..3 {
+        let text = format!("Trade talks {i} resumed in Oslo on Monday. Norway's minister spoke.");
+        let line = serde_json::json!({"id": format!("s{i}"), "text": text}).to_string();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let record = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no record for article {i} while stdin stays open"));
+        let record: Value = serde_json::from_str(&record).unwrap();
+        assert_eq!(record["id"], format!("s{i}"));
+        assert!(!record["entities"].as_array().unwrap().is_empty());
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
