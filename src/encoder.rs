@@ -75,20 +75,14 @@ impl SentenceEncoder {
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| anyhow!("tokenizing: {e}"))?;
         let refs: Vec<&Encoding> = encodings.iter().collect();
-        in_length_batches(
-            &refs,
-            TOKENS_PER_BATCH,
-            MAX_BATCH,
-            self.session.plan().lanes,
-            |batch| {
-                let hidden = self.session.run(batch)?;
-                Ok(batch
-                    .iter()
-                    .enumerate()
-                    .map(|(row, enc)| mean_pool(&hidden, row, enc.get_attention_mask()))
-                    .collect())
-            },
-        )
+        in_length_batches(&refs, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
+            let hidden = self.session.run(batch)?;
+            Ok(batch
+                .iter()
+                .enumerate()
+                .map(|(row, enc)| mean_pool(&hidden, row, enc.get_attention_mask()))
+                .collect())
+        })
     }
 }
 

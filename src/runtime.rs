@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, anyhow};
 use ndarray::{Array2, ArrayD};
@@ -10,58 +9,29 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
-use rayon::prelude::*;
 use tokenizers::Encoding;
 
-/// Model weights a process may duplicate to run passes side by side: a small model (MiniLM
-/// int8, 23 MB) gets a session per thread, a large one (BERT-base fp32, 430 MB) one session
-/// using every thread.
-const LANE_MEMORY_BUDGET: u64 = 256 << 20;
-
-/// How one model's forward passes share the thread budget: `lanes` sessions run side by side
-/// on rayon's workers, each with `intra` ONNX Runtime threads, and `lanes × intra ≤ threads`,
-/// so model passes never oversubscribe the cores.
-///
-/// Side-by-side single-threaded passes beat one pass on two threads for short sequences
-/// (no intra-op synchronisation, and tokenising/pooling overlap the other lane's pass); a
-/// session with one intra-op thread computes on the calling rayon worker, so model work and the
-/// CPU stages (cleaning, segmenting, spaCy-port NER) share one pool of `threads` workers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ThreadPlan {
-    pub lanes: usize,
-    pub intra: usize,
-}
-
-impl ThreadPlan {
-    /// The plan for a model whose weights take `model_bytes`, under a budget of `threads`.
-    pub fn for_model(threads: usize, model_bytes: u64) -> Self {
-        let threads = threads.max(1);
-        let budget = std::env::var("XLANE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(LANE_MEMORY_BUDGET);
-        let max_lanes = (budget / model_bytes.max(1)).clamp(1, threads as u64);
-        let intra = threads.div_ceil(max_lanes as usize);
-        ThreadPlan {
-            lanes: threads / intra,
-            intra,
-        }
-    }
-}
-
-/// An ONNX Runtime environment plus the thread budget its sessions share.
+/// An ONNX Runtime environment plus the thread budget its sessions get.
 ///
 /// `ort` loads the shared library into the process once (a `dlopen` is process-wide whatever we
 /// do); everything else — environment, sessions, thread counts — lives in values the caller owns.
+///
+/// The thread plan: one session per model, each forward pass on `intra_threads` (= `--threads`)
+/// threads, and the pipeline's stages take turns on a batch ([`crate::pipeline`]), so model
+/// passes and rayon's `--threads` workers are never busy at the same time. Measured on 2 cores
+/// (README, "Threads"): a session per thread with one intra-op thread each, run side by side,
+/// was no faster and cost ~200 MB per extra session (ONNX Runtime folds the int8 weights back
+/// to fp32 at load, so a MiniLM session holds ~215 MB); running entities and topics side by
+/// side was no faster than in turn.
 pub struct Runtime {
     env: Environment,
-    threads: usize,
+    intra_threads: usize,
 }
 
 impl Runtime {
-    /// Loads `libonnxruntime.so` from `lib` and creates an environment whose model sessions
-    /// share `threads` threads (see [`ThreadPlan`]).
-    pub fn load(lib: &Path, threads: usize) -> Result<Self> {
+    /// Loads `libonnxruntime.so` from `lib` and creates an environment whose sessions each use
+    /// `intra_threads` threads for one forward pass.
+    pub fn load(lib: &Path, intra_threads: usize) -> Result<Self> {
         let builder = ort::init_from(lib)
             .map_err(|e| anyhow!("loading ONNX Runtime from {}: {e}", lib.display()))?;
         let env = builder
@@ -71,22 +41,19 @@ impl Runtime {
             .map_err(|e| anyhow!("creating the ONNX Runtime environment: {e}"))?;
         Ok(Runtime {
             env,
-            threads: threads.max(1),
+            intra_threads: intra_threads.max(1),
         })
     }
 
-    pub fn threads(&self) -> usize {
-        self.threads
+    pub fn intra_threads(&self) -> usize {
+        self.intra_threads
     }
 
     /// Opens a BERT-style model (token ids in, first output out); `pad_id` fills padding.
     pub fn encoder_session(&self, model: &Path, pad_id: u32) -> Result<EncoderSession> {
-        let plan = ThreadPlan::for_model(self.threads, weight_bytes(model));
-        let lanes = (0..plan.lanes)
-            .map(|_| self.session(model, plan.intra).map(Mutex::new))
-            .collect::<Result<Vec<_>>>()?;
+        let session = self.session(model)?;
         let (wants_token_type_ids, output_dim) = {
-            let s = lanes[0]
+            let s = session
                 .lock()
                 .map_err(|_| anyhow!("session lock poisoned"))?;
             let tt = s.inputs().iter().any(|i| i.name() == "token_type_ids");
@@ -99,63 +66,35 @@ impl Runtime {
             (tt, dim)
         };
         Ok(EncoderSession {
-            lanes,
-            next: AtomicUsize::new(0),
-            plan,
+            session,
             wants_token_type_ids,
             pad_id: i64::from(pad_id),
             output_dim,
         })
     }
 
-    /// Opens a model file as a session computing with `intra` threads.
-    fn session(&self, model: &Path, intra: usize) -> Result<Session> {
-        Session::builder(&self.env)
+    /// Opens a model file as a session. `Session::run` needs `&mut self`, so callers share it
+    /// behind a mutex; one forward pass already uses every thread of the plan.
+    fn session(&self, model: &Path) -> Result<Mutex<Session>> {
+        let session = Session::builder(&self.env)
             .and_then(|b| {
                 b.with_optimization_level(GraphOptimizationLevel::Level3)
                     .map_err(Into::into)
             })
-            .and_then(|b| b.with_intra_threads(intra).map_err(Into::into))
+            .and_then(|b| b.with_intra_threads(self.intra_threads).map_err(Into::into))
             .and_then(|b| b.with_inter_threads(1).map_err(Into::into))
             .and_then(|mut b| b.commit_from_file(model))
             .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("loading ONNX model {}", model.display()))
+            .with_context(|| format!("loading ONNX model {}", model.display()))?;
+        Ok(Mutex::new(session))
     }
-}
-
-/// The bytes of a model's weights: the graph file plus external data beside it that shares its
-/// stem (`model.onnx_data`, or the `model.safetensors` a weight-less graph points into).
-fn weight_bytes(model: &Path) -> u64 {
-    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-    let stem = model
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("model");
-    let external = model
-        .parent()
-        .and_then(|dir| std::fs::read_dir(dir).ok())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|p| {
-            p.file_stem().and_then(|s| s.to_str()) == Some(stem)
-                && p.extension().and_then(|e| e.to_str()) != Some("onnx")
-                && !p.extension().is_some_and(|e| e == "json")
-        })
-        .map(|p| size(&p))
-        .sum::<u64>();
-    size(model) + external
 }
 
 /// A transformer encoder on ONNX Runtime: `input_ids`, `attention_mask` (and `token_type_ids`
 /// when the graph has it) in, the first output out. Shared by the sentence encoder, the token
 /// classifier and the NLI classifier.
 pub struct EncoderSession {
-    /// One session per lane of the [`ThreadPlan`]; a pass takes whichever is free.
-    lanes: Vec<Mutex<Session>>,
-    next: AtomicUsize,
-    plan: ThreadPlan,
+    session: Mutex<Session>,
     wants_token_type_ids: bool,
     pad_id: i64,
     output_dim: Option<usize>,
@@ -165,23 +104,6 @@ impl EncoderSession {
     /// The last dimension of the first output, when the graph fixes it.
     pub fn output_dim(&self) -> Option<usize> {
         self.output_dim
-    }
-
-    pub fn plan(&self) -> ThreadPlan {
-        self.plan
-    }
-
-    /// A free lane's session, else (all busy) the next one in turn, waited for.
-    fn lane(&self) -> Result<std::sync::MutexGuard<'_, Session>> {
-        for lane in &self.lanes {
-            if let Ok(session) = lane.try_lock() {
-                return Ok(session);
-            }
-        }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
-        self.lanes[i]
-            .lock()
-            .map_err(|_| anyhow!("session lock poisoned"))
     }
 
     /// Runs one batch, padded to its longest encoding; returns the first output
@@ -203,7 +125,10 @@ impl EncoderSession {
                 types[[row, col]] = i64::from(t);
             }
         }
-        let mut session = self.lane()?;
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| anyhow!("session lock poisoned"))?;
         let ids_t = TensorRef::from_array_view(ids.view())?;
         let mask_t = TensorRef::from_array_view(mask.view())?;
         let outputs = if self.wants_token_type_ids {
@@ -222,18 +147,16 @@ impl EncoderSession {
 
 /// Runs `forward` over `encodings` sorted by length, in batches cut by a padded-token budget
 /// (so short inputs share a pass and long ones do not pad the rest), and returns its
-/// per-encoding results in the original order. With more than one lane, batches run side by
-/// side on rayon's workers.
-pub fn in_length_batches<T: Default + Clone + Send>(
+/// per-encoding results in the original order.
+pub fn in_length_batches<T: Default + Clone>(
     encodings: &[&Encoding],
     tokens_per_batch: usize,
     max_batch: usize,
-    lanes: usize,
-    forward: impl Fn(&[&Encoding]) -> Result<Vec<T>> + Sync,
+    mut forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
 ) -> Result<Vec<T>> {
     let mut order: Vec<usize> = (0..encodings.len()).collect();
     order.sort_by_key(|&i| encodings[i].len());
-    let mut batches = Vec::new();
+    let mut out = vec![T::default(); encodings.len()];
     let mut start = 0;
     while start < order.len() {
         // Sorted ascending, so the last member of a batch sets its padded width.
@@ -244,52 +167,11 @@ pub fn in_length_batches<T: Default + Clone + Send>(
         {
             end += 1;
         }
-        batches.push(&order[start..end]);
+        let batch: Vec<&Encoding> = order[start..end].iter().map(|&i| encodings[i]).collect();
+        for (&i, result) in order[start..end].iter().zip(forward(&batch)?) {
+            out[i] = result;
+        }
         start = end;
     }
-    let run = |members: &&[usize]| {
-        let batch: Vec<&Encoding> = members.iter().map(|&i| encodings[i]).collect();
-        forward(&batch)
-    };
-    let results: Vec<Result<Vec<T>>> = if lanes > 1 {
-        batches.par_iter().map(run).collect()
-    } else {
-        batches.iter().map(run).collect()
-    };
-    let mut out = vec![T::default(); encodings.len()];
-    for (members, result) in batches.iter().zip(results) {
-        for (&i, value) in members.iter().zip(result?) {
-            out[i] = value;
-        }
-    }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ThreadPlan;
-
-    #[test]
-    fn plans_never_oversubscribe() {
-        const MB: u64 = 1 << 20;
-        let plan = |threads, mb| ThreadPlan::for_model(threads, mb * MB);
-        // Small models: a session per thread; large ones: one session on every thread.
-        assert_eq!(plan(2, 23), ThreadPlan { lanes: 2, intra: 1 });
-        assert_eq!(plan(2, 430), ThreadPlan { lanes: 1, intra: 2 });
-        assert_eq!(plan(1, 23), ThreadPlan { lanes: 1, intra: 1 });
-        // 16 threads, room for 11 copies of a 23 MB model: 8 lanes of 2 threads.
-        assert_eq!(plan(16, 23), ThreadPlan { lanes: 8, intra: 2 });
-        for threads in 1..=64 {
-            for mb in [1, 23, 90, 110, 430, 1500] {
-                let p = plan(threads, mb);
-                assert!(p.lanes >= 1 && p.intra >= 1);
-                assert!(
-                    p.lanes * p.intra <= threads,
-                    "{threads} threads, {mb} MB: {p:?}"
-                );
-                assert!(p.lanes as u64 * mb * MB <= LANE_BUDGET.max(mb * MB));
-            }
-        }
-    }
-    const LANE_BUDGET: u64 = super::LANE_MEMORY_BUDGET;
 }

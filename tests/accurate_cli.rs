@@ -145,8 +145,10 @@ fn local_transformer_models() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+type Spans = HashSet<(u64, u64, String)>;
+
 /// Entities as (start, end, label), and topic scores by label, of one record.
-fn spans_and_scores(r: &serde_json::Value) -> (HashSet<(u64, u64, String)>, Vec<(String, f64)>) {
+fn spans_and_scores(r: &serde_json::Value) -> (Spans, Vec<(String, f64)>) {
     let spans = r["entities"]
         .as_array()
         .unwrap()

@@ -213,13 +213,9 @@ impl TransformerModel {
     /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for
     /// sequence classifiers. Inputs are sorted by length and batched by a padded-token budget.
     pub(crate) fn logits(&self, encodings: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
-        in_length_batches(
-            encodings,
-            TOKENS_PER_BATCH,
-            MAX_BATCH,
-            self.session.plan().lanes,
-            |batch| self.forward(batch),
-        )
+        in_length_batches(encodings, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
+            self.forward(batch)
+        })
     }
 
     fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
