@@ -96,11 +96,7 @@ fn local_transformer_models() {
             "0",
             &seed(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         let r = &records(&out)[0];
         assert!(
             r["models"]["entities"]
@@ -134,11 +130,7 @@ fn local_transformer_models() {
         "0",
         &seed(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let topics = records(&out)[0]["topics"].as_array().unwrap().clone();
     assert!(!topics.is_empty() && topics.len() <= 2, "{topics:?}");
     let out = run(&["annotate", "-q", "--aggregation", "mean", &seed()]);
@@ -200,11 +192,7 @@ fn int8_exports_run_with_int8_and_track_fp32() {
         let seed = seed();
         args.push(&seed);
         let out = run(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         records(&out).remove(0)
     };
     let (fp32, int8) = (annotate(&[]), annotate(&["--int8"]));
@@ -279,11 +267,7 @@ fn hub_models_download_into_the_store_then_work_offline() {
         .unwrap()
     };
     let out = annotate(false, "org/tiny-ner");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert!(!records(&out)[0]["entities"].as_array().unwrap().is_empty());
     let hub_dir: &Path = &home.path().join("hub/org--tiny-ner/main");
     for f in ["config.json", "tokenizer.json", "onnx/model.onnx"] {
@@ -294,11 +278,7 @@ fn hub_models_download_into_the_store_then_work_offline() {
 
     // Everything is in the store now: offline works and asks the server nothing.
     let out = annotate(true, "org/tiny-ner");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(seen.lock().unwrap().len(), requests);
 
     // --offline never asks the Hub for a model that is not in the store.
@@ -353,11 +333,7 @@ fn hub_models_download_into_the_store_then_work_offline() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let r = &records(&out)[0];
     assert!(
         r["models"]["entities"]

@@ -21,11 +21,7 @@ fn seed_topics_arctic_first_no_sport_or_health() {
     ensure_models();
     let path = fixtures().join("000_96f95457316a6f2e.txt");
     let out = run(&["annotate", "-q", path.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let r = &records(&out)[0];
     let labels = topic_labels(r);
     assert_eq!(labels[0], "Arctic", "{labels:?}");
@@ -279,11 +275,7 @@ fn fp32_embeddings_are_selectable_and_agree_with_int8() {
             "0.3",
             path.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out);
         records(&out)[0].clone()
     };
     let (int8, fp32) = (topics("embedding"), topics("embedding-fp32"));

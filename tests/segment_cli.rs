@@ -222,11 +222,7 @@ fn stdin_gzip_directories_and_meta() {
     fs::write(dir.path().join("c.md"), "Markdown article.").unwrap();
     fs::write(dir.path().join("ignored.png"), [0u8, 1, 2]).unwrap();
     let out = run(&["segment", dir.path().to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let recs = records(&out);
     let ids: Vec<&str> = recs.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), 3, "{ids:?}");

@@ -14,11 +14,7 @@ fn tags_json(extra: &[&str]) -> Vec<Value> {
     args.extend_from_slice(extra);
     args.push(&seed);
     let out = run(&args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     records(&out)[0]["tags"].as_array().unwrap().clone()
 }
 
@@ -133,11 +129,7 @@ fn entity_rules_force_entities_before_grouping() {
         rules.to_str().unwrap(),
         &seed(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let r = &records(&out)[0];
     let orgs: Vec<&str> = r["organizations"]
         .as_array()

@@ -42,6 +42,15 @@ pub fn ensure_models() {
     });
 }
 
+/// Asserts that a run succeeded, showing its stderr when it did not.
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("run newstag")
 }
