@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_FP32, MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
@@ -26,21 +24,11 @@ fn summary(cosines: &[f32]) -> (f32, f32) {
 
 #[test]
 fn fp32_from_safetensors_matches_sentence_transformers() {
-    let out = Command::new(env!("CARGO_BIN_EXE_newstag"))
-        .args([
-            "models",
-            "fetch",
-            "onnxruntime",
-            MINILM_L6_V2_FP32.name,
-            MINILM_L6_V2_INT8.name,
-        ])
-        .output()
-        .expect("run newstag");
-    assert!(
-        out.status.success(),
-        "newstag models fetch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::fetch(&[
+        "onnxruntime",
+        MINILM_L6_V2_FP32.name,
+        MINILM_L6_V2_INT8.name,
+    ]);
     let store = Store::from_env().expect("store");
     store
         .verify(&MINILM_L6_V2_FP32)

@@ -14,8 +14,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
@@ -61,15 +59,7 @@ fn spearman(a: &[f32], b: &[f32]) -> f64 {
 
 #[test]
 fn int8_embeddings_track_sentence_transformers_fp32() {
-    let out = Command::new(env!("CARGO_BIN_EXE_newstag"))
-        .args(["models", "fetch", "onnxruntime", MINILM_L6_V2_INT8.name])
-        .output()
-        .expect("run newstag");
-    assert!(
-        out.status.success(),
-        "newstag models fetch failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::fetch(&["onnxruntime", MINILM_L6_V2_INT8.name]);
     let store = Store::from_env().expect("store");
     let lib = store.file_path(&ONNXRUNTIME_LIB, &ONNXRUNTIME_LIB.files[0]);
     let runtime = Runtime::load(&lib, 2).expect("load ONNX Runtime");

@@ -29,17 +29,21 @@ pub fn seed() -> String {
 /// command a user runs, so every model test uses the real store and real files.
 pub fn ensure_models() {
     static FETCH: Once = Once::new();
-    FETCH.call_once(|| {
-        let out = bin()
-            .args(["models", "fetch"])
-            .output()
-            .expect("run newstag");
-        assert!(
-            out.status.success(),
-            "newstag models fetch failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
+    FETCH.call_once(|| fetch(&[]));
+}
+
+/// `newstag models fetch NAMES...` (every default model when empty), as a user runs it.
+pub fn fetch(names: &[&str]) {
+    let out = bin()
+        .args(["models", "fetch"])
+        .args(names)
+        .output()
+        .expect("run newstag");
+    assert!(
+        out.status.success(),
+        "newstag models fetch failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Asserts that a run succeeded, showing its stderr when it did not.
