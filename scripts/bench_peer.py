@@ -4,8 +4,9 @@ spaCy `nlp.pipe` for entities and onnxruntime + tokenizers + numpy for the embed
 method. Used by scripts/bench; not part of newstag.
 
 What it does, per run (everything is inside the timed process, as for newstag):
-  * loads all-MiniLM-L6-v2 (int8 ONNX) and its tokenizer.json from --model-dir, with tokenizer
-    padding off, truncation at 256 tokens, and ONNX Runtime at --threads intra-op threads;
+  * loads all-MiniLM-L6-v2 (model.onnx: whichever export --model-dir holds; scripts/bench
+    passes newstag's default, fp32) and its tokenizer.json, with tokenizer padding off,
+    truncation at 256 tokens, and ONNX Runtime at --threads intra-op threads;
   * builds each topic's prototypes exactly as `Topic::prototypes()` in src/topics/set.rs does
     (label in the zero-shot template, the description, each `;`-clause longer than 3 bytes when
     there is more than one) and embeds them, plus the calibration background

@@ -126,9 +126,10 @@ struct ModelArgs {
     /// classifier as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
     #[arg(long, value_name = "sm|none|DIR|REPO")]
     ner: Option<String>,
-    /// Topic classifier: `embedding` (MiniLM similarity, int8), `embedding-fp32`, or an NLI
-    /// cross-encoder as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
-    #[arg(long, value_name = "embedding|embedding-fp32|DIR|REPO")]
+    /// Topic classifier: `embedding` (MiniLM similarity, fp32), `embedding-int8` (the same
+    /// from a 4x smaller int8 export), or an NLI cross-encoder as a directory or Hub repo
+    /// (`org/name[@revision]`) with an ONNX model.
+    #[arg(long, value_name = "embedding|embedding-int8|DIR|REPO")]
     topic_model: Option<String>,
     /// How a transformer NER merges word pieces and B-/I- tags: simple, first, average, max.
     #[arg(long, default_value = "simple")]

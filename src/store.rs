@@ -248,7 +248,7 @@ pub const CATALOG: &[ModelSpec] = &[
 /// Models `annotate` needs on the offline defaults.
 pub const DEFAULTS: &[&ModelSpec] = &[
     &ONNXRUNTIME_LIB,
-    &MINILM_L6_V2_INT8,
+    &MINILM_L6_V2_FP32,
     &EN_CORE_WEB_SM,
     &GEONAMES,
 ];

@@ -260,7 +260,7 @@ fn annotate_keeps_input_order_across_batches() {
 }
 
 #[test]
-fn fp32_embeddings_are_selectable_and_agree_with_int8() {
+fn int8_embeddings_are_selectable_and_agree_with_fp32() {
     ensure_models();
     let path = fixtures().join("000_96f95457316a6f2e.txt");
     let topics = |model: &str| {
@@ -278,8 +278,11 @@ fn fp32_embeddings_are_selectable_and_agree_with_int8() {
         assert_ok(&out);
         records(&out)[0].clone()
     };
-    let (int8, fp32) = (topics("embedding"), topics("embedding-fp32"));
+    let (int8, fp32) = (topics("embedding-int8"), topics("embedding"));
     assert!(fp32["models"]["topics"].as_str().unwrap().contains("fp32"));
+    assert!(int8["models"]["topics"].as_str().unwrap().contains("int8"));
+    // The old name of the fp32 model still selects it.
+    assert_eq!(topics("embedding-fp32")["topics"], fp32["topics"]);
     assert_eq!(fp32["topics"][0]["label"], "Arctic");
     // The int8 model's accuracy cost at the document level: the same top topic, and the same
     // topics over 0.5 but at most one. Scores move more than cosines do (on the seed, up to
