@@ -20,9 +20,9 @@ use tokenizers::Encoding;
 /// threads, and the pipeline's stages take turns on a batch ([`crate::pipeline`]), so model
 /// passes and rayon's `--threads` workers are never busy at the same time. Measured on 2 cores
 /// (README, "Threads"): a session per thread with one intra-op thread each, run side by side,
-/// was no faster and cost ~200 MB per extra session (ONNX Runtime folds the int8 weights back
-/// to fp32 at load, so a MiniLM session holds ~215 MB); running entities and topics side by
-/// side was no faster than in turn.
+/// was no faster and cost ~200 MB per extra session (with the int8 MiniLM export, whose int8
+/// weights ONNX Runtime folds back to fp32 at load); running entities and topics side by side
+/// was no faster than in turn.
 pub struct Runtime {
     env: Environment,
     intra_threads: usize,
