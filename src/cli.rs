@@ -135,8 +135,8 @@ struct ModelArgs {
     #[arg(long, default_value = "simple")]
     aggregation: String,
     /// Run the transformer models' int8 exports (`model_quantized.onnx`, as Hugging Face ONNX
-    /// repositories ship them and `scripts/quantize.py` makes them): about 2-3x faster on a
-    /// CPU, at a small accuracy cost (README, "int8").
+    /// repositories ship them and `scripts/quantize.py` makes them): 3-4.5x faster than fp32
+    /// on real-size models here, at an accuracy cost (README, "int8" and "Benchmarks").
     #[arg(long)]
     int8: bool,
     /// With an NLI topic model: let the embedding classifier shortlist this many topics per
