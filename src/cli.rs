@@ -135,7 +135,7 @@ struct ModelArgs {
     #[arg(long, default_value = "simple")]
     aggregation: String,
     /// Run the transformer models' int8 exports (`model_quantized.onnx`, as Hugging Face ONNX
-    /// repositories ship them and `scripts/quantize.py` makes them): 3-4.5x faster than fp32
+    /// repositories ship them and `scripts/quantize.py` makes them): 2-2.7x faster than fp32
     /// on real-size models here, at an accuracy cost (README, "int8" and "Benchmarks").
     #[arg(long)]
     int8: bool,
