@@ -84,9 +84,7 @@ impl SentenceEncoder {
                 .collect())
         })
     }
-}
 
-impl SentenceEncoder {
     /// [`Self::embed`] for texts that are the same run after run (topic prototypes, the
     /// calibration background): read from the cache when it has them, else embedded and
     /// stored. Saves re-embedding a few hundred texts at every start (about a second on two

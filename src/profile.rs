@@ -84,14 +84,6 @@ impl ModelRef {
         }
     }
 
-    /// [`Self::describe`], marking an int8 export.
-    pub fn describe_as(&self, precision: Precision) -> String {
-        match precision {
-            Precision::Fp32 => self.describe(),
-            Precision::Int8 => format!("{} (int8)", self.describe()),
-        }
-    }
-
     /// A local directory holding `config.json`, `tokenizer.json` and the ONNX model, fetched
     /// into the store from the Hub when needed (the Hub client honours `HF_ENDPOINT`,
     /// `HF_TOKEN` and `HF_HUB_OFFLINE`; `offline` forbids the network too).
@@ -264,7 +256,7 @@ impl Setup {
                     self.threshold,
                     self.precision,
                 )?
-                .with_name(&model.describe_as(self.precision));
+                .with_name(&model.describe());
                 if let Some((embedding, k)) = shortlist {
                     nli = nli.with_shortlist(Box::new(embedding), k);
                 }
@@ -285,7 +277,7 @@ impl Setup {
                         self.aggregation,
                         self.precision,
                     )?
-                    .with_name(&model.describe_as(self.precision)),
+                    .with_name(&model.describe()),
                 ))
             }
             NerModel::None => None,

@@ -89,9 +89,18 @@ pub(crate) struct TransformerModel {
     pub(crate) max_len: usize,
     pub(crate) config: serde_json::Value,
     pub(crate) name: String,
+    precision: Precision,
 }
 
 impl TransformerModel {
+    /// The model's name for records, marked when it runs the int8 export.
+    pub(crate) fn id(&self) -> String {
+        match self.precision {
+            Precision::Fp32 => self.name.clone(),
+            Precision::Int8 => format!("{} (int8)", self.name),
+        }
+    }
+
     pub(crate) fn load(runtime: &Runtime, dir: &Path, precision: Precision) -> Result<Self> {
         let config_path = dir.join("config.json");
         let config: serde_json::Value = serde_json::from_str(
@@ -145,13 +154,10 @@ impl TransformerModel {
             })?;
         let session = runtime.encoder_session(&onnx, pad_id)?;
         // The directory's name; callers that know better (a Hub repository id) use `with_name`.
-        let mut name = dir
+        let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
-        if precision == Precision::Int8 {
-            name.push_str(" (int8)");
-        }
         let mut pair_tokenizer = tokenizer.clone();
         pair_tokenizer
             .with_truncation(Some(TruncationParams {
@@ -168,6 +174,7 @@ impl TransformerModel {
             max_len,
             config,
             name,
+            precision,
         })
     }
 
@@ -631,7 +638,7 @@ impl EntityRecognizer for TokenClassifier {
     fn model_id(&self) -> String {
         format!(
             "{} (token classification, aggregation {})",
-            self.model.name,
+            self.model.id(),
             self.aggregation.as_str()
         )
     }

@@ -305,7 +305,8 @@ impl TopicClassifier for NliClassifier {
     fn model_id(&self) -> String {
         format!(
             "{} (NLI zero-shot, topics: {})",
-            self.model.name, self.topics.name
+            self.model.id(),
+            self.topics.name
         )
     }
 
