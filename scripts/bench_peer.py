@@ -185,8 +185,9 @@ def main():
     if args.spacy_model:
         import spacy
 
-        nlp = spacy.load(args.spacy_model)
-        nlp = spacy.load(args.spacy_model, exclude=[p for p in nlp.component_names if p != "ner"])
+        # Component names from the config, so the model is loaded once, with only `ner`.
+        names = spacy.util.load_config(f"{args.spacy_model}/config.cfg")["nlp"]["pipeline"]
+        nlp = spacy.load(args.spacy_model, exclude=[p for p in names if p != "ner"])
     t_loaded = time.perf_counter()
 
     docs, texts = [], []
