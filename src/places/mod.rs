@@ -717,6 +717,11 @@ fn key(s: &str) -> String {
             out.push(' ');
             space = false;
         }
+        // Most names are ASCII, and no ASCII character is folded: skip the table scan.
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
         match c {
             'ß' => out.push_str("ss"),
             'æ' => out.push_str("ae"),
