@@ -186,6 +186,9 @@ pub struct Setup {
     pub threads: usize,
 }
 
+/// A run's model stages: the topic classifier and, unless `--ner none`, the entity recognizer.
+type Models = (Box<dyn TopicClassifier>, Option<Box<dyn EntityRecognizer>>);
+
 impl Setup {
     /// Loads every model once (fetching what is missing into `store` unless `offline`).
     pub fn load(
@@ -214,6 +217,27 @@ impl Setup {
                 store.ensure(spec, log)?;
             }
         }
+        // The gazetteer (~200 ms of JSON and string keys) needs nothing else, so it is built on
+        // its own thread while the models load; start-up is then the longer of the two.
+        let gazetteer_dir = store.model_dir(&store::GEONAMES);
+        let wants_gazetteer = self.ner != NerModel::None;
+        std::thread::scope(|scope| {
+            let gazetteer =
+                wants_gazetteer.then(|| scope.spawn(|| Gazetteer::load(&gazetteer_dir)));
+            let annotator = self.load_models(store, log);
+            if let Some(handle) = gazetteer {
+                let loaded = handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("loading the gazetteer panicked"))??;
+                aggregator.gazetteer = Some(loaded);
+            }
+            let (classifier, recognizer) = annotator?;
+            Ok(Annotator::new(Some(classifier), recognizer, aggregator))
+        })
+    }
+
+    /// The topic classifier and the entity recognizer, each loaded once.
+    fn load_models(self, store: &Store, log: &mut dyn FnMut(&str)) -> Result<Models> {
         let runtime = Runtime::load(
             &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
             self.threads,
@@ -282,10 +306,7 @@ impl Setup {
             }
             NerModel::None => None,
         };
-        if self.ner != NerModel::None {
-            aggregator.gazetteer = Some(Gazetteer::load(&store.model_dir(&store::GEONAMES))?);
-        }
-        Ok(Annotator::new(Some(classifier), recognizer, aggregator))
+        Ok((classifier, recognizer))
     }
 }
 
