@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, anyhow};
-use ndarray::{Array2, ArrayD};
+use ndarray::{ArrayD, ArrayViewD};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
@@ -52,31 +52,29 @@ impl Runtime {
     /// Opens a BERT-style model (token ids in, first output out); `pad_id` fills padding.
     pub fn encoder_session(&self, model: &Path, pad_id: u32) -> Result<EncoderSession> {
         let session = self.session(model)?;
-        let (wants_token_type_ids, output_dim) = {
-            let s = session
-                .lock()
-                .map_err(|_| anyhow!("session lock poisoned"))?;
-            let tt = s.inputs().iter().any(|i| i.name() == "token_type_ids");
-            let dim = s
-                .outputs()
-                .first()
-                .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
-                .filter(|d| *d > 0)
-                .map(|d| d as usize);
-            (tt, dim)
-        };
-        Ok(EncoderSession {
+        let wants_token_type_ids = session
+            .inputs()
+            .iter()
+            .any(|i| i.name() == "token_type_ids");
+        let output_dim = session
+            .outputs()
+            .first()
+            .and_then(|o| o.dtype().tensor_shape().and_then(|sh| sh.last().copied()))
+            .filter(|d| *d > 0)
+            .map(|d| d as usize);
+        Ok(EncoderSession::new(
             session,
             wants_token_type_ids,
-            pad_id: i64::from(pad_id),
+            i64::from(pad_id),
             output_dim,
-        })
+        ))
     }
 
-    /// Opens a model file as a session. `Session::run` needs `&mut self`, so callers share it
-    /// behind a mutex; one forward pass already uses every thread of the plan.
-    fn session(&self, model: &Path) -> Result<Mutex<Session>> {
-        let session = Session::builder(&self.env)
+    /// Opens a model file as a session. `Session::run` needs `&mut self`, so an
+    /// [`EncoderSession`] shares it behind a mutex; one forward pass already uses every thread
+    /// of the plan.
+    fn session(&self, model: &Path) -> Result<Session> {
+        Session::builder(&self.env)
             .and_then(|b| {
                 b.with_optimization_level(GraphOptimizationLevel::Level3)
                     .map_err(Into::into)
@@ -85,8 +83,7 @@ impl Runtime {
             .and_then(|b| b.with_inter_threads(1).map_err(Into::into))
             .and_then(|mut b| b.commit_from_file(model))
             .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("loading ONNX model {}", model.display()))?;
-        Ok(Mutex::new(session))
+            .with_context(|| format!("loading ONNX model {}", model.display()))
     }
 }
 
@@ -94,13 +91,41 @@ impl Runtime {
 /// when the graph has it) in, the first output out. Shared by the sentence encoder, the token
 /// classifier and the NLI classifier.
 pub struct EncoderSession {
-    session: Mutex<Session>,
+    state: Mutex<SessionState>,
     wants_token_type_ids: bool,
     pad_id: i64,
     output_dim: Option<usize>,
 }
 
+/// The session and the input buffers it is fed from: kept between batches (behind the one lock
+/// a forward pass takes anyway), so a run allocates no inputs once the largest batch was seen.
+struct SessionState {
+    session: Session,
+    ids: Vec<i64>,
+    mask: Vec<i64>,
+    types: Vec<i64>,
+}
+
 impl EncoderSession {
+    fn new(
+        session: Session,
+        wants_token_type_ids: bool,
+        pad_id: i64,
+        output_dim: Option<usize>,
+    ) -> Self {
+        EncoderSession {
+            state: Mutex::new(SessionState {
+                session,
+                ids: Vec::new(),
+                mask: Vec::new(),
+                types: Vec::new(),
+            }),
+            wants_token_type_ids,
+            pad_id,
+            output_dim,
+        }
+    }
+
     /// The last dimension of the first output, when the graph fixes it.
     pub fn output_dim(&self) -> Option<usize> {
         self.output_dim
@@ -109,30 +134,49 @@ impl EncoderSession {
     /// Runs one batch, padded to its longest encoding; returns the first output
     /// (`[batch, tokens, dim]` or `[batch, labels]`).
     pub fn run(&self, batch: &[&Encoding]) -> Result<ArrayD<f32>> {
+        self.run_with(batch, |out| out.to_owned())
+    }
+
+    /// Runs one batch, padded to its longest encoding, and hands the first output to `read`
+    /// where ONNX Runtime wrote it, so a caller that reduces it (mean pooling) copies nothing.
+    pub fn run_with<T>(
+        &self,
+        batch: &[&Encoding],
+        read: impl FnOnce(ArrayViewD<f32>) -> T,
+    ) -> Result<T> {
         let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let mut ids = Array2::<i64>::from_elem((batch.len(), width), self.pad_id);
-        let mut mask = Array2::<i64>::zeros((batch.len(), width));
-        let mut types = Array2::<i64>::zeros((batch.len(), width));
+        let shape = [batch.len(), width];
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| anyhow!("session lock poisoned"))?;
+        let SessionState {
+            session,
+            ids,
+            mask,
+            types,
+        } = &mut *state;
+        for (buf, fill) in [(&mut *ids, self.pad_id), (&mut *mask, 0), (&mut *types, 0)] {
+            buf.clear();
+            buf.resize(batch.len() * width, fill);
+        }
         for (row, enc) in batch.iter().enumerate() {
+            let at = row * width;
             let cols = enc
                 .get_ids()
                 .iter()
                 .zip(enc.get_attention_mask())
                 .zip(enc.get_type_ids());
             for (col, ((&id, &m), &t)) in cols.enumerate() {
-                ids[[row, col]] = i64::from(id);
-                mask[[row, col]] = i64::from(m);
-                types[[row, col]] = i64::from(t);
+                ids[at + col] = i64::from(id);
+                mask[at + col] = i64::from(m);
+                types[at + col] = i64::from(t);
             }
         }
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| anyhow!("session lock poisoned"))?;
-        let ids_t = TensorRef::from_array_view(ids.view())?;
-        let mask_t = TensorRef::from_array_view(mask.view())?;
+        let ids_t = TensorRef::from_array_view((shape, &ids[..]))?;
+        let mask_t = TensorRef::from_array_view((shape, &mask[..]))?;
         let outputs = if self.wants_token_type_ids {
-            let tt = TensorRef::from_array_view(types.view())?;
+            let tt = TensorRef::from_array_view((shape, &types[..]))?;
             session.run(ort::inputs![
                 "input_ids" => ids_t,
                 "attention_mask" => mask_t,
@@ -141,7 +185,7 @@ impl EncoderSession {
         } else {
             session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])?
         };
-        Ok(outputs[0].try_extract_array::<f32>()?.to_owned())
+        Ok(read(outputs[0].try_extract_array::<f32>()?))
     }
 }
 
