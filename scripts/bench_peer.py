@@ -4,8 +4,10 @@ spaCy `nlp.pipe` for entities and onnxruntime + tokenizers + numpy for the embed
 method. Used by scripts/bench; not part of newstag.
 
 What it does, per run (everything is inside the timed process, as for newstag):
-  * loads all-MiniLM-L6-v2 (model.onnx: whichever export --model-dir holds; scripts/bench
-    passes newstag's default, fp32) and its tokenizer.json, with tokenizer padding off,
+  * loads all-MiniLM-L6-v2 (model.onnx: whichever graph --model-dir holds; scripts/bench
+    passes the fp32 torch.onnx export, models/onnx/all-minilm-l6-v2-fp32.export.onnx, beside
+    the same safetensors weights newstag reads, and once newstag's own fused graph) and its
+    tokenizer.json, with tokenizer padding off,
     truncation at 256 tokens, and ONNX Runtime at --threads intra-op threads;
   * builds each topic's prototypes exactly as `Topic::prototypes()` in src/topics/set.rs does
     (label in the zero-shot template, the description, each `;`-clause longer than 3 bytes when
@@ -19,7 +21,7 @@ What it does, per run (everything is inside the timed process, as for newstag):
     excluded since entities need none of them) over each article text, and records the
     entities as [start, end, label] with code point offsets;
   * embeds all sentences in batches sorted by token length (same budget as src/encoder.rs:
-    2048 padded tokens, at most 32 per batch), mean-pools with the attention mask, L2-normalises;
+    512 padded tokens, at most 32 per batch, which is faster here too than larger batches), mean-pools with the attention mask, L2-normalises;
   * cosine against every prototype (one matrix product), max over each topic's prototypes,
     background z-score, +2 for a topic pattern match, the echo discount, and the document score
     sigmoid((mean of top-k sentence z, k = n/4 in [1, 5]) - 4) / 0.6). The exact calibration
@@ -46,7 +48,7 @@ from tokenizers import Tokenizer  # noqa: E402
 
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
-TOKENS_PER_BATCH = 2048
+TOKENS_PER_BATCH = 512
 MAX_BATCH = 32
 PATTERN_Z = 2.0
 Z_MID = 4.0

@@ -1,7 +1,6 @@
 //! The command line: what was typed (`Cli`), what it means (`AnnotateOptions` and friends), and
 //! one entry point per command.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,7 +16,7 @@ use crate::entities::Precision;
 use crate::ingest::{ReadOptions, Source, read_sources};
 use crate::pipeline::{Annotator, Outcome, prepare_batch};
 use crate::profile::{self, Profile, Setup};
-use crate::resume::open_for_resume;
+use crate::resume::{DoneIds, open_for_resume};
 use crate::store::{self, Store};
 use crate::topics::TopicSet;
 
@@ -311,7 +310,7 @@ fn run(
     let opts = ReadOptions {
         max_article_bytes: args.max_article_bytes,
     };
-    let mut done = HashSet::new();
+    let mut done = DoneIds::default();
     let out: Box<dyn Write> = match (&args.output, args.resume) {
         (Some(path), true) => {
             let (ids, file) = open_for_resume(path)?;
