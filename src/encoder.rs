@@ -13,14 +13,6 @@ use crate::runtime::{EncoderSession, Runtime, in_length_batches};
 /// The model's `max_seq_length` in sentence-transformers' config; longer inputs are truncated
 /// there too, so matching it keeps embeddings identical.
 const MAX_TOKENS: usize = 256;
-/// Padded tokens per forward pass; batches are cut by this budget after sorting by length, so a
-/// batch of short sentences holds many and a long one few. Small batches are faster, not slower:
-/// a pass's activations then stay in the cores' caches (the FFN's 1536-wide intermediate is 3 MB
-/// at 512 tokens, 12 MB at 2048). Measured, fast profile on 100 nlp-corpus articles, 2 threads:
-/// 512 tokens 3.27 s / 256 MB peak, 1024 3.43 s / 270 MB, 2048 3.52 s / 298 MB, and 256 3.41 s
-/// (too little work per pass to spread over the threads); 8192 reached ~640 MB in an earlier run.
-const TOKENS_PER_BATCH: usize = 512;
-const MAX_BATCH: usize = 32;
 
 pub struct SentenceEncoder {
     tokenizer: Tokenizer,
@@ -77,7 +69,7 @@ impl SentenceEncoder {
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| anyhow!("tokenizing: {e}"))?;
         let refs: Vec<&Encoding> = encodings.iter().collect();
-        in_length_batches(&refs, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
+        in_length_batches(&refs, |batch| {
             self.session.run_with(batch, |hidden| {
                 batch
                     .iter()

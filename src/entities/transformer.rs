@@ -41,12 +41,6 @@ use super::{Category, EntityRecognizer, Mention};
 use crate::document::Document;
 use crate::runtime::{EncoderSession, Runtime, in_length_batches};
 
-/// Padded tokens per forward pass (batches are cut by this budget after sorting by length).
-/// Small, for the same reason as the sentence encoder's (`src/encoder.rs`): a pass's
-/// activations then stay in the cores' caches. Measured on a BERT-base-size ONNX graph (400
-/// sentences, 2 threads): 1024 tokens 7.15 s, 512 7.02 s, 2048 7.54 s, 8192 8.41 s.
-const TOKENS_PER_BATCH: usize = 1024;
-const MAX_BATCH: usize = 32;
 /// When neither `tokenizer_config.json` nor `config.json` says.
 const DEFAULT_MAX_LEN: usize = 512;
 
@@ -223,9 +217,7 @@ impl TransformerModel {
     /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for
     /// sequence classifiers. Inputs are sorted by length and batched by a padded-token budget.
     pub(crate) fn logits(&self, encodings: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
-        in_length_batches(encodings, TOKENS_PER_BATCH, MAX_BATCH, |batch| {
-            self.forward(batch)
-        })
+        in_length_batches(encodings, |batch| self.forward(batch))
     }
 
     fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
