@@ -20,8 +20,9 @@ What it does, per run (everything is inside the timed process, as for newstag):
   * with --spacy-model, runs spaCy's en_core_web_sm NER (`nlp.pipe`, the other components
     excluded since entities need none of them) over each article text, and records the
     entities as [start, end, label] with code point offsets;
-  * embeds all sentences in batches sorted by token length (same budget as src/encoder.rs:
-    512 padded tokens, at most 32 per batch, which is faster here too than larger batches), mean-pools with the attention mask, L2-normalises;
+  * embeds all sentences in batches sorted by token length (newstag's budget, src/runtime.rs:
+    512 padded tokens, at most 16 per batch, which is faster here too than larger batches),
+    mean-pools with the attention mask, L2-normalises;
   * cosine against every prototype (one matrix product), max over each topic's prototypes,
     background z-score, +2 for a topic pattern match, the echo discount, and the document score
     sigmoid((mean of top-k sentence z, k = n/4 in [1, 5]) - 4) / 0.6). The exact calibration
@@ -49,7 +50,7 @@ from tokenizers import Tokenizer  # noqa: E402
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
 TOKENS_PER_BATCH = 512
-MAX_BATCH = 32
+MAX_BATCH = 16
 PATTERN_Z = 2.0
 Z_MID = 4.0
 Z_SCALE = 0.6
