@@ -15,6 +15,8 @@ use tokenizers::Encoding;
 ///
 /// `ort` loads the shared library into the process once (a `dlopen` is process-wide whatever we
 /// do); everything else — environment, sessions, thread counts — lives in values the caller owns.
+/// ONNX Runtime allows one environment per process, so a second `Runtime::load` fails: a
+/// program (a server, a test binary) loads one `Runtime` and shares it.
 ///
 /// The thread plan: one session per model, each forward pass on `intra_threads` (= `--threads`)
 /// threads, and the pipeline's stages take turns on a batch ([`crate::pipeline`]), so model
