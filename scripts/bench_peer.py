@@ -81,20 +81,29 @@ def prototypes(label, description):
     return out
 
 
+def onnxruntime_run(model_path, threads):
+    """A forward pass on ONNX Runtime: feed dict -> last_hidden_state. token_type_ids is sent
+    only when the graph has that input."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
+    inputs = {i.name for i in sess.get_inputs()}
+    output = sess.get_outputs()[0].name
+    return lambda feed: sess.run([output], {k: v for k, v in feed.items() if k in inputs})[0]
+
+
 class Encoder:
-    def __init__(self, model_dir, threads):
-        self.tok = Tokenizer.from_file(f"{model_dir}/tokenizer.json")
+    """Sentence embeddings: tokenize, length-sorted batches under a padded-token budget, `run`
+    (a feed dict -> last_hidden_state function), mean pooling over the mask, L2 norm."""
+
+    def __init__(self, tokenizer_path, run, tokens=TOKENS_PER_BATCH, inputs=MAX_BATCH):
+        self.tok = Tokenizer.from_file(tokenizer_path)
         self.tok.no_padding()
         self.tok.enable_truncation(max_length=MAX_TOKENS)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.sess = ort.InferenceSession(
-            f"{model_dir}/model.onnx", opts, providers=["CPUExecutionProvider"]
-        )
-        self.inputs = {i.name for i in self.sess.get_inputs()}
-        self.output = self.sess.get_outputs()[0].name
+        self.run = run
+        self.tokens, self.inputs = tokens, inputs
 
     def embed(self, texts):
         if not texts:
@@ -109,8 +118,8 @@ class Encoder:
             end = start + 1
             while (
                 end < n
-                and end - start < MAX_BATCH
-                and (end - start + 1) * lens[order[end]] <= TOKENS_PER_BATCH
+                and end - start < self.inputs
+                and (end - start + 1) * lens[order[end]] <= self.tokens
             ):
                 end += 1
             idx = order[start:end]
@@ -121,10 +130,9 @@ class Encoder:
                 e = encs[i]
                 ids[row, : len(e.ids)] = e.ids
                 mask[row, : len(e.ids)] = e.attention_mask
-            feed = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self.inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            hidden = self.sess.run([self.output], feed)[0]
+            hidden = self.run(
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )
             m = mask[:, :, None].astype(np.float32)
             vec = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
@@ -138,6 +146,59 @@ class Encoder:
 def topic_max(sims, bounds):
     """Per-topic max over its prototype columns; bounds are the start columns of each topic."""
     return np.maximum.reduceat(sims, bounds, axis=1)
+
+
+class TopicScorer:
+    """The embedding topic method of src/topics/embedding.rs: prototypes and the background
+    calibration are embedded once, at construction."""
+
+    def __init__(self, topics_path, background_path, enc, threshold=None):
+        with open(topics_path, "rb") as f:
+            topics = tomllib.load(f)["topic"]
+        self.labels, self.protos, bounds, self.patterns, self.thresholds = [], [], [], [], []
+        for t in topics:
+            desc = t.get("description") or LABEL_TEMPLATE.replace("{label}", t["label"])
+            bounds.append(len(self.protos))
+            self.protos.extend(prototypes(t["label"], desc))
+            self.labels.append(t["label"])
+            self.patterns.append([re.compile(p) for p in t.get("patterns", [])])
+            self.thresholds.append(
+                threshold if threshold is not None else t.get("threshold", DEFAULT_THRESHOLD)
+            )
+        self.bounds = np.array(bounds)
+        with open(background_path, encoding="utf-8") as f:
+            background = [l.strip() for l in f]
+        background = [l for l in background if l and not l.startswith("#")]
+        self.enc = enc
+        self.proto_vecs = enc.embed(self.protos)
+        bg = topic_max(enc.embed(background) @ self.proto_vecs.T, self.bounds)
+        self.mu = np.median(bg, axis=0)
+        self.sd = np.maximum(1.4826 * np.median(np.abs(bg - self.mu), axis=0), MIN_SD)
+
+    def scores(self, docs):
+        """Each document's score for every topic (None for a document without sentences);
+        `docs` is a list of sentence lists. All sentences are embedded in one call."""
+        sentences = [s for ss in docs for s in ss]
+        vecs = self.enc.embed(sentences)
+        cos = topic_max(vecs @ self.proto_vecs.T, self.bounds)  # sentences x topics
+        z = (cos - self.mu) / self.sd
+        for t, pats in enumerate(self.patterns):
+            if pats:
+                hit = [any(p.search(s) for p in pats) for s in sentences]
+                z[:, t] += PATTERN_Z * np.array(hit, dtype=np.float32)
+        best = z.max(axis=1, keepdims=True)
+        z = z - ECHO_WEIGHT * np.maximum(best - z - ECHO_GAP, 0.0)
+        out, at = [], 0
+        for ss in docs:
+            n = len(ss)
+            if n:
+                k = min(max(math.ceil(n / 4), 1), 5)
+                top = -np.sort(-z[at : at + n], axis=0)[:k].mean(axis=0)
+                out.append(1.0 / (1.0 + np.exp(-(top - Z_MID) / Z_SCALE)))
+            else:
+                out.append(None)
+            at += n
+        return out
 
 
 def main():
@@ -154,28 +215,11 @@ def main():
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    with open(args.topics, "rb") as f:
-        topics = tomllib.load(f)["topic"]
-    labels, protos, bounds, patterns, thresholds = [], [], [], [], []
-    for t in topics:
-        desc = t.get("description") or LABEL_TEMPLATE.replace("{label}", t["label"])
-        bounds.append(len(protos))
-        protos.extend(prototypes(t["label"], desc))
-        labels.append(t["label"])
-        patterns.append([re.compile(p) for p in t.get("patterns", [])])
-        thresholds.append(
-            args.threshold if args.threshold is not None else t.get("threshold", DEFAULT_THRESHOLD)
-        )
-    bounds = np.array(bounds)
-    with open(args.background, encoding="utf-8") as f:
-        background = [l.strip() for l in f]
-    background = [l for l in background if l and not l.startswith("#")]
-
-    enc = Encoder(args.model_dir, args.threads)
-    proto_vecs = enc.embed(protos)
-    bg = topic_max(enc.embed(background) @ proto_vecs.T, bounds)
-    mu = np.median(bg, axis=0)
-    sd = np.maximum(1.4826 * np.median(np.abs(bg - mu), axis=0), MIN_SD)
+    enc = Encoder(
+        f"{args.model_dir}/tokenizer.json",
+        onnxruntime_run(f"{args.model_dir}/model.onnx", args.threads),
+    )
+    scorer = TopicScorer(args.topics, args.background, enc, args.threshold)
 
     given = {}
     if args.sentences:
@@ -206,39 +250,24 @@ def main():
         entities = [
             [[e.start_char, e.end_char, e.label_] for e in d.ents] for d in nlp.pipe(texts)
         ]
-    sentences = [s for _, ss in docs for s in ss]
-    vecs = enc.embed(sentences)
-    cos = topic_max(vecs @ proto_vecs.T, bounds)  # sentences x topics
-    z = (cos - mu) / sd
-    for t, pats in enumerate(patterns):
-        if pats:
-            hit = [any(p.search(s) for p in pats) for s in sentences]
-            z[:, t] += PATTERN_Z * np.array(hit, dtype=np.float32)
-    best = z.max(axis=1, keepdims=True)
-    z = z - ECHO_WEIGHT * np.maximum(best - z - ECHO_GAP, 0.0)
+    scores = scorer.scores([ss for _, ss in docs])
 
     out = open(args.output, "w", encoding="utf-8") if args.output else None
-    at = 0
     tagged = 0
-    for (doc_id, ss), ents in zip(docs, entities):
-        n = len(ss)
-        rec = {"id": doc_id, "n_sentences": n, "topics": []}
+    for (doc_id, ss), ents, score in zip(docs, entities, scores):
+        rec = {"id": doc_id, "n_sentences": len(ss), "topics": []}
         if ents is not None:
             rec["entities"] = ents
-        if n:
-            k = min(max(math.ceil(n / 4), 1), 5)
-            top = -np.sort(-z[at : at + n], axis=0)[:k].mean(axis=0)
-            score = 1.0 / (1.0 + np.exp(-(top - Z_MID) / Z_SCALE))
+        if score is not None:
             rec["topics"] = sorted(
                 (
-                    {"label": labels[t], "score": round(float(score[t]), 4)}
-                    for t in range(len(labels))
-                    if score[t] >= thresholds[t]
+                    {"label": label, "score": round(float(score[t]), 4)}
+                    for t, label in enumerate(scorer.labels)
+                    if score[t] >= scorer.thresholds[t]
                 ),
                 key=lambda r: (-r["score"], r["label"]),
             )
         tagged += bool(rec["topics"])
-        at += n
         if out:
             out.write(json.dumps(rec) + "\n")
     if out:
@@ -251,15 +280,17 @@ def main():
             {
                 "tool": "python-peer",
                 "articles": len(docs),
-                "sentences": len(sentences),
+                "sentences": sum(len(ss) for _, ss in docs),
                 "articles_tagged": tagged,
-                "prototypes": len(protos),
-                "topics": len(labels),
+                "prototypes": len(scorer.protos),
+                "topics": len(scorer.labels),
                 "import_s": round(t0 - T_START, 3),
                 "load_s": round(t_loaded - t0, 3),
                 "total_s": round(work, 3),
                 "articles_per_s": round(len(docs) / work, 2) if work > 0 else None,
-                "sentences_per_s": round(len(sentences) / work, 2) if work > 0 else None,
+                "sentences_per_s": round(sum(len(ss) for _, ss in docs) / work, 2)
+                if work > 0
+                else None,
                 "onnxruntime": ort.__version__,
             }
         )
