@@ -64,10 +64,7 @@ impl SentenceEncoder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow!("tokenizing: {e}"))?;
+        let encodings = self.encode(texts)?;
         let refs: Vec<&Encoding> = encodings.iter().collect();
         in_length_batches(&refs, |batch| {
             self.session.run_with(batch, |hidden| {
@@ -78,6 +75,13 @@ impl SentenceEncoder {
                     .collect()
             })
         })
+    }
+
+    /// The model's input for `texts`: unpadded, truncated at the model's maximum length.
+    pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
+        self.tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| anyhow!("tokenizing: {e}"))
     }
 
     /// [`Self::embed`] for texts that are the same run after run (topic prototypes, the

@@ -115,20 +115,11 @@ fn fused_graph_matches_the_torch_export_token_by_token() {
         .expect("fused graph");
     let reference = runtime.encoder_session(&export, 0).expect("export");
 
-    let mut tokenizer =
-        tokenizers::Tokenizer::from_file(model_dir.join("tokenizer.json")).expect("tokenizer");
-    tokenizer.with_padding(None);
-    tokenizer
-        .with_truncation(Some(tokenizers::TruncationParams {
-            max_length: 256,
-            ..Default::default()
-        }))
-        .expect("truncation");
-    let texts: Vec<String> = common::minilm_expected()
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect();
-    let encodings = tokenizer.encode_batch(texts, true).expect("tokenize");
+    // Tokenized as newstag embeds: no padding, truncation at 256.
+    let encoder = SentenceEncoder::load(runtime, &model_dir).expect("load fp32");
+    let expected = common::minilm_expected();
+    let texts: Vec<&str> = expected.iter().map(|(t, _)| t.as_str()).collect();
+    let encodings = encoder.encode(&texts).expect("tokenize");
     let mut worst = 0f32;
     let mut compared = 0usize;
     // Batches of 8 in fixture order: short and long texts side by side, so most rows are padded.
