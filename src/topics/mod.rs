@@ -2,6 +2,7 @@
 //! carry each one. One trait, several implementations (embedding similarity now, NLI later).
 
 pub mod embedding;
+pub mod iptc;
 pub mod nli;
 mod set;
 
