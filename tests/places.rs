@@ -271,3 +271,24 @@ fn is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Gazetteer>();
 }
+
+#[test]
+fn capitals_and_names_on_their_own() {
+    let g = gazetteer();
+    let capital_of = |city: &str| {
+        let place = g.resolve_name(city).expect(city);
+        g.capital_of(&place).map(|c| c.country_code)
+    };
+    assert_eq!(capital_of("Moscow").as_deref(), Some("RU"));
+    assert_eq!(capital_of("Beijing").as_deref(), Some("CN"));
+    assert_eq!(capital_of("Washington").as_deref(), Some("US"));
+    assert_eq!(capital_of("Kyiv").as_deref(), Some("UA"));
+    assert_eq!(capital_of("Shanghai"), None, "a city, not a capital");
+    assert_eq!(capital_of("Russia"), None, "a country has no capital_of");
+    // A demonym is not the country's name on its own.
+    assert_eq!(g.resolve_name("Russian"), None);
+    assert_eq!(code(&g.resolve_name("Russia")), Some("RU"));
+    assert_eq!(code(&g.resolve_name("US")), Some("US"));
+    // Guinea-Bissau is one country, not Guinea and Bissau.
+    assert_eq!(code(&g.resolve_name("Guinea-Bissau")), Some("GW"));
+}

