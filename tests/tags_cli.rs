@@ -60,6 +60,43 @@ fn seed_top_suggestions() {
 }
 
 #[test]
+fn seed_actors_lead_the_top_ten() {
+    let tags = tags_json(&["--top", "10"]);
+    let names: Vec<&str> = tags.iter().map(|t| t["tag"].as_str().unwrap()).collect();
+    for want in [
+        "Arctic",
+        "Russia",
+        "China",
+        "Putin",
+        "Xi",
+        "Northern Sea Route",
+        "NATO",
+    ] {
+        assert!(names.contains(&want), "{want} not in the top 10: {names:?}");
+    }
+    // At most three tags come from topics alone; the Arctic, a topic and a place, is an
+    // entity too (its reasons include its mentions).
+    let from_entity = |t: &Value| {
+        t["why"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains(" mention"))
+    };
+    let topics_alone = tags
+        .iter()
+        .filter(|t| t["kind"] == "topic" && !from_entity(t))
+        .count();
+    assert!(topics_alone <= 3, "{names:?}");
+    // China is named once ("China-Russia"), and Beijing’s presence is China’s.
+    let china = tags.iter().find(|t| t["tag"] == "China").unwrap();
+    assert_eq!(
+        china["why"][0], "2 mentions (Beijing for its government)",
+        "{china}"
+    );
+}
+
+#[test]
 fn table_is_aligned_and_top_is_honoured() {
     ensure_models();
     let out = run(&["tags", "-q", "--top", "5", &seed()]);
@@ -184,5 +221,40 @@ fn document_entities_in_the_record() {
     assert_eq!(place("Moscow")["feature"], "city");
     assert!((place("Moscow")["lat"].as_f64().unwrap() - 55.75).abs() < 0.1);
     assert_eq!(place("Beijing")["country_code"], "CN");
+    // "The China-Russia push": each part is a mention of its country, at its own offsets;
+    // "Beijing’s and Moscow’s presence" is the governments'.
+    let spans_of = |e: &Value| -> Vec<String> {
+        e["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| py_slice(&text, s[0].as_u64().unwrap(), s[1].as_u64().unwrap()))
+            .collect()
+    };
+    let compound = text.find("China-Russia").unwrap();
+    let china_at = text[..compound].chars().count() as u64;
+    let china = place("China");
+    assert_eq!(
+        china["spans"][0],
+        serde_json::json!([china_at, china_at + 5])
+    );
+    assert_eq!(spans_of(china), ["China", "Beijing"]);
+    let russia = place("Russia");
+    assert!(
+        russia["spans"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!([china_at + 6, china_at + 12])),
+        "{russia}"
+    );
+    assert_eq!(spans_of(russia), ["Russia", "Russia", "Russia", "Moscow"]);
+    assert_eq!(spans_of(place("Moscow")), ["Moscow", "Moscow"]);
+    // Both of Xi’s visits count, though the recogniser labels only the first.
+    let xi = people.iter().find(|p| p["name"] == "Xi").unwrap();
+    assert_eq!(xi["mentions"], 2);
+    for e in r["entities"].as_array().unwrap() {
+        let (s, end) = (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap());
+        assert_eq!(py_slice(&text, s, end), e["text"].as_str().unwrap());
+    }
     assert!(place("Northern Sea Route").get("country_code").is_none());
 }

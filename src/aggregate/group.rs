@@ -1,22 +1,39 @@
 //! From mentions to document entities: one entry per person, place or organisation, named by
 //! its fullest form, with every span, a salience score and where it first appears.
 //!
-//! Salience (deterministic, in [0, 1]) for an entity with `f` mentions, the first in sentence
-//! `s0` (the title counts as before sentence 0), appearing in `d` of the article's `n`
-//! sentences, when the most-mentioned entity of the article has `f_max` mentions:
+//! Salience (deterministic, in [0, 1]) for an entity whose mentions weigh `w` in all (1 each,
+//! [`OBLIQUE_WEIGHT`] for one governed by a scene-setting preposition such as "in Moscow"),
+//! the first in sentence `s0` (the title counts as before sentence 0), appearing in `d` of the
+//! article's `n` sentences, when the heaviest entity of the article weighs `w_max`:
 //!
 //! ```text
-//! salience = 0.45 · f / f_max  +  0.30 · 1 / (1 + s0 / 3)  +  0.25 · d / n
+//! salience = 0.45 · w / w_max  +  0.30 · 1 / (1 + s0 / 3)  +  0.25 · d / n
 //! ```
 //!
-//! Frequency dominates; a lead (or title) position and a spread through the article add to it.
+//! Repetition dominates; a lead (or title) position and a spread through the article add to
+//! it. A city inside a country that is itself an entity of the article has its salience
+//! multiplied by [`CITY_IN_NAMED_COUNTRY`] (but not below the suggestion floor,
+//! [`MIN_ENTITY_SALIENCE`], if it was above it): the country already carries the story's
+//! geography, the city adds where things happened.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::mentions::{is_oblique, speaks_for_government};
+use super::tags::MIN_ENTITY_SALIENCE;
 use crate::entities::{Category, Mention};
-use crate::places::Place;
+use crate::places::{Gazetteer, Place, PlaceKind};
+
+/// Weight of a mention that only sets the scene ("in Moscow", "visit to Beijing") against 1
+/// for one that acts or owns ("Moscow said", "Beijing’s presence"): entity-salience studies
+/// find the grammatical role of mentions second only to their number and position, and the
+/// scene of a story is rarely what an editor tags first.
+pub const OBLIQUE_WEIGHT: f32 = 0.5;
+
+/// Salience factor of a city whose country is also named in the article: "Moscow" in a story
+/// about Russia is where the talks were; the actors are Russia, its leaders, its partners.
+pub const CITY_IN_NAMED_COUNTRY: f32 = 0.5;
 
 /// Titles and honorifics dropped from a name (kept in the mention spans).
 const TITLES: &[&str] = &[
@@ -106,6 +123,10 @@ pub struct DocEntity {
     /// The gazetteer's place (for places), or the country a group's demonym names.
     #[serde(skip)]
     pub place: Option<Place>,
+    /// Names of other entities whose mentions were credited to this one: a capital that
+    /// stands for its country's government ("Beijing’s presence" counts for China).
+    #[serde(skip)]
+    pub credited: Vec<String>,
 }
 
 /// The name a mention stands for: possessive, leading "the" and titles removed, whitespace
@@ -205,6 +226,7 @@ pub fn group_mentions(
                 first_sentence: None,
                 mention_ids: Vec::new(),
                 place: None,
+                credited: Vec::new(),
             });
             groups.len() - 1
         };
@@ -216,9 +238,51 @@ pub fn group_mentions(
         }
     }
 
-    let f_max = groups.iter().map(|g| g.mentions).max().unwrap_or(1).max(1) as f32;
-    for g in groups.iter_mut() {
+    score(text, mentions, &mut groups, n_sentences, title_names);
+    groups
+}
+
+/// Fills in spans, first sentence and salience from each group's mentions, and sorts the
+/// groups by salience, then first appearance. Run again after mentions move between groups.
+pub fn score(
+    text: &str,
+    mentions: &[Mention],
+    groups: &mut [DocEntity],
+    n_sentences: usize,
+    title_names: &[String],
+) {
+    let weight = |i: usize| {
+        let m = &mentions[i];
+        if is_oblique(text, (m.start, m.end)) {
+            OBLIQUE_WEIGHT
+        } else {
+            1.0
+        }
+    };
+    let weights: Vec<f32> = groups
+        .iter()
+        .map(|g| g.mention_ids.iter().map(|&i| weight(i)).sum())
+        .collect();
+    let w_max = weights.iter().copied().fold(0.0f32, f32::max).max(1.0);
+    let countries: BTreeSet<&str> = groups
+        .iter()
+        .filter_map(|g| g.place.as_ref())
+        .filter(|p| p.kind == PlaceKind::Country)
+        .map(|p| p.country_code.as_str())
+        .collect();
+    let inside_named_country: Vec<bool> = groups
+        .iter()
+        .map(|g| {
+            g.category == Category::Place
+                && g.place.as_ref().is_some_and(|p| {
+                    p.kind == PlaceKind::City && countries.contains(p.country_code.as_str())
+                })
+        })
+        .collect();
+    for ((g, w), inside) in groups.iter_mut().zip(weights).zip(inside_named_country) {
+        g.mentions = g.mention_ids.len();
         g.mention_ids.sort_unstable();
+        g.mention_ids.dedup();
         g.byte_spans = g
             .mention_ids
             .iter()
@@ -242,7 +306,12 @@ pub fn group_mentions(
             }
         };
         let spread = sentences.len() as f32 / n_sentences.max(1) as f32;
-        let s = 0.45 * g.mentions as f32 / f_max + 0.30 * position + 0.25 * spread.min(1.0);
+        let mut s = 0.45 * w / w_max + 0.30 * position + 0.25 * spread.min(1.0);
+        if inside {
+            // The factor orders the list; it does not decide what is suggested, so it stops
+            // at the suggestion floor for a city that was above it.
+            s = (s * CITY_IN_NAMED_COUNTRY).max(s.min(MIN_ENTITY_SALIENCE));
+        }
         g.salience = (s.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
         g.aliases.sort();
     }
@@ -251,7 +320,53 @@ pub fn group_mentions(
             .total_cmp(&a.salience)
             .then(a.byte_spans.first().cmp(&b.byte_spans.first()))
     });
-    groups
+}
+
+/// Moves the mentions of a capital that stand for its government ("Beijing’s presence",
+/// "Moscow said": see [`speaks_for_government`]) to its country, when the article names the
+/// country itself; the mentions that place something in the city ("in Moscow", "visit to
+/// Beijing", "the Moscow metro") stay with the city, and a city left without mentions is
+/// dropped. Only a country the article names is credited: a capital alone is too weak a sign
+/// that the story is about the state rather than the city. Run [`score`] afterwards.
+pub fn credit_capitals(
+    gazetteer: &Gazetteer,
+    text: &str,
+    mentions: &[Mention],
+    groups: &mut Vec<DocEntity>,
+) {
+    for ci in 0..groups.len() {
+        let Some(country) = groups[ci]
+            .place
+            .as_ref()
+            .filter(|_| groups[ci].category == Category::Place)
+            .and_then(|p| gazetteer.capital_of(p))
+        else {
+            continue;
+        };
+        let Some(ki) = groups.iter().position(|g| {
+            g.category == Category::Place
+                && g.place.as_ref().is_some_and(|p| {
+                    p.kind == PlaceKind::Country && p.country_code == country.country_code
+                })
+        }) else {
+            continue;
+        };
+        let (government, city): (Vec<usize>, Vec<usize>) = groups[ci]
+            .mention_ids
+            .iter()
+            .partition(|&&i| speaks_for_government(text, (mentions[i].start, mentions[i].end)));
+        if government.is_empty() {
+            continue;
+        }
+        let name = groups[ci].name.clone();
+        groups[ci].mention_ids = city;
+        let k = &mut groups[ki];
+        k.mention_ids.extend(government);
+        if !k.credited.contains(&name) {
+            k.credited.push(name);
+        }
+    }
+    groups.retain(|g| !g.mention_ids.is_empty());
 }
 
 /// Whether `short` names the entity already named `full`.
@@ -366,5 +481,106 @@ mod tests {
         ];
         let groups = group_mentions(text, &mentions, 2, &[]);
         assert_eq!(groups.len(), 3);
+    }
+
+    /// Groups, resolves places and credits capitals as [`crate::aggregate::Aggregator`] does.
+    fn aggregate(text: &str, mentions: &[Mention], n: usize) -> Vec<DocEntity> {
+        let g = crate::aggregate::mentions::tiny_gazetteer();
+        let mut groups = group_mentions(text, mentions, n, &[]);
+        crate::aggregate::resolve_places(&g, &mut groups);
+        credit_capitals(&g, text, mentions, &mut groups);
+        score(text, mentions, &mut groups, n, &[]);
+        groups
+    }
+
+    #[test]
+    fn a_capital_speaking_for_its_government_counts_for_the_country() {
+        let text = "China warned Japan. Beijing’s envoy flew to Beijing. Beijing said no. \
+                    The Beijing metro shut.";
+        let mentions = vec![
+            m(text, "China", 0, "GPE", 0),
+            m(text, "Beijing’s", 0, "GPE", 1),
+            m(text, "Beijing", 1, "GPE", 1),
+            m(text, "Beijing", 2, "GPE", 2),
+            m(text, "Beijing", 3, "GPE", 3),
+        ];
+        let groups = aggregate(text, &mentions, 4);
+        let china = groups.iter().find(|g| g.name == "China").unwrap();
+        let beijing = groups.iter().find(|g| g.name == "Beijing").unwrap();
+        // The possessive and the subject are the government; "to Beijing" and "the Beijing
+        // metro" are the city.
+        assert_eq!(china.mentions, 3);
+        assert_eq!(china.mention_ids, vec![0, 1, 3]);
+        assert_eq!(china.credited, vec!["Beijing".to_string()]);
+        assert_eq!(beijing.mention_ids, vec![2, 4]);
+        // Spans stay those of the words in the text.
+        for &(s, e) in &china.byte_spans[1..] {
+            assert!(text[s..e].starts_with("Beijing"));
+        }
+    }
+
+    #[test]
+    fn a_capital_alone_credits_no_country() {
+        // France is not named: "Paris said" stays the city's (see `credit_capitals`).
+        let text = "Paris said it would send an observer.";
+        let mentions = vec![m(text, "Paris", 0, "GPE", 0)];
+        let groups = aggregate(text, &mentions, 1);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].name, "Paris");
+        assert!(groups[0].credited.is_empty());
+    }
+
+    #[test]
+    fn scene_setting_mentions_weigh_less() {
+        // Same counts, same sentences: acting beats being the place where.
+        let text = "Kenya and Chad met. Talks in Chad followed Kenya’s offer. Kenya wrote to Chad.";
+        let mentions = vec![
+            m(text, "Kenya", 0, "GPE", 0),
+            m(text, "Chad", 0, "GPE", 0),
+            m(text, "Chad", 1, "GPE", 1),
+            m(text, "Kenya’s", 0, "GPE", 1),
+            m(text, "Kenya", 2, "GPE", 2),
+            m(text, "Chad", 2, "GPE", 2),
+        ];
+        let groups = group_mentions(text, &mentions, 3, &[]);
+        assert_eq!(groups[0].name, "Kenya");
+        assert_eq!(groups[1].name, "Chad");
+        // 0.45 * (0.5 + 0.5 + 1) / 3 less: both in sentence 0, both in three sentences.
+        let gap = groups[0].salience - groups[1].salience;
+        assert!((gap - 0.45 * (1.0 - 2.0 / 3.0)).abs() < 1e-3, "{gap}");
+    }
+
+    #[test]
+    fn a_city_in_a_named_country_weighs_less() {
+        let text = "In Moscow, talks went on. Russia agreed. Moscow hotels filled. \
+                    Moscow traffic stalled.";
+        let mentions = vec![
+            m(text, "Moscow", 0, "GPE", 0),
+            m(text, "Russia", 0, "GPE", 1),
+            m(text, "Moscow", 1, "GPE", 2),
+            m(text, "Moscow", 2, "GPE", 3),
+        ];
+        let plain = group_mentions(text, &mentions, 4, &[]);
+        let unscaled = plain.iter().find(|g| g.name == "Moscow").unwrap().salience;
+        let groups = aggregate(text, &mentions, 4);
+        let moscow = groups.iter().find(|g| g.name == "Moscow").unwrap();
+        let russia = groups.iter().find(|g| g.name == "Russia").unwrap();
+        // Nothing here speaks for the government: the city keeps its three mentions.
+        assert_eq!((moscow.mentions, russia.mentions), (3, 1));
+        assert!(russia.credited.is_empty());
+        assert!(
+            (moscow.salience - unscaled * CITY_IN_NAMED_COUNTRY).abs() < 1e-3,
+            "{} vs {unscaled}",
+            moscow.salience
+        );
+        // Without the country in the article, the city keeps its salience.
+        let alone: Vec<Mention> = mentions
+            .iter()
+            .filter(|m| &text[m.start..m.end] == "Moscow")
+            .cloned()
+            .collect();
+        let groups = aggregate(text, &alone, 4);
+        assert_eq!(groups.len(), 1);
+        assert!(groups[0].salience > unscaled * CITY_IN_NAMED_COUNTRY + 0.1);
     }
 }

@@ -2,6 +2,7 @@
 //! document entities (grouped, salient, places resolved) and ranked tag suggestions.
 
 pub mod group;
+pub mod mentions;
 pub mod rules;
 pub mod tags;
 pub mod vocabulary;
@@ -10,7 +11,7 @@ use crate::document::Document;
 use crate::entities::Category;
 use crate::places::Gazetteer;
 
-pub use group::{DocEntity, group_mentions, normalize_name};
+pub use group::{DocEntity, credit_capitals, group_mentions, normalize_name};
 pub use rules::EntityRules;
 pub use tags::{Tag, TagInput, suggest};
 pub use vocabulary::Vocabulary;
@@ -26,7 +27,8 @@ pub struct Aggregator {
 }
 
 impl Aggregator {
-    /// Applies the rules, groups mentions and suggests tags for one document.
+    /// Applies the rules, recovers the mentions the recogniser lumped together or missed,
+    /// groups mentions and suggests tags for one document.
     pub fn aggregate(&self, doc: &mut Document) {
         if let Some(rules) = &self.rules {
             let mentions = std::mem::take(&mut doc.entities);
@@ -37,6 +39,15 @@ impl Aggregator {
                 mentions,
             );
         }
+        // Compounds first, so that "China" from "China-Russia" can then be found again.
+        let mentions = std::mem::take(&mut doc.entities);
+        let mentions = mentions::split_compounds(
+            &doc.article.text,
+            &doc.sentences,
+            mentions,
+            self.gazetteer.as_ref(),
+        );
+        doc.entities = mentions::propagate_names(&doc.article.text, &doc.sentences, mentions);
         // Entities named in the title count as leading the article (salience position 1).
         let title_names: Vec<String> = match doc.article.title.as_deref() {
             Some(title) => doc
@@ -55,6 +66,21 @@ impl Aggregator {
         );
         if let Some(gazetteer) = &self.gazetteer {
             resolve_places(gazetteer, &mut doc.doc_entities);
+            credit_capitals(
+                gazetteer,
+                &doc.article.text,
+                &doc.entities,
+                &mut doc.doc_entities,
+            );
+            // Again, now that places are known: capitals' mentions moved, cities inside a
+            // named country weigh less.
+            group::score(
+                &doc.article.text,
+                &doc.entities,
+                &mut doc.doc_entities,
+                doc.sentences.len(),
+                &title_names,
+            );
         }
         let text = &doc.article.text;
         let sentences = &doc.sentences;
