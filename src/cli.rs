@@ -111,9 +111,12 @@ struct ModelArgs {
     /// Classify against this ad-hoc label ("This article is about {label}."); repeatable.
     #[arg(long, value_name = "TEXT")]
     label: Vec<String>,
-    /// Default score threshold for reporting a topic, in [0, 1].
+    /// Score from which a topic other than the best one is reported, in [0, 1].
     #[arg(long)]
     threshold: Option<f32>,
+    /// Report IPTC concepts at most this many levels deep (1: top-level topics only).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=6))]
+    depth: Option<u64>,
     /// Never fetch: a missing model is an error naming the command that fetches it.
     #[arg(long)]
     offline: bool,
@@ -260,6 +263,7 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<Annotat
         cascade: args.cascade,
         topics,
         threshold: args.threshold,
+        depth: args.depth.map(|d| d as usize),
         offline: args.offline,
         precision: if args.int8 {
             Precision::Int8

@@ -13,7 +13,7 @@ use crate::pipeline::Annotator;
 use crate::places::Gazetteer;
 use crate::runtime::Runtime;
 use crate::store::{self, Store};
-use crate::topics::embedding::load_default;
+use crate::topics::embedding::{Reporting, load_default};
 use crate::topics::{NliClassifier, TopicClassifier, TopicSet};
 
 /// An ONNX export of dslim/bert-base-NER (CoNLL-2003, F1 0.92): BERT token classification.
@@ -178,6 +178,8 @@ pub struct Setup {
     pub cascade: Option<usize>,
     pub topics: TopicSet,
     pub threshold: Option<f32>,
+    /// How deep under a top-level IPTC topic the reported concepts go (1 = top level only).
+    pub depth: Option<usize>,
     /// Never fetch: a missing model is an error naming the command that fetches it.
     pub offline: bool,
     /// Which export of the transformer models to run.
@@ -200,6 +202,13 @@ impl Setup {
         let mut needed = vec![&store::ONNXRUNTIME_LIB];
         if self.topic_model == TopicModel::Embedding || self.cascade.is_some() {
             needed.push(&store::MINILM_L6_V2_FP32);
+        }
+        if matches!(
+            self.topic_model,
+            TopicModel::Embedding | TopicModel::EmbeddingInt8
+        ) || self.cascade.is_some()
+        {
+            needed.push(&store::IPTC_MEDIATOPICS);
         }
         if self.topic_model == TopicModel::EmbeddingInt8 {
             needed.push(&store::MINILM_L6_V2_INT8);
@@ -242,13 +251,16 @@ impl Setup {
             &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
             self.threads,
         )?;
+        let iptc = store.file_path(&store::IPTC_MEDIATOPICS, &store::IPTC_MEDIATOPICS.files[0]);
+        let depth = self.depth;
         let embedding = |spec: &store::ModelSpec, topics: TopicSet, threshold: Option<f32>| {
             load_default(
                 &runtime,
                 &store.model_dir(spec),
                 spec.name,
+                &iptc,
                 topics,
-                threshold,
+                Reporting { threshold, depth },
                 Some(store.root().join("cache").join("embeddings")),
             )
         };
@@ -268,7 +280,15 @@ impl Setup {
                 let shortlist = match self.cascade {
                     // Threshold 0: the shortlist ranks every topic; NLI decides.
                     Some(k) => Some((
-                        embedding(&store::MINILM_L6_V2_FP32, self.topics.clone(), Some(0.0))?,
+                        embedding(
+                            &store::MINILM_L6_V2_FP32,
+                            // The shortlist ranks the NLI model's own set, not the tree.
+                            TopicSet {
+                                taxonomy: false,
+                                ..self.topics.clone()
+                            },
+                            Some(0.0),
+                        )?,
                         k.max(1),
                     )),
                     None => None,

@@ -1,177 +1,561 @@
-//! Zero-shot topics by embedding similarity: each sentence is compared with each topic's
-//! description, and the document score says how far its best sentences rise above what a
-//! typical news sentence scores for that topic.
+//! Topics by embedding similarity, over the IPTC Media Topics tree, with a calibration fitted on
+//! labelled news (`models/topics/iptc-calibration.json`, written by `scripts/fit_topics.py`).
 //!
 //! Scoring, in full (all of it deterministic):
-//! 1. `cos[i][t]` = cosine of sentence `i` and the nearest of topic `t`'s prototypes: its label
-//!    in the zero-shot template, its description, and each `;`-clause of the description.
-//! 2. Calibration per topic: the same cosine against a fixed background of varied news
-//!    sentences gives a mean `mu[t]` and spread `sd[t]`; `z[i][t] = (cos - mu) / sd`. Raw
-//!    cosines are not comparable across topics (a wordy description is close to everything);
-//!    background z-scores are.
-//! 3. A sentence matching one of the topic's patterns gains `PATTERN_Z`.
-//! 4. Document evidence `z[t]` = mean of the top `k` sentence z-scores, `k` = a quarter of the
-//!    sentences, between 1 and 5 (the title, when there is one, counts as a sentence): a topic
-//!    must be carried by several sentences of a long article, not one stray line.
-//! 5. `score = sigmoid((z[t] - Z_MID) / Z_SCALE)`, in [0, 1]; reported when `score >= threshold`.
-//!    Evidence lists the sentences whose own score reaches the threshold, strongest first.
+//! 1. Every sentence and the title are embedded; the document vector `d` is their normalised
+//!    mean.
+//! 2. Every IPTC concept has two prototypes, its name in the zero-shot template and its
+//!    definition; a topic outside the tree (a desk topic of `news.toml`, a `--label`, an entry of
+//!    `--topics FILE`) has its label in the template, its description and the description's
+//!    `;`-clauses. For a vector `v` and a topic: `cos` = cosine with its nearest prototype, and
+//!    `z` = the same measured against a background of varied news sentences (per prototype:
+//!    `(cos - median) / (1.4826 MAD)`), so a wordy prototype that is near everything does not
+//!    win by being wordy.
+//! 3. Scores roll up the tree: `cos_sub` and `z_sub` are the maxima over a concept's subtree, so
+//!    an article about sailing reaches *sport* through *sailing*.
+//! 4. One logit per topic, `w·(z, z_sub, cos, cos_sub)`, with the four weights fitted (shared by
+//!    every topic, so topics without training data are calibrated too), plus a
+//!    fitted linear head on `d` for the top-level topics that labelled news covers, and, for a
+//!    topic with patterns, `PATTERN_LOGIT` when its patterns match.
+//! 5. The 17 top-level topics compete in one softmax. A topic outside the tree is scored against
+//!    the top-level topics' zero-shot logits from their own prototypes (no heads, no subtree):
+//!    `p = e^l / (e^l + Σ e^l_t)`, how much more the article is about it than about the
+//!    subjects of the taxonomy.
+//! 6. Reported: the best top-level topic when `p >= FLOOR`, every other topic when `p >= threshold`
+//!    (default `SECONDARY`); under each reported top-level topic, the most specific concept that
+//!    carries it, found by descending while one child holds `DESCEND_SHARE` of its siblings'
+//!    softmax (no deeper than `depth`), scored `p` times those shares and reported from `FLOOR`. Evidence: the sentences ranked by the same probability
+//!    computed on each sentence alone.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow};
+use serde::Deserialize;
 
-use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
+use super::iptc::Taxonomy;
+use super::{
+    Evidence, LABEL_TEMPLATE, Topic, TopicClassifier, TopicScore, TopicSet, round4, sort_topics,
+};
 use crate::document::Document;
-use crate::encoder::{SentenceEncoder, dot};
+use crate::encoder::{SentenceEncoder, normalize};
 
-/// Background sentences for calibration, shipped with the topic sets.
+/// Background sentences for the per-prototype baselines, shipped with the topic sets.
 const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
+/// The fitted calibration (see the module comment and `scripts/fit_topics.py`).
+pub const CALIBRATION: &str = include_str!("../../models/topics/iptc-calibration.json");
 
-/// z-score added to a sentence that matches one of the topic's patterns.
-const PATTERN_Z: f32 = 2.0;
-/// Document z at which the score is 0.5.
-const Z_MID: f32 = 4.0;
-/// Spread of the logistic: z = Z_MID ± 2·Z_SCALE maps to about 0.12 and 0.88.
-const Z_SCALE: f32 = 0.6;
-/// Floor for the background spread, so a topic unlike every background sentence does not get
-/// an exploding z-score.
+/// The best top-level topic is reported when it holds this much of the softmax: twice what a
+/// uniform guess over the 17 would give. Set a priori, not tuned on the evaluation.
+pub const FLOOR: f32 = 0.12;
+/// Other topics are reported from this probability up: a secondary topic must hold a third of
+/// the article against everything else. Set a priori, not tuned on the evaluation.
+pub const SECONDARY: f32 = 0.33;
+/// A child concept carries its parent when it holds at least this share of its siblings.
+pub const DESCEND_SHARE: f32 = 0.5;
+/// Logit added when a topic's patterns match (on the document: scaled by the share of matching
+/// units, full from `PATTERN_UNITS` up). Desk topics have no labelled data to fit it on; a
+/// pattern is a high-precision name, so it counts for e² ≈ 7x the odds.
+const PATTERN_LOGIT: f32 = 2.0;
+const PATTERN_UNITS: f32 = 2.0;
+/// Floor for the background spread, so a prototype unlike every background sentence does not
+/// get an exploding z-score.
 const MIN_SD: f32 = 0.05;
-/// How far (in z) a topic may trail the best topic of a sentence before it is discounted, and
-/// by how much per unit beyond that.
-const ECHO_GAP: f32 = 1.0;
-const ECHO_WEIGHT: f32 = 0.5;
-pub const DEFAULT_THRESHOLD: f32 = 0.5;
+/// Evidence sentences listed per topic, at most.
+const MAX_EVIDENCE: usize = 5;
+/// Concepts reported below a top-level topic go no deeper than this unless asked.
+pub const DEFAULT_DEPTH: usize = 6;
 
-pub struct EmbeddingClassifier {
-    encoder: Arc<SentenceEncoder>,
-    model_name: String,
-    topics: TopicSet,
-    /// Unit embeddings of each topic's prototypes.
-    topic_vecs: Vec<Vec<Vec<f32>>>,
-    mu: Vec<f32>,
-    sd: Vec<f32>,
-    threshold: f32,
+/// What `scripts/fit_topics.py` writes.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Calibration {
+    pub fitted: String,
+    pub weights: Weights,
+    pub heads: Vec<Head>,
 }
 
-impl EmbeddingClassifier {
-    /// Embeds the topic descriptions and the calibration background once.
-    pub fn new(
-        encoder: Arc<SentenceEncoder>,
-        model_name: &str,
-        topics: TopicSet,
-        threshold: Option<f32>,
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Weights {
+    pub z_own: f32,
+    pub z_sub: f32,
+    pub cos_own: f32,
+    pub cos_sub: f32,
+}
+
+/// A linear head on the document vector for one top-level topic.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Head {
+    pub code: String,
+    pub bias: f32,
+    pub weights: Vec<f32>,
+}
+
+impl Calibration {
+    pub fn shipped() -> Self {
+        serde_json::from_str(CALIBRATION).expect("the shipped calibration is valid")
+    }
+}
+
+/// Prototype embeddings with their background baselines, grouped by owner (topic).
+struct Prototypes {
+    /// Row-major `[n, dim]`, unit rows.
+    vecs: Vec<f32>,
+    mu: Vec<f32>,
+    sd: Vec<f32>,
+    /// `owner[p]` = the topic prototype `p` belongs to.
+    owner: Vec<usize>,
+    owners: usize,
+}
+
+impl Prototypes {
+    fn new(
+        encoder: &SentenceEncoder,
+        texts: &[Vec<String>],
+        background: &[Vec<f32>],
     ) -> Result<Self> {
-        let prototypes: Vec<Vec<String>> = topics.topics.iter().map(|t| t.prototypes()).collect();
-        let flat: Vec<&str> = prototypes.iter().flatten().map(String::as_str).collect();
-        let mut flat_vecs = encoder.embed_fixed(&flat)?.into_iter();
-        let topic_vecs: Vec<Vec<Vec<f32>>> = prototypes
+        let flat: Vec<&str> = texts.iter().flatten().map(String::as_str).collect();
+        let rows = encoder.embed_fixed(&flat)?;
+        let owner: Vec<usize> = texts
             .iter()
-            .map(|p| flat_vecs.by_ref().take(p.len()).collect())
+            .enumerate()
+            .flat_map(|(t, p)| std::iter::repeat_n(t, p.len()))
             .collect();
-        let background: Vec<&str> = BACKGROUND
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .collect();
-        let bg_vecs = encoder.embed_fixed(&background)?;
         let (mut mu, mut sd) = (Vec::new(), Vec::new());
-        for t in &topic_vecs {
+        for p in &rows {
             // Median and MAD, not mean and deviation: the background covers every subject, so
             // a few of its sentences are on any given topic and must not set its baseline.
-            let sims: Vec<f32> = bg_vecs.iter().map(|b| similarity(b, t)).collect();
+            let sims: Vec<f32> = background.iter().map(|b| dot(b, p)).collect();
             let mid = median(sims.clone());
             let mad = median(sims.iter().map(|s| (s - mid).abs()).collect());
             mu.push(mid);
             sd.push((1.4826_f32 * mad).max(MIN_SD));
         }
-        Ok(EmbeddingClassifier {
-            encoder,
-            model_name: model_name.to_string(),
-            topics,
-            topic_vecs,
+        Ok(Prototypes {
+            vecs: rows.concat(),
             mu,
             sd,
-            threshold: threshold.unwrap_or(DEFAULT_THRESHOLD),
+            owner,
+            owners: texts.len(),
         })
     }
 
-    pub fn topics(&self) -> &TopicSet {
-        &self.topics
+    /// Per owner, for each of `n` unit vectors (row-major in `units`): the best z and the best
+    /// cosine over its prototypes, as `[n, owners]` each.
+    fn features(&self, units: &[f32], n: usize, dim: usize) -> (Vec<f32>, Vec<f32>) {
+        let m = self.owner.len();
+        let sims = matmul_nt(units, n, &self.vecs, m, dim);
+        let mut z = vec![f32::NEG_INFINITY; n * self.owners];
+        let mut cos = vec![f32::NEG_INFINITY; n * self.owners];
+        for i in 0..n {
+            let row = &sims[i * m..(i + 1) * m];
+            for (p, &s) in row.iter().enumerate() {
+                let o = i * self.owners + self.owner[p];
+                z[o] = z[o].max((s - self.mu[p]) / self.sd[p]);
+                cos[o] = cos[o].max(s);
+            }
+        }
+        (z, cos)
+    }
+}
+
+/// The IPTC tree with its prototypes and the fitted heads of its top-level topics.
+struct Tree {
+    taxonomy: Taxonomy,
+    prototypes: Prototypes,
+    /// Concept indices, children before parents.
+    bottom_up: Vec<usize>,
+    tops: Vec<usize>,
+    /// Per top-level topic (index into `tops`), its fitted head.
+    heads: Vec<Option<Head>>,
+}
+
+/// A topic outside the tree: desk topics, labels, a user's topic file.
+struct Outside {
+    topics: Vec<Topic>,
+    prototypes: Prototypes,
+}
+
+pub struct EmbeddingClassifier {
+    encoder: Arc<SentenceEncoder>,
+    model_name: String,
+    tree: Tree,
+    outside: Outside,
+    set_name: String,
+    /// Report the tree's topics (the default) or only the topics outside it (a user's set).
+    report_tree: bool,
+    calibration: Calibration,
+    threshold: f32,
+    depth: usize,
+}
+
+/// Scores of one vector (the document or one sentence) against every topic.
+struct Scored {
+    /// Softmax over the top-level topics, with heads (index into `tops`).
+    tops: Vec<f32>,
+    /// Shared logits (no heads) of every concept, from its own and its subtree's features.
+    concept_logits: Vec<f32>,
+    /// Probability of each outside topic against the tree's zero-shot logits.
+    outside: Vec<f32>,
+}
+
+impl EmbeddingClassifier {
+    /// Embeds the prototypes and the background once (cached by the encoder when it has a
+    /// cache). `topics` with `taxonomy` set are reported beside the tree; any other set is
+    /// reported alone, scored against the tree.
+    pub fn new(
+        encoder: Arc<SentenceEncoder>,
+        model_name: &str,
+        taxonomy: Taxonomy,
+        topics: TopicSet,
+        reporting: Reporting,
+    ) -> Result<Self> {
+        let Reporting { threshold, depth } = reporting;
+        let calibration = Calibration::shipped();
+        let background: Vec<&str> = BACKGROUND
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        let bg = encoder.embed_fixed(&background)?;
+        let concept_texts: Vec<Vec<String>> = taxonomy
+            .concepts
+            .iter()
+            .map(|c| {
+                vec![
+                    LABEL_TEMPLATE.replace("{label}", &c.name),
+                    if c.definition.is_empty() {
+                        c.name.clone()
+                    } else {
+                        c.definition.clone()
+                    },
+                ]
+            })
+            .collect();
+        let prototypes = Prototypes::new(&encoder, &concept_texts, &bg)?;
+        let mut bottom_up: Vec<usize> = (0..taxonomy.concepts.len()).collect();
+        bottom_up.sort_by_key(|&i| std::cmp::Reverse(taxonomy.concepts[i].level));
+        let tops: Vec<usize> = taxonomy.top_level().collect();
+        let mut heads = vec![None; tops.len()];
+        for head in &calibration.heads {
+            let i = taxonomy
+                .by_code(&head.code)
+                .and_then(|c| tops.iter().position(|&t| t == c))
+                .ok_or_else(|| anyhow!("calibration: {} is not a top-level topic", head.code))?;
+            if head.weights.len() != encoder.dim() {
+                return Err(anyhow!(
+                    "calibration: head {} has {} weights for {}-dimensional embeddings",
+                    head.code,
+                    head.weights.len(),
+                    encoder.dim()
+                ));
+            }
+            heads[i] = Some(head.clone());
+        }
+        let report_tree = topics.taxonomy;
+        // Beside the tree, a desk set's own copies of the top-level subjects would only echo
+        // them.
+        let outside_topics: Vec<Topic> = topics
+            .topics
+            .iter()
+            .filter(|t| {
+                let is_top = t
+                    .code
+                    .as_deref()
+                    .and_then(|c| taxonomy.by_code(c))
+                    .is_some_and(|i| taxonomy.concepts[i].level == 1);
+                !(report_tree && is_top)
+            })
+            .cloned()
+            .collect();
+        let outside_texts: Vec<Vec<String>> =
+            outside_topics.iter().map(Topic::prototypes).collect();
+        let outside = Outside {
+            prototypes: Prototypes::new(&encoder, &outside_texts, &bg)?,
+            topics: outside_topics,
+        };
+        Ok(EmbeddingClassifier {
+            encoder,
+            model_name: model_name.to_string(),
+            tree: Tree {
+                taxonomy,
+                prototypes,
+                bottom_up,
+                tops,
+                heads,
+            },
+            outside,
+            set_name: topics.name,
+            report_tree,
+            calibration,
+            threshold: threshold.unwrap_or(SECONDARY),
+            depth: depth.unwrap_or(DEFAULT_DEPTH).max(1),
+        })
     }
 
-    fn score_document(
-        &self,
-        doc: &Document,
-        sentence_vecs: &[Vec<f32>],
-        title_vec: Option<&[f32]>,
-    ) -> Vec<TopicScore> {
-        // Units are the sentences, then the title when there is one (it has no sentence index).
-        let title = doc.article.title.as_deref().unwrap_or("");
-        let units: Vec<(Option<usize>, &[f32], &str)> = sentence_vecs
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Some(i), v.as_slice(), doc.sentence_text(i)))
-            .chain(title_vec.map(|v| (None, v, title)))
-            .collect();
-        if units.is_empty() {
+    fn shared_logit(&self, z: f32, z_sub: f32, cos: f32, cos_sub: f32) -> f32 {
+        let w = &self.calibration.weights;
+        w.z_own * z + w.z_sub * z_sub + w.cos_own * cos + w.cos_sub * cos_sub
+    }
+
+    /// Scores `n` unit vectors (row-major) against every topic. `pattern_share[i][o]` is the
+    /// pattern evidence of outside topic `o` for vector `i`, in [0, 1].
+    fn score(&self, units: &[f32], n: usize, pattern_share: &[Vec<f32>]) -> Vec<Scored> {
+        let dim = self.encoder.dim();
+        let c = self.tree.taxonomy.concepts.len();
+        let (z, cos) = self.tree.prototypes.features(units, n, dim);
+        let (oz, ocos) = self.outside.prototypes.features(units, n, dim);
+        let no = self.outside.topics.len();
+        (0..n)
+            .map(|i| {
+                let v = &units[i * dim..(i + 1) * dim];
+                let z = &z[i * c..(i + 1) * c];
+                let cos = &cos[i * c..(i + 1) * c];
+                let (mut z_sub, mut cos_sub) = (z.to_vec(), cos.to_vec());
+                for &k in &self.tree.bottom_up {
+                    if let Some(p) = self.tree.taxonomy.concepts[k].parent {
+                        z_sub[p] = z_sub[p].max(z_sub[k]);
+                        cos_sub[p] = cos_sub[p].max(cos_sub[k]);
+                    }
+                }
+                let concept_logits: Vec<f32> = (0..c)
+                    .map(|k| self.shared_logit(z[k], z_sub[k], cos[k], cos_sub[k]))
+                    .collect();
+                let zero_shot: Vec<f32> =
+                    self.tree.tops.iter().map(|&t| concept_logits[t]).collect();
+                let with_heads: Vec<f32> = zero_shot
+                    .iter()
+                    .zip(&self.tree.heads)
+                    .map(|(l, h)| match h {
+                        Some(h) => l + h.bias + dot(&h.weights, v),
+                        None => *l,
+                    })
+                    .collect();
+                // Outside topics are measured against the top-level topics' own prototypes,
+                // not their subtrees: a maximum over a hundred concepts is higher than one
+                // topic's few prototypes can be, and would bury every label.
+                let own: Vec<f32> = self
+                    .tree
+                    .tops
+                    .iter()
+                    .map(|&t| self.shared_logit(z[t], z[t], cos[t], cos[t]))
+                    .collect();
+                let reference = log_sum_exp(&own);
+                let outside = (0..no)
+                    .map(|o| {
+                        let (zo, co) = (oz[i * no + o], ocos[i * no + o]);
+                        let l =
+                            self.shared_logit(zo, zo, co, co) + PATTERN_LOGIT * pattern_share[i][o];
+                        sigmoid(l - reference)
+                    })
+                    .collect();
+                Scored {
+                    tops: softmax(&with_heads),
+                    concept_logits,
+                    outside,
+                }
+            })
+            .collect()
+    }
+
+    /// The reported topics of one document, from its unit vectors (sentences, then the title).
+    fn score_document(&self, doc: &Document, vecs: &[Vec<f32>]) -> Vec<TopicScore> {
+        if vecs.is_empty() {
             return Vec::new();
         }
-        let z: Vec<Vec<f32>> = units
-            .iter()
-            .map(|(_, v, text)| {
-                self.topics
+        let dim = self.encoder.dim();
+        let n_sent = doc.sentences.len();
+        let title = doc.article.title.as_deref().unwrap_or("");
+        let unit_text = |u: usize| {
+            if u < n_sent {
+                doc.sentence_text(u)
+            } else {
+                title
+            }
+        };
+        let mut mean = vec![0f32; dim];
+        for v in vecs {
+            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+        }
+        normalize(&mut mean);
+        // Vector 0 is the document, then one per unit.
+        let mut units = mean.clone();
+        for v in vecs {
+            units.extend_from_slice(v);
+        }
+        let matches: Vec<Vec<bool>> = (0..vecs.len())
+            .map(|u| {
+                self.outside
                     .topics
                     .iter()
-                    .enumerate()
-                    .map(|(t, topic)| {
-                        let bonus = if topic.patterns.iter().any(|p| p.is_match(text)) {
-                            PATTERN_Z
-                        } else {
-                            0.0
-                        };
-                        (similarity(v, &self.topic_vecs[t]) - self.mu[t]) / self.sd[t] + bonus
-                    })
+                    .map(|t| t.patterns.iter().any(|p| p.is_match(unit_text(u))))
                     .collect()
             })
             .collect();
-        // A topic far behind the best topic of the same sentence is only an echo of it (a
-        // sentence about Arctic shipping is near "Americas" too, but much nearer "Arctic").
-        let best: Vec<f32> = z
-            .iter()
-            .map(|row| row.iter().copied().fold(f32::MIN, f32::max))
-            .collect();
-        let k = units.len().div_ceil(4).clamp(1, 5);
-        let mut out = Vec::new();
-        for (t, topic) in self.topics.topics.iter().enumerate() {
-            let mut unit_z: Vec<(Option<usize>, f32)> = units
+        let mut shares = vec![
+            (0..self.outside.topics.len())
+                .map(|o| {
+                    let hits = matches.iter().filter(|m| m[o]).count() as f32;
+                    (hits / PATTERN_UNITS).min(1.0)
+                })
+                .collect::<Vec<f32>>(),
+        ];
+        shares.extend(
+            matches
+                .iter()
+                .map(|m| m.iter().map(|&b| f32::from(u8::from(b))).collect()),
+        );
+        let scored = self.score(&units, vecs.len() + 1, &shares);
+        let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
+        // Only sentences are evidence (the title has no sentence index).
+        let evidence = |of: &dyn Fn(&Scored) -> f32| -> Vec<Evidence> {
+            let mut e: Vec<(usize, f32)> = unit_scores[..n_sent]
                 .iter()
                 .enumerate()
-                .map(|(u, (sentence, _, _))| {
-                    let gap = (best[u] - z[u][t] - ECHO_GAP).max(0.0);
-                    (*sentence, z[u][t] - ECHO_WEIGHT * gap)
-                })
+                .map(|(i, s)| (i, of(s)))
+                .filter(|&(_, p)| p >= self.threshold)
                 .collect();
-            unit_z.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            let doc_z = unit_z[..k].iter().map(|s| s.1).sum::<f32>() / k as f32;
-            let score = calibrate(doc_z);
+            e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            e.into_iter()
+                .take(MAX_EVIDENCE)
+                .map(|(sentence, p)| Evidence {
+                    sentence,
+                    score: round4(p),
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        if self.report_tree {
+            let best = doc_scores
+                .tops
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            for (t, &p) in doc_scores.tops.iter().enumerate() {
+                let is_best = best.is_some_and(|(b, _)| b == t);
+                if !(p >= self.threshold || (is_best && p >= FLOOR.min(self.threshold))) {
+                    continue;
+                }
+                let top = self.tree.tops[t];
+                out.push(self.concept_score(top, p, evidence(&|s| s.tops[t])));
+                if let Some((concept, share)) = self
+                    .descend(top, &doc_scores.concept_logits)
+                    .filter(|&(_, share)| p * share >= FLOOR.min(self.threshold))
+                {
+                    let ev = evidence(&|s| s.tops[t]);
+                    out.push(self.concept_score(concept, p * share, ev));
+                }
+            }
+        }
+        for (o, topic) in self.outside.topics.iter().enumerate() {
+            let p = doc_scores.outside[o];
             let threshold = topic.threshold.unwrap_or(self.threshold);
-            if score < threshold {
+            if p < threshold {
                 continue;
             }
-            out.push(topic_score(topic, score, &unit_z, threshold, calibrate));
+            out.push(TopicScore {
+                label: topic.label.clone(),
+                code: topic.code.clone(),
+                path: vec![topic.label.clone()],
+                score: round4(p),
+                evidence: evidence(&|s| s.outside[o]),
+            });
+        }
+        // A user's own set with nothing over the threshold still gets its best topic when that
+        // clears the floor, as the tree's does.
+        if !self.report_tree && out.is_empty() {
+            let best = doc_scores
+                .outside
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            if let Some((o, p)) = best.filter(|&(_, p)| p >= FLOOR.min(self.threshold)) {
+                let topic = &self.outside.topics[o];
+                out.push(TopicScore {
+                    label: topic.label.clone(),
+                    code: topic.code.clone(),
+                    path: vec![topic.label.clone()],
+                    score: round4(p),
+                    evidence: evidence(&|s| s.outside[o]),
+                });
+            }
         }
         sort_topics(&mut out);
         out
     }
+
+    /// The most specific concept under `top` that carries it: descend while one child holds
+    /// `DESCEND_SHARE` of the softmax over its siblings. Returns it and the product of the
+    /// shares, or `None` when no child is clear.
+    fn descend(&self, top: usize, logits: &[f32]) -> Option<(usize, f32)> {
+        let concepts = &self.tree.taxonomy.concepts;
+        let (mut at, mut share) = (top, 1.0f32);
+        while (concepts[at].level as usize) < self.depth && !concepts[at].children.is_empty() {
+            let children = &concepts[at].children;
+            let child_logits: Vec<f32> = children.iter().map(|&c| logits[c]).collect();
+            let p = softmax(&child_logits);
+            let (best, q) = p
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
+            if q < DESCEND_SHARE {
+                break;
+            }
+            at = children[best];
+            share *= q;
+        }
+        (at != top).then_some((at, share))
+    }
+
+    fn concept_score(&self, concept: usize, p: f32, evidence: Vec<Evidence>) -> TopicScore {
+        let t = &self.tree.taxonomy;
+        TopicScore {
+            label: t.concepts[concept].name.clone(),
+            code: Some(t.concepts[concept].code.clone()),
+            path: t
+                .path(concept)
+                .into_iter()
+                .map(|i| t.concepts[i].name.clone())
+                .collect(),
+            score: round4(p),
+            evidence,
+        }
+    }
 }
 
-/// Cosine of a sentence with a topic: its nearest prototype.
-fn similarity(v: &[f32], prototypes: &[Vec<f32>]) -> f32 {
-    prototypes
-        .iter()
-        .map(|p| dot(v, p))
-        .fold(f32::MIN, f32::max)
+/// `out[i, j] = a[i, :] · b[j, :]` for row-major `a` `[n, dim]` and `b` `[m, dim]`.
+fn matmul_nt(a: &[f32], n: usize, b: &[f32], m: usize, dim: usize) -> Vec<f32> {
+    let mut out = vec![0f32; n * m];
+    if n == 0 || m == 0 {
+        return out;
+    }
+    assert!(a.len() >= n * dim && b.len() >= m * dim);
+    // SAFETY: `a` holds n*dim floats, `b` m*dim, `out` n*m, for the strides given.
+    unsafe {
+        matrixmultiply::sgemm(
+            n,
+            dim,
+            m,
+            1.0,
+            a.as_ptr(),
+            dim as isize,
+            1,
+            b.as_ptr(),
+            1,
+            dim as isize,
+            0.0,
+            out.as_mut_ptr(),
+            m as isize,
+            1,
+        );
+    }
+    out
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn median(mut xs: Vec<f32>) -> f32 {
@@ -184,21 +568,48 @@ fn median(mut xs: Vec<f32>) -> f32 {
     }
 }
 
-fn calibrate(z: f32) -> f32 {
-    1.0 / (1.0 + (-(z - Z_MID) / Z_SCALE).exp())
+fn log_sum_exp(xs: &[f32]) -> f32 {
+    let m = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + xs.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
+}
+
+fn softmax(xs: &[f32]) -> Vec<f32> {
+    let lse = log_sum_exp(xs);
+    xs.iter().map(|x| (x - lse).exp()).collect()
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
 }
 
 impl TopicClassifier for EmbeddingClassifier {
     fn model_id(&self) -> String {
+        let set = if self.report_tree {
+            format!(
+                "IPTC Media Topics {} + {}",
+                self.tree.taxonomy.updated, self.set_name
+            )
+        } else {
+            self.set_name.clone()
+        };
         format!(
-            "{} (embedding similarity, topics: {})",
-            self.model_name, self.topics.name
+            "{} (embedding similarity, calibration fitted {}, topics: {set})",
+            self.model_name, self.calibration.fitted
         )
     }
 
     fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // One embedding call for every sentence of every document: the encoder sorts them by
         // length and batches across articles, so short articles do not waste padded passes.
+        let has_title = |doc: &Document| {
+            doc.article
+                .title
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty())
+        };
         let mut texts: Vec<&str> = Vec::new();
         for doc in docs {
             texts.extend((0..doc.sentences.len()).map(|i| doc.sentence_text(i)));
@@ -215,35 +626,70 @@ impl TopicClassifier for EmbeddingClassifier {
         let mut at = 0;
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
-            let n = doc.sentences.len();
-            let has_title = doc
-                .article
-                .title
-                .as_deref()
-                .is_some_and(|t| !t.trim().is_empty());
-            let sentence_vecs = &vecs[at..at + n];
-            let title_vec = has_title.then(|| vecs[at + n].as_slice());
-            at += n + usize::from(has_title);
-            out.push(self.score_document(doc, sentence_vecs, title_vec));
+            let n = doc.sentences.len() + usize::from(has_title(doc));
+            out.push(self.score_document(doc, &vecs[at..at + n]));
+            at += n;
         }
         Ok(out)
     }
 }
 
-/// Loads the classifier for the shipped embedding model from its store directory; the
-/// embeddings of the topic prototypes and the background are cached under `cache` when given.
+/// What is reported: `threshold` for topics other than the best (default [`SECONDARY`]),
+/// `depth` for IPTC concepts (default [`DEFAULT_DEPTH`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reporting {
+    pub threshold: Option<f32>,
+    pub depth: Option<usize>,
+}
+
+/// Loads the classifier for the shipped embedding model from its store directory and the IPTC
+/// sheet; the embeddings of the prototypes and the background are cached under `cache`.
 pub fn load_default(
     runtime: &crate::runtime::Runtime,
     model_dir: &Path,
     model_name: &str,
+    taxonomy_xlsx: &Path,
     topics: TopicSet,
-    threshold: Option<f32>,
+    reporting: Reporting,
     cache: Option<PathBuf>,
 ) -> Result<EmbeddingClassifier> {
     let mut encoder = SentenceEncoder::load(runtime, model_dir)?;
     if let Some(cache) = cache {
         encoder = encoder.with_cache(cache);
     }
-    let encoder = Arc::new(encoder);
-    EmbeddingClassifier::new(encoder, model_name, topics, threshold)
+    let taxonomy = Taxonomy::load(taxonomy_xlsx)
+        .with_context(|| format!("loading the topic taxonomy {}", taxonomy_xlsx.display()))?;
+    EmbeddingClassifier::new(Arc::new(encoder), model_name, taxonomy, topics, reporting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_calibration_parses_and_names_its_data() {
+        let c = Calibration::shipped();
+        assert!(!c.fitted.is_empty());
+        assert!(!c.heads.is_empty());
+        assert!(c.heads.iter().all(|h| h.code.starts_with("medtop:")));
+        let raw: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
+        assert!(raw["data"]["split"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(
+            raw["data"]["sha256"]
+                .as_str()
+                .is_some_and(|s| s.len() == 64)
+        );
+    }
+
+    #[test]
+    fn softmax_and_matmul() {
+        let p = softmax(&[0.0, (3f32).ln()]);
+        assert!((p[0] - 0.25).abs() < 1e-6 && (p[1] - 0.75).abs() < 1e-6);
+        let a = [1.0, 2.0, 3.0, 4.0];
+        let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        assert_eq!(
+            matmul_nt(&a, 2, &b, 3, 2),
+            vec![1.0, 2.0, 3.0, 3.0, 4.0, 7.0]
+        );
+    }
 }

@@ -1,10 +1,13 @@
 //! Classify topics: which subjects of a topic set an article is about, with the sentences that
-//! carry each one. One trait, several implementations (embedding similarity now, NLI later).
+//! carry each one. One trait, two implementations: embedding similarity over the IPTC Media
+//! Topics tree with a fitted calibration (`embedding`), and NLI zero-shot (`nli`).
 
 pub mod embedding;
 pub mod iptc;
 pub mod nli;
 mod set;
+
+pub use set::LABEL_TEMPLATE;
 
 use serde::Serialize;
 
@@ -19,6 +22,9 @@ pub use set::{Topic, TopicSet};
 pub struct TopicScore {
     pub label: String,
     pub code: Option<String>,
+    /// Labels from the top level down to this topic (IPTC concepts); `[label]` for a topic
+    /// outside the taxonomy.
+    pub path: Vec<String>,
     /// Calibrated score in [0, 1]; topics under their threshold are not reported.
     pub score: f32,
     /// Sentences that carried the topic, strongest first.
@@ -68,6 +74,7 @@ pub(crate) fn topic_score(
     TopicScore {
         label: topic.label.clone(),
         code: topic.code.clone(),
+        path: vec![topic.label.clone()],
         score: round4(score),
         evidence,
     }

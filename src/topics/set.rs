@@ -49,6 +49,9 @@ impl Topic {
 pub struct TopicSet {
     pub name: String,
     pub topics: Vec<Topic>,
+    /// Scored beside the IPTC Media Topics tree, as its second set (the shipped desk topics);
+    /// otherwise the set is reported alone (a user's labels or file).
+    pub taxonomy: bool,
 }
 
 #[derive(Deserialize)]
@@ -72,7 +75,10 @@ struct TopicEntry {
 impl TopicSet {
     /// The shipped news topics.
     pub fn news() -> Self {
-        TopicSet::parse("news", NEWS_TOML).expect("the shipped topic set is valid")
+        TopicSet {
+            taxonomy: true,
+            ..TopicSet::parse("news", NEWS_TOML).expect("the shipped topic set is valid")
+        }
     }
 
     pub fn from_file(path: &Path) -> Result<Self> {
@@ -119,6 +125,7 @@ impl TopicSet {
         Ok(TopicSet {
             name: name.to_string(),
             topics,
+            taxonomy: false,
         })
     }
 
@@ -139,6 +146,7 @@ impl TopicSet {
                     threshold: None,
                 })
                 .collect(),
+            taxonomy: false,
         })
     }
 }
