@@ -16,9 +16,11 @@ use sha2::{Digest, Sha256};
 const PER_DESK: usize = 30;
 
 fn data_path() -> Option<PathBuf> {
-    let path = std::env::var_os("NEWSTAG_BBC_DATA").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/bbc-news-dev.jsonl.gz")
-    });
+    let path = std::env::var_os("NEWSTAG_BBC_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/bbc-news-dev.jsonl.gz")
+        });
     if path.is_file() {
         Some(path)
     } else {
