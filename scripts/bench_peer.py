@@ -9,33 +9,51 @@ What it does, per run (everything is inside the timed process, as for newstag):
     the same safetensors weights newstag reads, and once newstag's own fused graph) and its
     tokenizer.json, with tokenizer padding off,
     truncation at 256 tokens, and ONNX Runtime at --threads intra-op threads;
-  * builds each topic's prototypes exactly as `Topic::prototypes()` in src/topics/set.rs does
-    (label in the zero-shot template, the description, each `;`-clause longer than 3 bytes when
-    there is more than one) and embeds them, plus the calibration background
-    (models/topics/background.txt), giving a per-topic median / MAD baseline;
+  * reads the IPTC Media Topics tree from --taxonomy (the xlsx in newstag's store, `newstag
+    models path iptc-mediatopics`) with `read_taxonomy` of scripts/fit_topics.py, and the fitted
+    calibration (--calibration, models/topics/iptc-calibration.json);
+  * gives every IPTC concept two prototypes, its name in the zero-shot template and its
+    definition (the name when it has none), and every topic of --topics that is not an IPTC
+    top-level code (the desk topics of models/topics/news.toml) the prototypes
+    `Topic::prototypes()` in src/topics/set.rs builds (label in the zero-shot template, the
+    description, each `;`-clause longer than 3 bytes when there is more than one); --topics is
+    scored beside the tree as newstag scores its shipped news set (newstag's own `--topics FILE`,
+    a set reported alone, is not mirrored);
+  * embeds them and the calibration background (models/topics/background.txt), giving each
+    prototype a median / MAD baseline; these fixed embeddings are cached under --cache when
+    given (newstag caches them too, under its store's cache/embeddings), keyed by the model
+    files and the texts;
   * takes each article's sentences from --sentences (the JSONL `newstag segment` writes), so
     both tools embed exactly the same sentences and their topic scores can be compared; without
     it, a simple regex splitter (which differs from newstag's: abbreviations, quotes,
-    boilerplate are not handled);
+    boilerplate are not handled); an article's `title`, when the corpus has one, is a unit too;
   * with --spacy-model, runs spaCy's en_core_web_sm NER (`nlp.pipe`, the other components
     excluded since entities need none of them) over each article text, and records the
     entities as [start, end, label] with code point offsets;
-  * embeds all sentences in batches sorted by token length (newstag's budget, src/runtime.rs:
-    512 padded tokens, at most 16 per batch, which is faster here too than larger batches),
-    mean-pools with the attention mask, L2-normalises;
-  * cosine against every prototype (one matrix product), max over each topic's prototypes,
-    background z-score, +2 for a topic pattern match, the echo discount, and the document score
-    sigmoid((mean of top-k sentence z, k = n/4 in [1, 5]) - 4) / 0.6). The exact calibration
-    is not the point: the similarity matrix and the encoder passes are the cost that matters.
+  * embeds all sentences (and titles) in batches sorted by token length (newstag's budget,
+    src/runtime.rs: 512 padded tokens, at most 16 per batch, which is faster here too than
+    larger batches), mean-pools with the attention mask, L2-normalises;
+  * scores topics as src/topics/embedding.rs does (its module comment has the method): the
+    document vector is the normalised mean of the unit vectors; against every prototype (one
+    matrix product) the cosine and the background z, maximised over each topic's prototypes,
+    and for concepts also over their subtree; one logit per topic from the four shared weights,
+    plus the fitted linear heads of the top-level topics BBC covers; a softmax over the 17
+    top-level topics; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
+    of units its patterns match, minus the log-sum-exp of the top-level topics' logits from
+    their own prototypes); the best top-level topic reported from FLOOR, the others from the
+    threshold (default SECONDARY), under each reported top-level topic the concept found by
+    descending while a child holds DESCEND_SHARE of its siblings' softmax, and as evidence the
+    sentences ranked by the same probability computed on each sentence alone.
 
-Records (one JSON per article: id, n_sentences, topics) go to --output when given. The last
-line on stdout is a JSON summary with articles_per_s (measured inside the process, after
-imports), for machines.
+Records (one JSON per article: id, n_sentences, topics with label, code, path, score and
+evidence) go to --output when given. The last line on stdout is a JSON summary with
+articles_per_s (measured inside the process, after imports), for machines.
 """
 
 import argparse
+import hashlib
 import json
-import math
+import os
 import re
 import sys
 import time
@@ -47,17 +65,20 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
 TOKENS_PER_BATCH = 512
 MAX_BATCH = 16
-PATTERN_Z = 2.0
-Z_MID = 4.0
-Z_SCALE = 0.6
+# The constants of src/topics/embedding.rs.
+FLOOR = 0.12
+SECONDARY = 0.33
+DESCEND_SHARE = 0.5
+PATTERN_LOGIT = 2.0
+PATTERN_UNITS = 2.0
 MIN_SD = 0.05
-ECHO_GAP = 1.0
-ECHO_WEIGHT = 0.5
-DEFAULT_THRESHOLD = 0.5
+MAX_EVIDENCE = 5
+DEFAULT_DEPTH = 6
 
 # Split after . ! ? followed by whitespace: the splitter most Python users write first. It
 # over-splits abbreviations ("Mr. Smith") and ignores quotes; deliberately naive.
@@ -143,61 +164,266 @@ class Encoder:
         return out
 
 
-def topic_max(sims, bounds):
-    """Per-topic max over its prototype columns; bounds are the start columns of each topic."""
-    return np.maximum.reduceat(sims, bounds, axis=1)
+def files_identity(model_dir):
+    """Names, sizes and modification times of a model directory's files: a cache key part."""
+    entries = []
+    for name in sorted(os.listdir(model_dir)):
+        st = os.stat(os.path.join(model_dir, name))
+        entries.append(f"{name}:{st.st_size}:{st.st_mtime_ns}")
+    return f"{os.path.abspath(model_dir)}|{'|'.join(entries)}"
+
+
+def embed_fixed(enc, texts, cache=None, identity=""):
+    """`enc.embed` for texts that are the same run after run (prototypes, the background): read
+    from `cache` when it holds them, else embedded and stored there. The key covers the model
+    files and every text."""
+    if not cache:
+        return enc.embed(texts)
+    key = hashlib.sha256(identity.encode())
+    for t in texts:
+        key.update(t.encode())
+        key.update(b"\0")
+    path = os.path.join(cache, key.hexdigest() + ".npy")
+    try:
+        vecs = np.load(path)
+        if vecs.shape[0] == len(texts):
+            return vecs
+    except (OSError, ValueError):
+        pass
+    vecs = enc.embed(texts)
+    try:
+        os.makedirs(cache, exist_ok=True)
+        np.save(path, vecs)
+    except OSError:
+        pass
+    return vecs
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_sum_exp(x, axis=-1):
+    m = x.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(x - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+class Prototypes:
+    """Prototype embeddings grouped by owner (a topic), each with its background baseline:
+    median and MAD of its cosines with the background sentences (not mean and deviation: the
+    background covers every subject, so a few of its sentences are on any given topic)."""
+
+    def __init__(self, vecs, bounds, background):
+        self.vecs, self.bounds = vecs, np.asarray(bounds, dtype=np.int64)
+        sims = background @ vecs.T
+        self.mu = np.median(sims, axis=0)
+        self.sd = np.maximum(np.float32(1.4826) * np.median(np.abs(sims - self.mu), axis=0), MIN_SD)
+
+    def features(self, units):
+        """Per owner, for each unit vector: the best z and the best cosine over its prototypes,
+        as [n, owners] each."""
+        if len(self.bounds) == 0:
+            empty = np.zeros((len(units), 0), dtype=np.float32)
+            return empty, empty
+        sims = units @ self.vecs.T
+        z = np.maximum.reduceat((sims - self.mu) / self.sd, self.bounds, axis=1)
+        return z, np.maximum.reduceat(sims, self.bounds, axis=1)
 
 
 class TopicScorer:
-    """The embedding topic method of src/topics/embedding.rs: prototypes and the background
-    calibration are embedded once, at construction."""
+    """The embedding topic method of src/topics/embedding.rs over the IPTC tree and the desk
+    topics of a topic set: prototypes and the background are embedded once, at construction."""
 
-    def __init__(self, topics_path, background_path, enc, threshold=None):
-        with open(topics_path, "rb") as f:
-            topics = tomllib.load(f)["topic"]
-        self.labels, self.protos, bounds, self.patterns, self.thresholds = [], [], [], [], []
-        for t in topics:
-            desc = t.get("description") or LABEL_TEMPLATE.replace("{label}", t["label"])
-            bounds.append(len(self.protos))
-            self.protos.extend(prototypes(t["label"], desc))
-            self.labels.append(t["label"])
-            self.patterns.append([re.compile(p) for p in t.get("patterns", [])])
-            self.thresholds.append(
-                threshold if threshold is not None else t.get("threshold", DEFAULT_THRESHOLD)
-            )
-        self.bounds = np.array(bounds)
+    def __init__(self, taxonomy_xlsx, topics_path, background_path, calibration_path, enc,
+                 threshold=None, depth=None, cache=None, identity=""):
+        # Imported here: fit_topics imports this file for its Encoder.
+        sys.path.insert(0, HERE)
+        from fit_topics import read_taxonomy
+
+        self.enc = enc
+        self.concepts = read_taxonomy(taxonomy_xlsx)
+        n_c = len(self.concepts)
+        self.children = [[] for _ in range(n_c)]
+        for i, c in enumerate(self.concepts):
+            if c["parent"] is not None:
+                self.children[c["parent"]].append(i)
+        self.tops = [i for i, c in enumerate(self.concepts) if c["level"] == 1]
+        # Children before parents, for the subtree maxima.
+        self.bottom_up = sorted(range(n_c), key=lambda i: -self.concepts[i]["level"])
+        code_index = {c["code"]: i for i, c in enumerate(self.concepts)}
+
         with open(background_path, encoding="utf-8") as f:
             background = [l.strip() for l in f]
         background = [l for l in background if l and not l.startswith("#")]
-        self.enc = enc
-        self.proto_vecs = enc.embed(self.protos)
-        bg = topic_max(enc.embed(background) @ self.proto_vecs.T, self.bounds)
-        self.mu = np.median(bg, axis=0)
-        self.sd = np.maximum(1.4826 * np.median(np.abs(bg - self.mu), axis=0), MIN_SD)
+        bg = embed_fixed(enc, background, cache, identity)
+        dim = bg.shape[1]
+
+        with open(calibration_path, encoding="utf-8") as f:
+            cal = json.load(f)
+        self.weights = tuple(float(cal["weights"][k]) for k in ("z_own", "z_sub", "cos_own", "cos_sub"))
+        self.fitted = cal["fitted"]
+        # Heads as one matrix: zero rows for the top-level topics without one.
+        self.head_w = np.zeros((len(self.tops), dim), dtype=np.float32)
+        self.head_b = np.zeros(len(self.tops), dtype=np.float32)
+        for h in cal["heads"]:
+            i = code_index.get(h["code"])
+            if i is None or i not in self.tops:
+                raise ValueError(f"calibration: {h['code']} is not a top-level topic")
+            if len(h["weights"]) != dim:
+                raise ValueError(f"calibration: head {h['code']} has {len(h['weights'])} weights for {dim}-dimensional embeddings")
+            t = self.tops.index(i)
+            self.head_w[t], self.head_b[t] = h["weights"], h["bias"]
+
+        concept_texts = []
+        for c in self.concepts:
+            concept_texts += [LABEL_TEMPLATE.replace("{label}", c["name"]), c["definition"] or c["name"]]
+        self.tree = Prototypes(embed_fixed(enc, concept_texts, cache, identity), range(0, 2 * n_c, 2), bg)
+
+        # The set's topics beside the tree, less its copies of the top-level subjects (they
+        # would only echo them).
+        with open(topics_path, "rb") as f:
+            topics = tomllib.load(f)["topic"]
+        self.topics, texts, bounds = [], [], []
+        for t in topics:
+            code = t.get("code")
+            if code in code_index and self.concepts[code_index[code]]["level"] == 1:
+                continue
+            desc = t.get("description") or LABEL_TEMPLATE.replace("{label}", t["label"])
+            bounds.append(len(texts))
+            texts.extend(prototypes(t["label"], desc))
+            self.topics.append(
+                {
+                    "label": t["label"],
+                    "code": code,
+                    "patterns": [re.compile(p) for p in t.get("patterns", [])],
+                    "threshold": t.get("threshold"),
+                }
+            )
+        self.outside = Prototypes(embed_fixed(enc, texts, cache, identity), bounds, bg)
+        self.n_prototypes = len(concept_texts) + len(texts)
+        self.threshold = SECONDARY if threshold is None else threshold
+        self.depth = max(DEFAULT_DEPTH if depth is None else depth, 1)
+
+    def shared_logit(self, z, z_sub, cos, cos_sub):
+        wz, wzs, wc, wcs = self.weights
+        return wz * z + wzs * z_sub + wc * cos + wcs * cos_sub
+
+    def score(self, units, shares):
+        """Scores unit vectors [n, dim] against every topic; `shares` [n, outside] is each
+        desk topic's pattern evidence in [0, 1]. Returns the softmax over the top-level topics
+        (with heads) [n, 17], the shared logits of every concept [n, concepts] and each desk
+        topic's probability against the tree [n, outside]."""
+        z, cos = self.tree.features(units)
+        # Subtree maxima, concept-major so each step is one contiguous row.
+        z_sub, cos_sub = z.T.copy(), cos.T.copy()
+        for k in self.bottom_up:
+            p = self.concepts[k]["parent"]
+            if p is not None:
+                np.maximum(z_sub[p], z_sub[k], out=z_sub[p])
+                np.maximum(cos_sub[p], cos_sub[k], out=cos_sub[p])
+        z, cos = z.astype(np.float64), cos.astype(np.float64)
+        logits = self.shared_logit(z, z_sub.T, cos, cos_sub.T)
+        tops = softmax(logits[:, self.tops] + self.head_b + units @ self.head_w.T)
+        # Desk topics are measured against the top-level topics' own prototypes, not their
+        # subtrees (a maximum over a hundred concepts would bury every label).
+        zt, ct = z[:, self.tops], cos[:, self.tops]
+        reference = log_sum_exp(self.shared_logit(zt, zt, ct, ct))
+        oz, oc = (a.astype(np.float64) for a in self.outside.features(units))
+        lo = self.shared_logit(oz, oz, oc, oc) + PATTERN_LOGIT * shares
+        outside = 1.0 / (1.0 + np.exp(-(lo - reference[:, None])))
+        return tops, logits, outside
+
+    def descend(self, top, logits):
+        """The most specific concept under `top` that carries it, descending while one child
+        holds DESCEND_SHARE of its siblings' softmax, with the product of the shares; None when
+        no child is clear."""
+        at, share = top, 1.0
+        while self.concepts[at]["level"] < self.depth and self.children[at]:
+            children = self.children[at]
+            p = softmax(logits[children])
+            best = int(np.argmax(p))
+            if p[best] < DESCEND_SHARE:
+                break
+            at = children[best]
+            share *= float(p[best])
+        return (at, share) if at != top else None
+
+    def concept(self, i, p, evidence):
+        path, at = [], i
+        while at is not None:
+            path.append(self.concepts[at]["name"])
+            at = self.concepts[at]["parent"]
+        c = self.concepts[i]
+        return {"label": c["name"], "code": c["code"], "path": path[::-1], "score": round(float(p), 4), "evidence": evidence}
+
+    def evidence(self, scores):
+        """Sentences whose own probability reaches the threshold, strongest first."""
+        ranked = sorted((-float(s), i) for i, s in enumerate(scores) if s >= self.threshold)
+        return [{"sentence": i, "score": round(-s, 4)} for s, i in ranked[:MAX_EVIDENCE]]
 
     def scores(self, docs):
-        """Each document's score for every topic (None for a document without sentences);
-        `docs` is a list of sentence lists. All sentences are embedded in one call."""
-        sentences = [s for ss in docs for s in ss]
-        vecs = self.enc.embed(sentences)
-        cos = topic_max(vecs @ self.proto_vecs.T, self.bounds)  # sentences x topics
-        z = (cos - self.mu) / self.sd
-        for t, pats in enumerate(self.patterns):
-            if pats:
-                hit = [any(p.search(s) for p in pats) for s in sentences]
-                z[:, t] += PATTERN_Z * np.array(hit, dtype=np.float32)
-        best = z.max(axis=1, keepdims=True)
-        z = z - ECHO_WEIGHT * np.maximum(best - z - ECHO_GAP, 0.0)
-        out, at = [], 0
-        for ss in docs:
-            n = len(ss)
-            if n:
-                k = min(max(math.ceil(n / 4), 1), 5)
-                top = -np.sort(-z[at : at + n], axis=0)[:k].mean(axis=0)
-                out.append(1.0 / (1.0 + np.exp(-(top - Z_MID) / Z_SCALE)))
-            else:
-                out.append(None)
-            at += n
+        """Each document's reported topics; `docs` is a list of (sentences, title or None). All
+        sentences and titles are embedded in one call."""
+        units_text, spans = [], []
+        for ss, title in docs:
+            units = list(ss) + ([title] if title and title.strip() else [])
+            spans.append((len(units_text), len(units), len(ss)))
+            units_text += units
+        vecs = self.enc.embed(units_text)
+        # Which units each desk topic's patterns match.
+        hits = np.array(
+            [[any(p.search(u) for p in t["patterns"]) for t in self.topics] for u in units_text],
+            dtype=np.float64,
+        ).reshape(len(units_text), len(self.topics))
+        # Vector 0 of each document is its normalised mean, then one per unit.
+        rows, shares, doc_row = [], [], []
+        for start, n, _ in spans:
+            if n == 0:
+                doc_row.append(None)
+                continue
+            mean = vecs[start : start + n].sum(axis=0)
+            mean /= max(float(np.sqrt((mean * mean).sum())), 1e-12)
+            doc_row.append(sum(len(r) for r in rows))
+            rows.append(np.vstack([mean[None, :], vecs[start : start + n]]))
+            shares.append(
+                np.vstack([np.minimum(hits[start : start + n].sum(axis=0) / PATTERN_UNITS, 1.0)[None, :], hits[start : start + n]])
+            )
+        if not rows:
+            return [[] for _ in docs]
+        tops, logits, outside = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
+        floor = min(FLOOR, self.threshold)
+        out = []
+        for (start, n, n_sent), r in zip(spans, doc_row):
+            if r is None:
+                out.append([])
+                continue
+            sents = slice(r + 1, r + 1 + n_sent)  # only sentences are evidence, not the title
+            topics = []
+            best = int(np.argmax(tops[r]))
+            for t, p in enumerate(tops[r]):
+                if not (p >= self.threshold or (t == best and p >= floor)):
+                    continue
+                ev = self.evidence(tops[sents, t])
+                topics.append(self.concept(self.tops[t], p, ev))
+                found = self.descend(self.tops[t], logits[r])
+                if found and p * found[1] >= floor:
+                    topics.append(self.concept(found[0], p * found[1], ev))
+            for o, t in enumerate(self.topics):
+                p = outside[r, o]
+                if p < (t["threshold"] if t["threshold"] is not None else self.threshold):
+                    continue
+                topics.append(
+                    {
+                        "label": t["label"],
+                        "code": t["code"],
+                        "path": [t["label"]],
+                        "score": round(float(p), 4),
+                        "evidence": self.evidence(outside[sents, o]),
+                    }
+                )
+            topics.sort(key=lambda x: (-x["score"], x["label"]))
+            out.append(topics)
         return out
 
 
@@ -205,11 +431,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus", help="JSONL with {id, text} per line")
     ap.add_argument("--model-dir", required=True, help="directory with model.onnx, tokenizer.json")
-    ap.add_argument("--topics", required=True, help="topic set TOML (models/topics/news.toml)")
+    ap.add_argument("--taxonomy", required=True, help="IPTC-MediaTopic-NewsCodes.xlsx (in `newstag models path iptc-mediatopics`)")
+    ap.add_argument("--topics", required=True, help="topic set TOML scored beside the tree (models/topics/news.toml)")
     ap.add_argument("--background", required=True, help="models/topics/background.txt")
+    ap.add_argument("--calibration", default=os.path.join(os.path.dirname(HERE), "models", "topics", "iptc-calibration.json"), help="fitted calibration (default: models/topics/iptc-calibration.json)")
+    ap.add_argument("--cache", help="directory to cache the prototype and background embeddings in")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--output", help="write one JSON record per article here")
-    ap.add_argument("--threshold", type=float, help="report topics scoring at least this (default: each topic's own)")
+    ap.add_argument("--threshold", type=float, help=f"report topics other than the best from this probability (default {SECONDARY}; a topic's own threshold wins)")
+    ap.add_argument("--depth", type=int, help=f"report IPTC concepts at most this many levels deep (default {DEFAULT_DEPTH})")
     ap.add_argument("--sentences", help="sentences per article: `newstag segment` JSONL output")
     ap.add_argument("--spacy-model", help="en_core_web_sm directory: also run spaCy NER")
     args = ap.parse_args()
@@ -219,7 +449,10 @@ def main():
         f"{args.model_dir}/tokenizer.json",
         onnxruntime_run(f"{args.model_dir}/model.onnx", args.threads),
     )
-    scorer = TopicScorer(args.topics, args.background, enc, args.threshold)
+    scorer = TopicScorer(
+        args.taxonomy, args.topics, args.background, args.calibration, enc,
+        threshold=args.threshold, depth=args.depth, cache=args.cache, identity=files_identity(args.model_dir),
+    )
 
     given = {}
     if args.sentences:
@@ -243,30 +476,21 @@ def main():
             if line.strip():
                 a = json.loads(line)
                 ss = given[a["id"]] if args.sentences else split_sentences(a["text"])
-                docs.append((a["id"], ss))
+                docs.append((a["id"], ss, a.get("title")))
                 texts.append(a["text"])
     entities = [None] * len(docs)
     if nlp is not None:
         entities = [
             [[e.start_char, e.end_char, e.label_] for e in d.ents] for d in nlp.pipe(texts)
         ]
-    scores = scorer.scores([ss for _, ss in docs])
+    topics = scorer.scores([(ss, title) for _, ss, title in docs])
 
     out = open(args.output, "w", encoding="utf-8") if args.output else None
     tagged = 0
-    for (doc_id, ss), ents, score in zip(docs, entities, scores):
-        rec = {"id": doc_id, "n_sentences": len(ss), "topics": []}
+    for (doc_id, ss, _), ents, found in zip(docs, entities, topics):
+        rec = {"id": doc_id, "n_sentences": len(ss), "topics": found}
         if ents is not None:
             rec["entities"] = ents
-        if score is not None:
-            rec["topics"] = sorted(
-                (
-                    {"label": label, "score": round(float(score[t]), 4)}
-                    for t, label in enumerate(scorer.labels)
-                    if score[t] >= scorer.thresholds[t]
-                ),
-                key=lambda r: (-r["score"], r["label"]),
-            )
         tagged += bool(rec["topics"])
         if out:
             out.write(json.dumps(rec) + "\n")
@@ -280,15 +504,16 @@ def main():
             {
                 "tool": "python-peer",
                 "articles": len(docs),
-                "sentences": sum(len(ss) for _, ss in docs),
+                "sentences": sum(len(ss) for _, ss, _ in docs),
                 "articles_tagged": tagged,
-                "prototypes": len(scorer.protos),
-                "topics": len(scorer.labels),
+                "concepts": len(scorer.concepts),
+                "topics": len(scorer.topics),
+                "prototypes": scorer.n_prototypes,
                 "import_s": round(t0 - T_START, 3),
                 "load_s": round(t_loaded - t0, 3),
                 "total_s": round(work, 3),
                 "articles_per_s": round(len(docs) / work, 2) if work > 0 else None,
-                "sentences_per_s": round(sum(len(ss) for _, ss in docs) / work, 2)
+                "sentences_per_s": round(sum(len(ss) for _, ss, _ in docs) / work, 2)
                 if work > 0
                 else None,
                 "onnxruntime": ort.__version__,
