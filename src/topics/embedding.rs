@@ -364,12 +364,11 @@ impl EmbeddingClassifier {
         }
         let dim = self.encoder.dim();
         let n_sent = doc.sentences.len();
-        let title = doc.article.title.as_deref().unwrap_or("");
         let unit_text = |u: usize| {
             if u < n_sent {
                 doc.sentence_text(u)
             } else {
-                title
+                title_of(doc).unwrap_or("")
             }
         };
         let mut mean = vec![0f32; dim];
@@ -423,63 +422,35 @@ impl EmbeddingClassifier {
                 })
                 .collect()
         };
+        let floor = FLOOR.min(self.threshold);
         let mut out = Vec::new();
         if self.report_tree {
-            let best = doc_scores
-                .tops
-                .iter()
-                .copied()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            for (t, &p) in doc_scores.tops.iter().enumerate() {
-                let is_best = best.is_some_and(|(b, _)| b == t);
-                if !(p >= self.threshold || (is_best && p >= FLOOR.min(self.threshold))) {
-                    continue;
-                }
+            for t in reported(&doc_scores.tops, |_| self.threshold, Some(floor)) {
+                let p = doc_scores.tops[t];
                 let top = self.tree.tops[t];
-                out.push(self.concept_score(top, p, evidence(&|s| s.tops[t])));
+                let ev = evidence(&|s| s.tops[t]);
                 if let Some((concept, share)) = self
                     .descend(top, &doc_scores.concept_logits)
-                    .filter(|&(_, share)| p * share >= FLOOR.min(self.threshold))
+                    .filter(|&(_, share)| p * share >= floor)
                 {
-                    let ev = evidence(&|s| s.tops[t]);
-                    out.push(self.concept_score(concept, p * share, ev));
+                    out.push(self.concept_score(concept, p * share, ev.clone()));
                 }
+                out.push(self.concept_score(top, p, ev));
             }
         }
-        for (o, topic) in self.outside.topics.iter().enumerate() {
-            let p = doc_scores.outside[o];
-            let threshold = topic.threshold.unwrap_or(self.threshold);
-            if p < threshold {
-                continue;
-            }
+        // Desk topics ride beside the tree and need their threshold; a user's own set is the
+        // whole answer, so its best topic is reported from the floor, as the tree's is.
+        let outside_floor = (!self.report_tree).then_some(floor);
+        let thresholds = |o: usize| self.outside.topics[o].threshold.unwrap_or(self.threshold);
+        for o in reported(&doc_scores.outside, thresholds, outside_floor) {
+            let topic = &self.outside.topics[o];
             out.push(TopicScore {
                 label: topic.label.clone(),
                 code: topic.code.clone(),
                 path: vec![topic.label.clone()],
-                score: round4(p),
+                score: round4(doc_scores.outside[o]),
                 evidence: evidence(&|s| s.outside[o]),
             });
-        }
-        // A user's own set with nothing over the threshold still gets its best topic when that
-        // clears the floor, as the tree's does.
-        if !self.report_tree && out.is_empty() {
-            let best = doc_scores
-                .outside
-                .iter()
-                .copied()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-            if let Some((o, p)) = best.filter(|&(_, p)| p >= FLOOR.min(self.threshold)) {
-                let topic = &self.outside.topics[o];
-                out.push(TopicScore {
-                    label: topic.label.clone(),
-                    code: topic.code.clone(),
-                    path: vec![topic.label.clone()],
-                    score: round4(p),
-                    evidence: evidence(&|s| s.outside[o]),
-                });
-            }
         }
         sort_topics(&mut out);
         out
@@ -523,6 +494,29 @@ impl EmbeddingClassifier {
             evidence,
         }
     }
+}
+
+/// The title, when the article has one worth embedding (it is then the last unit).
+fn title_of(doc: &Document) -> Option<&str> {
+    doc.article
+        .title
+        .as_deref()
+        .filter(|t| !t.trim().is_empty())
+}
+
+/// Which of `ps` are reported: those reaching their threshold, and the best one when it
+/// reaches `floor` (when given). In index order.
+fn reported(ps: &[f32], threshold: impl Fn(usize) -> f32, floor: Option<f32>) -> Vec<usize> {
+    let best = ps
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+        .map(|(i, _)| i);
+    (0..ps.len())
+        .filter(|&i| {
+            ps[i] >= threshold(i) || (Some(i) == best && floor.is_some_and(|f| ps[i] >= f))
+        })
+        .collect()
 }
 
 /// `out[i, j] = a[i, :] · b[j, :]` for row-major `a` `[n, dim]` and `b` `[m, dim]`.
@@ -604,29 +598,16 @@ impl TopicClassifier for EmbeddingClassifier {
     fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // One embedding call for every sentence of every document: the encoder sorts them by
         // length and batches across articles, so short articles do not waste padded passes.
-        let has_title = |doc: &Document| {
-            doc.article
-                .title
-                .as_deref()
-                .is_some_and(|t| !t.trim().is_empty())
-        };
         let mut texts: Vec<&str> = Vec::new();
         for doc in docs {
             texts.extend((0..doc.sentences.len()).map(|i| doc.sentence_text(i)));
-            if let Some(title) = doc
-                .article
-                .title
-                .as_deref()
-                .filter(|t| !t.trim().is_empty())
-            {
-                texts.push(title);
-            }
+            texts.extend(title_of(doc));
         }
         let vecs = self.encoder.embed(&texts)?;
         let mut at = 0;
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
-            let n = doc.sentences.len() + usize::from(has_title(doc));
+            let n = doc.sentences.len() + usize::from(title_of(doc).is_some());
             out.push(self.score_document(doc, &vecs[at..at + n]));
             at += n;
         }
@@ -679,6 +660,19 @@ mod tests {
                 .as_str()
                 .is_some_and(|s| s.len() == 64)
         );
+    }
+
+    #[test]
+    fn the_best_is_reported_from_the_floor_the_rest_from_the_threshold() {
+        let ps = [0.2, 0.15, 0.4, 0.05];
+        assert_eq!(reported(&ps, |_| 0.3, Some(0.12)), vec![2]);
+        assert_eq!(reported(&ps, |_| 0.1, Some(0.12)), vec![0, 1, 2]);
+        assert_eq!(
+            reported(&[0.1, 0.05], |_| 0.3, Some(0.12)),
+            Vec::<usize>::new()
+        );
+        assert_eq!(reported(&[0.2, 0.05], |_| 0.3, None), Vec::<usize>::new());
+        assert_eq!(reported(&[0.2, 0.05], |i| [0.1, 0.9][i], None), vec![0]);
     }
 
     #[test]
