@@ -14,7 +14,7 @@ use crate::article::Input;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;
 use crate::ingest::{ReadOptions, Source, read_sources};
-use crate::pipeline::{Annotator, Outcome, prepare_batch};
+use crate::pipeline::{Annotator, Outcome, segment_stream};
 use crate::profile::{self, Profile, Setup};
 use crate::resume::{DoneIds, open_for_resume};
 use crate::store::{self, Store};
@@ -200,10 +200,15 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
     let Some(annotator) = build_annotator(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
-    let models = annotator.models();
-    run(&args.input, Shape::Annotate, &models, |batch| {
-        annotator.annotate_batch(batch)
-    })
+    let (inputs, out) = open_run(&args.input)?;
+    let batches = annotator.annotate_stream(inputs, args.input.batch_size);
+    write_records(
+        &args.input,
+        out,
+        Shape::Annotate,
+        &annotator.models(),
+        batches,
+    )
 }
 
 /// What an editor runs: ranked tag suggestions per article, as a table or JSON.
@@ -215,9 +220,9 @@ fn tags(args: TagsArgs) -> Result<i32> {
         top: args.top,
         json: args.json,
     };
-    run(&args.input, shape, &annotator.models(), |batch| {
-        annotator.annotate_batch(batch)
-    })
+    let (inputs, out) = open_run(&args.input)?;
+    let batches = annotator.annotate_stream(inputs, args.input.batch_size);
+    write_records(&args.input, out, shape, &annotator.models(), batches)
 }
 
 /// What the options mean: the topic set, rules, vocabulary and models of the run, loaded.
@@ -288,7 +293,9 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<Annotat
 /// Prints sentences and boilerplate per article; needs no model.
 fn segment(args: InputArgs) -> Result<i32> {
     init_threads(args.threads)?;
-    run(&args, Shape::Segment, &Default::default(), prepare_batch)
+    let (inputs, out) = open_run(&args)?;
+    let batches = segment_stream(inputs, args.batch_size);
+    write_records(&args, out, Shape::Segment, &Default::default(), batches)
 }
 
 /// Sizes rayon's pool once for the process; returns the thread count.
@@ -303,13 +310,9 @@ fn init_threads(threads: Option<usize>) -> Result<usize> {
     Ok(n)
 }
 
-/// Streams inputs through `process` in batches and writes the records in input order.
-fn run(
-    args: &InputArgs,
-    shape: Shape,
-    models: &std::collections::BTreeMap<&'static str, String>,
-    process: impl Fn(Vec<Input>) -> Vec<Outcome>,
-) -> Result<i32> {
+/// The articles to read (less, with `--resume`, those already in the output) and where their
+/// records go.
+fn open_run(args: &InputArgs) -> Result<(impl Iterator<Item = Input> + use<>, Box<dyn Write>)> {
     let sources = args.paths.iter().map(|p| Source::parse(p)).collect();
     let opts = ReadOptions {
         max_article_bytes: args.max_article_bytes,
@@ -333,6 +336,19 @@ fn run(
         }
         (None, _) => Box::new(io::stdout().lock()),
     };
+    let inputs = read_sources(sources, opts).filter(move |input| !done.contains(input.id()));
+    Ok((inputs, out))
+}
+
+/// Writes the records of each batch in input order, flushing after each, with the progress
+/// bar and per-article error messages on stderr; returns the exit status.
+fn write_records(
+    args: &InputArgs,
+    out: Box<dyn Write>,
+    shape: Shape,
+    models: &std::collections::BTreeMap<&'static str, String>,
+    batches: impl Iterator<Item = Vec<Outcome>>,
+) -> Result<i32> {
     let mut writer = RecordWriter::new(BufWriter::new(out));
     let progress = if !args.quiet && io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
@@ -344,13 +360,8 @@ fn run(
     } else {
         ProgressBar::hidden()
     };
-    let batch_size = args.batch_size.max(1);
-    let mut inputs = read_sources(sources, opts)
-        .filter(|input| !done.contains(input.id()))
-        .peekable();
-    while inputs.peek().is_some() {
-        let batch: Vec<Input> = inputs.by_ref().take(batch_size).collect();
-        for outcome in process(batch) {
+    for batch in batches {
+        for outcome in batch {
             let line = render(&outcome, shape, models)?;
             let is_error = matches!(outcome, Outcome::Failed { .. });
             if is_error

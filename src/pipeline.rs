@@ -65,6 +65,56 @@ pub fn prepare_batch(inputs: Vec<Input>) -> Vec<Outcome> {
         .collect()
 }
 
+/// A stream of inputs cut into batches, each run through `process` as it is reached: the
+/// iterator yields one batch of outcomes at a time, one outcome per input, in input order.
+/// Nothing is read ahead of the batch being made, so memory is bounded by one batch whatever
+/// the stream's length, and a consumer that writes each batch before asking for the next
+/// passes records downstream as they are made.
+pub struct Batches<I, F> {
+    inputs: I,
+    batch_size: usize,
+    process: F,
+}
+
+impl<I, F> Batches<I, F>
+where
+    I: Iterator<Item = Input>,
+    F: FnMut(Vec<Input>) -> Vec<Outcome>,
+{
+    /// Batches of `batch_size` inputs (at least 1) through `process`.
+    pub fn new(inputs: impl IntoIterator<IntoIter = I>, batch_size: usize, process: F) -> Self {
+        Batches {
+            inputs: inputs.into_iter(),
+            batch_size: batch_size.max(1),
+            process,
+        }
+    }
+}
+
+impl<I, F> Iterator for Batches<I, F>
+where
+    I: Iterator<Item = Input>,
+    F: FnMut(Vec<Input>) -> Vec<Outcome>,
+{
+    type Item = Vec<Outcome>;
+
+    fn next(&mut self) -> Option<Vec<Outcome>> {
+        let batch: Vec<Input> = self.inputs.by_ref().take(self.batch_size).collect();
+        (!batch.is_empty()).then(|| (self.process)(batch))
+    }
+}
+
+/// A stage over one batch, as a plain function.
+pub type BatchFn = fn(Vec<Input>) -> Vec<Outcome>;
+
+/// Cleans and segments a stream of inputs, batch by batch (see [`Batches`]); needs no model.
+pub fn segment_stream<I: IntoIterator<Item = Input>>(
+    inputs: I,
+    batch_size: usize,
+) -> Batches<I::IntoIter, BatchFn> {
+    Batches::new(inputs, batch_size, prepare_batch as BatchFn)
+}
+
 /// The model stages, loaded once and shared by every batch (and every thread).
 pub struct Annotator {
     topics: Option<Box<dyn TopicClassifier>>,
@@ -95,6 +145,16 @@ impl Annotator {
             models.insert("entities", e.model_id());
         }
         models
+    }
+
+    /// Annotates a stream of inputs, batch by batch (see [`Batches`]): outcomes in input
+    /// order, an error record in place of each article that failed, one batch in memory.
+    pub fn annotate_stream<I: IntoIterator<Item = Input>>(
+        &self,
+        inputs: I,
+        batch_size: usize,
+    ) -> Batches<I::IntoIter, impl FnMut(Vec<Input>) -> Vec<Outcome> + '_> {
+        Batches::new(inputs, batch_size, |batch| self.annotate_batch(batch))
     }
 
     /// Runs every stage over a batch; the output has one outcome per input, in order.
