@@ -9,16 +9,15 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::article::Input;
+use crate::config::Config;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;
-use crate::ingest::{ReadOptions, Source, read_sources};
-use crate::pipeline::{Annotator, Outcome, segment_stream};
-use crate::profile::{self, Profile, Setup};
+use crate::ingest::{Source, read_sources};
+use crate::pipeline::{Outcome, Pipeline};
+use crate::profile::Profile;
 use crate::resume::{DoneIds, open_for_resume};
 use crate::store::{self, Store};
-use crate::topics::TopicSet;
 
 /// Exit status: every article annotated.
 pub const EXIT_OK: i32 = 0;
@@ -197,85 +196,65 @@ fn try_main(cli: Cli) -> Result<i32> {
 
 /// Runs the full pipeline over the inputs and prints one annotation record per article.
 fn annotate(args: AnnotateArgs) -> Result<i32> {
-    let Some(annotator) = build_annotator(&args.models, &args.input)? else {
+    let Some((config, pipeline)) = load_pipeline(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
-    let (inputs, out) = open_run(&args.input)?;
-    let batches = annotator.annotate_stream(inputs, args.input.batch_size);
+    let (inputs, out) = open_run(&args.input, &config)?;
+    let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(
         &args.input,
         out,
         Shape::Annotate,
-        &annotator.models(),
+        &pipeline.models(),
         batches,
     )
 }
 
 /// What an editor runs: ranked tag suggestions per article, as a table or JSON.
 fn tags(args: TagsArgs) -> Result<i32> {
-    let Some(annotator) = build_annotator(&args.models, &args.input)? else {
+    let Some((config, pipeline)) = load_pipeline(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
     let shape = Shape::Tags {
         top: args.top,
         json: args.json,
     };
-    let (inputs, out) = open_run(&args.input)?;
-    let batches = annotator.annotate_stream(inputs, args.input.batch_size);
-    write_records(&args.input, out, shape, &annotator.models(), batches)
+    let (inputs, out) = open_run(&args.input, &config)?;
+    let batches = pipeline.annotate_stream(inputs, config.batch_size);
+    write_records(&args.input, out, shape, &pipeline.models(), batches)
 }
 
-/// What the options mean: the topic set, rules, vocabulary and models of the run, loaded.
-/// `None` means a usage error was already reported.
-fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<Annotator>> {
+/// What the options mean: the run's [`Config`], and the pipeline loaded from it. `None`
+/// means a usage error was already reported.
+fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, Pipeline)>> {
     if let Some(t) = args.threshold
         && !(0.0..=1.0).contains(&t)
     {
         eprintln!("newstag: error: --threshold must be in [0, 1]");
         return Ok(None);
     }
-    let threads = init_threads(input.threads)?;
-    let topics = if !args.label.is_empty() {
-        TopicSet::from_labels(&args.label)?
-    } else if let Some(path) = &args.topics {
-        TopicSet::from_file(path)?
-    } else {
-        TopicSet::news()
-    };
-    let aggregator = Aggregator {
-        rules: args
-            .entity_rules
-            .as_deref()
-            .map(EntityRules::from_file)
-            .transpose()?,
-        vocabulary: args
-            .vocabulary
-            .as_deref()
-            .map(Vocabulary::from_file)
-            .transpose()?,
-        vocabulary_only: args.vocabulary_only,
-        gazetteer: None,
-    };
-    let (ner, topic_model) = profile::choose(
-        args.profile,
-        args.ner.as_deref(),
-        args.topic_model.as_deref(),
-    )?;
-    let setup = Setup {
-        ner,
-        topic_model,
-        aggregation: args.aggregation.parse()?,
-        cascade: args.cascade,
-        topics,
+    let config = Config {
+        profile: args.profile,
+        ner: args.ner.clone(),
+        topic_model: args.topic_model.clone(),
+        topics: args.topics.clone(),
+        labels: args.label.clone(),
         threshold: args.threshold,
         depth: args.depth.map(|d| d as usize),
-        offline: args.offline,
+        aggregation: args.aggregation.parse()?,
         precision: if args.int8 {
             Precision::Int8
         } else {
             Precision::Fp32
         },
-        threads,
+        cascade: args.cascade,
+        entity_rules: args.entity_rules.clone(),
+        vocabulary: args.vocabulary.clone(),
+        vocabulary_only: args.vocabulary_only,
+        threads: input.threads,
+        batch_size: input.batch_size,
+        max_article_bytes: input.max_article_bytes,
+        offline: args.offline,
     };
     let quiet = input.quiet;
     let mut log = |msg: &str| {
@@ -283,40 +262,32 @@ fn build_annotator(args: &ModelArgs, input: &InputArgs) -> Result<Option<Annotat
             eprintln!("newstag: {msg}");
         }
     };
-    Ok(Some(setup.load(
-        &Store::from_env()?,
-        aggregator,
-        &mut log,
-    )?))
+    let pipeline = Pipeline::load(&config, &Store::from_env()?, &mut log)?;
+    Ok(Some((config, pipeline)))
 }
 
 /// Prints sentences and boilerplate per article; needs no model.
 fn segment(args: InputArgs) -> Result<i32> {
-    init_threads(args.threads)?;
-    let (inputs, out) = open_run(&args)?;
-    let batches = segment_stream(inputs, args.batch_size);
+    let config = Config {
+        threads: args.threads,
+        batch_size: args.batch_size,
+        max_article_bytes: args.max_article_bytes,
+        ..Config::default()
+    };
+    let pipeline = Pipeline::segmenter(&config)?;
+    let (inputs, out) = open_run(&args, &config)?;
+    let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(&args, out, Shape::Segment, &Default::default(), batches)
-}
-
-/// Sizes rayon's pool once for the process; returns the thread count.
-fn init_threads(threads: Option<usize>) -> Result<usize> {
-    let n = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
-    // A second call in one process (tests driving the CLI twice) keeps the first pool.
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .build_global();
-    Ok(n)
 }
 
 /// The articles to read (less, with `--resume`, those already in the output) and where their
 /// records go.
-fn open_run(args: &InputArgs) -> Result<(impl Iterator<Item = Input> + use<>, Box<dyn Write>)> {
+fn open_run(
+    args: &InputArgs,
+    config: &Config,
+) -> Result<(impl Iterator<Item = Input> + use<>, Box<dyn Write>)> {
     let sources = args.paths.iter().map(|p| Source::parse(p)).collect();
-    let opts = ReadOptions {
-        max_article_bytes: args.max_article_bytes,
-    };
+    let opts = config.read_options();
     let mut done = DoneIds::default();
     let out: Box<dyn Write> = match (&args.output, args.resume) {
         (Some(path), true) => {

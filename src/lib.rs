@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod article;
 pub mod clean;
 pub mod cli;
+pub mod config;
 pub mod document;
 pub mod emit;
 pub mod encoder;

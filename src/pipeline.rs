@@ -104,15 +104,52 @@ where
     }
 }
 
-/// A stage over one batch, as a plain function.
-pub type BatchFn = fn(Vec<Input>) -> Vec<Outcome>;
+/// A loaded run: the model stages (none for a segment-only run) and the thread pool every
+/// batch runs on. [`Pipeline::load`] (in [`crate::config`]) builds one from a
+/// [`crate::config::Config`]. The pool is the pipeline's own (rayon's global pool is left
+/// alone), so a program embedding the library keeps its own.
+pub struct Pipeline {
+    annotator: Option<Annotator>,
+    pool: rayon::ThreadPool,
+}
 
-/// Cleans and segments a stream of inputs, batch by batch (see [`Batches`]); needs no model.
-pub fn segment_stream<I: IntoIterator<Item = Input>>(
-    inputs: I,
-    batch_size: usize,
-) -> Batches<I::IntoIter, BatchFn> {
-    Batches::new(inputs, batch_size, prepare_batch as BatchFn)
+impl Pipeline {
+    /// A pipeline over `annotator`'s stages (`None`: clean and segment only), on `pool`.
+    pub fn new(annotator: Option<Annotator>, pool: rayon::ThreadPool) -> Self {
+        Pipeline { annotator, pool }
+    }
+
+    /// The model stages, when the pipeline has them.
+    pub fn annotator(&self) -> Option<&Annotator> {
+        self.annotator.as_ref()
+    }
+
+    /// Which model produced which layer, for each record's `models` field.
+    pub fn models(&self) -> BTreeMap<&'static str, String> {
+        self.annotator
+            .as_ref()
+            .map(Annotator::models)
+            .unwrap_or_default()
+    }
+
+    /// Runs every stage over one batch on the pipeline's threads: one outcome per input, in
+    /// order.
+    pub fn annotate_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
+        self.pool.install(|| match &self.annotator {
+            Some(annotator) => annotator.annotate_batch(inputs),
+            None => prepare_batch(inputs),
+        })
+    }
+
+    /// Annotates a stream of inputs, batch by batch (see [`Batches`]): outcomes in input
+    /// order, an error record in place of each article that failed, one batch in memory.
+    pub fn annotate_stream<I: IntoIterator<Item = Input>>(
+        &self,
+        inputs: I,
+        batch_size: usize,
+    ) -> Batches<I::IntoIter, impl FnMut(Vec<Input>) -> Vec<Outcome> + '_> {
+        Batches::new(inputs, batch_size, |batch| self.annotate_batch(batch))
+    }
 }
 
 /// The model stages, loaded once and shared by every batch (and every thread).

@@ -21,7 +21,10 @@ pub const ACCURATE_NER: &str = "Xenova/bert-base-NER";
 /// A DeBERTa-v3 NLI cross-encoder trained for zero-shot classification, with an ONNX export.
 pub const ACCURATE_NLI: &str = "MoritzLaurer/deberta-v3-base-zeroshot-v2.0";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// spaCy-port NER and MiniLM embedding topics: offline, from the store.
     Fast,

@@ -47,7 +47,8 @@ const DEFAULT_MAX_LEN: usize = 512;
 /// Which export of a model to run. Hugging Face ONNX repositories (Optimum, Xenova) ship the
 /// int8 one as `model_quantized.onnx` beside `model.onnx`; `scripts/quantize.py` makes it for a
 /// local directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Precision {
     #[default]
     Fp32,
@@ -294,6 +295,19 @@ impl std::str::FromStr for Aggregation {
             "max" => Aggregation::Max,
             _ => bail!("unknown aggregation {s:?} (simple, first, average or max)"),
         })
+    }
+}
+
+impl serde::Serialize for Aggregation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Aggregation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
     }
 }
 

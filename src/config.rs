@@ -1,0 +1,224 @@
+//! What a run does, decided: one [`Config`] holds every choice a run makes (profile, models,
+//! topics, rules, vocabulary, precision, threads, batch size), and [`Pipeline::load`] builds
+//! everything from it. The command line's flags map onto a `Config`; so can a server's or a
+//! Python package's own settings.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
+use crate::entities::{Aggregation, Precision};
+use crate::ingest::ReadOptions;
+use crate::pipeline::Pipeline;
+use crate::profile::{self, Profile, Setup};
+use crate::store::Store;
+use crate::topics::TopicSet;
+
+/// Articles per batch when nothing says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+/// Articles larger than this many bytes get a `too_large` record unless configured otherwise.
+pub const DEFAULT_MAX_ARTICLE_BYTES: usize = 1 << 20;
+
+/// Every choice a run makes. `Config::default()` is the fast profile with the shipped topics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Model defaults: `fast` (offline: spaCy-port NER, MiniLM topics) or `accurate`
+    /// (transformer NER and NLI zero-shot from the Hugging Face Hub).
+    pub profile: Profile,
+    /// Entity recogniser: `sm`, `none`, a directory or a Hub repo (`org/name[@revision]`);
+    /// the profile's when unset.
+    pub ner: Option<String>,
+    /// Topic classifier: `embedding`, `embedding-int8`, or an NLI model as a directory or Hub
+    /// repo; the profile's when unset.
+    pub topic_model: Option<String>,
+    /// A topic set (TOML) replacing the shipped topics; exclusive with `labels`.
+    pub topics: Option<PathBuf>,
+    /// Ad-hoc topic labels ("This article is about {label}.") replacing the shipped topics.
+    pub labels: Vec<String>,
+    /// Score from which a topic other than the best one is reported, in [0, 1].
+    pub threshold: Option<f32>,
+    /// Report IPTC concepts at most this many levels deep (1 to 6).
+    pub depth: Option<usize>,
+    /// How a transformer NER merges word pieces: `simple`, `first`, `average` or `max`.
+    pub aggregation: Aggregation,
+    /// Which export of the transformer models runs: `fp32` or `int8`.
+    pub precision: Precision,
+    /// With an NLI topic model: shortlist this many topics per article by embedding first.
+    pub cascade: Option<usize>,
+    /// Entity rules (TOML): phrases or regexes that force or relabel entities.
+    pub entity_rules: Option<PathBuf>,
+    /// Controlled vocabulary (TOML or CSV) that tag suggestions snap to.
+    pub vocabulary: Option<PathBuf>,
+    /// Suggest only tags from the vocabulary.
+    pub vocabulary_only: bool,
+    /// Worker threads, and ONNX Runtime threads per forward pass (all cores when unset).
+    pub threads: Option<usize>,
+    /// Articles per batch: model calls are batched across this many articles.
+    pub batch_size: usize,
+    /// Articles larger than this many bytes get a `too_large` error record.
+    pub max_article_bytes: usize,
+    /// Never fetch: a model missing from the store is an error.
+    pub offline: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            profile: Profile::Fast,
+            ner: None,
+            topic_model: None,
+            topics: None,
+            labels: Vec::new(),
+            threshold: None,
+            depth: None,
+            aggregation: Aggregation::Simple,
+            precision: Precision::Fp32,
+            cascade: None,
+            entity_rules: None,
+            vocabulary: None,
+            vocabulary_only: false,
+            threads: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+            offline: false,
+        }
+    }
+}
+
+/// A configuration that cannot describe a run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Checks the values a type cannot: ranges, and choices that exclude each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(t) = self.threshold
+            && !(0.0..=1.0).contains(&t)
+        {
+            return Err(ConfigError("threshold must be in [0, 1]".into()));
+        }
+        if let Some(d) = self.depth
+            && !(1..=6).contains(&d)
+        {
+            return Err(ConfigError("depth must be from 1 to 6".into()));
+        }
+        if self.topics.is_some() && !self.labels.is_empty() {
+            return Err(ConfigError(
+                "topics (a topic file) and labels exclude each other".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The thread budget: `threads`, or every core.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
+    /// What the reader applies to each article.
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions {
+            max_article_bytes: self.max_article_bytes,
+        }
+    }
+
+    /// The reported topics: the user's labels or topic file, else the shipped set.
+    fn topic_set(&self) -> Result<TopicSet> {
+        if !self.labels.is_empty() {
+            TopicSet::from_labels(&self.labels)
+        } else if let Some(path) = &self.topics {
+            TopicSet::from_file(path)
+        } else {
+            Ok(TopicSet::news())
+        }
+    }
+}
+
+impl Pipeline {
+    /// Builds everything a run needs from `config`: its thread pool, topic set, entity rules,
+    /// vocabulary and models (fetched into `store` when missing, unless `offline`), each
+    /// loaded once. `log` hears about downloads.
+    pub fn load(config: &Config, store: &Store, log: &mut dyn FnMut(&str)) -> Result<Pipeline> {
+        config.validate()?;
+        let threads = config.thread_count();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let topics = config.topic_set()?;
+        let aggregator = Aggregator {
+            rules: config
+                .entity_rules
+                .as_deref()
+                .map(EntityRules::from_file)
+                .transpose()?,
+            vocabulary: config
+                .vocabulary
+                .as_deref()
+                .map(Vocabulary::from_file)
+                .transpose()?,
+            vocabulary_only: config.vocabulary_only,
+            gazetteer: None,
+        };
+        let (ner, topic_model) = profile::choose(
+            config.profile,
+            config.ner.as_deref(),
+            config.topic_model.as_deref(),
+        )?;
+        let setup = Setup {
+            ner,
+            topic_model,
+            aggregation: config.aggregation,
+            cascade: config.cascade,
+            topics,
+            threshold: config.threshold,
+            depth: config.depth,
+            offline: config.offline,
+            precision: config.precision,
+            threads,
+        };
+        let annotator = setup.load(store, aggregator, log)?;
+        Ok(Pipeline::new(Some(annotator), pool))
+    }
+
+    /// A pipeline that only cleans and segments (no model), on `config`'s threads.
+    pub fn segmenter(config: &Config) -> Result<Pipeline> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.thread_count())
+            .build()?;
+        Ok(Pipeline::new(None, pool))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(Config::default().validate().is_ok());
+        let bad = [
+            Config {
+                threshold: Some(1.5),
+                ..Config::default()
+            },
+            Config {
+                depth: Some(0),
+                ..Config::default()
+            },
+            Config {
+                topics: Some("t.toml".into()),
+                labels: vec!["Sport".into()],
+                ..Config::default()
+            },
+        ];
+        for config in bad {
+            assert!(config.validate().is_err(), "{config:?}");
+        }
+    }
+}
