@@ -64,12 +64,12 @@ struct InputArgs {
     /// No progress bar or messages on stderr.
     #[arg(short, long)]
     quiet: bool,
-    /// Articles larger than this many bytes get a too_large error record.
-    #[arg(long, default_value_t = 1 << 20)]
-    max_article_bytes: usize,
-    /// Articles per batch: model calls are batched across this many articles.
-    #[arg(long, default_value_t = 64)]
-    batch_size: usize,
+    /// Articles larger than this many bytes get a too_large error record [default: 1048576].
+    #[arg(long, value_name = "N")]
+    max_article_bytes: Option<usize>,
+    /// Articles per batch: model calls are batched across this many articles [default: 64].
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -104,6 +104,10 @@ struct TagsArgs {
 /// What the models do: shared by `annotate` and `tags`.
 #[derive(Args)]
 struct ModelArgs {
+    /// Read the run's configuration (TOML, or JSON when FILE ends in .json) from FILE; the
+    /// flags given beside it win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Topic set (TOML) to use instead of the shipped news topics.
     #[arg(long, value_name = "FILE", conflicts_with = "label")]
     topics: Option<PathBuf>,
@@ -121,8 +125,9 @@ struct ModelArgs {
     offline: bool,
     /// Model defaults: `fast` (offline: spaCy-port NER, MiniLM topics) or `accurate`
     /// (transformer NER and NLI zero-shot from the Hugging Face Hub).
-    #[arg(long, value_enum, default_value_t = Profile::Fast)]
-    profile: Profile,
+    /// [default: fast]
+    #[arg(long, value_enum)]
+    profile: Option<Profile>,
     /// Entity recogniser: `sm` (spaCy en_core_web_sm, ported to Rust), `none`, or a token
     /// classifier as a directory or Hub repo (`org/name[@revision]`) with an ONNX model.
     #[arg(long, value_name = "sm|none|DIR|REPO")]
@@ -133,8 +138,9 @@ struct ModelArgs {
     #[arg(long, value_name = "embedding|embedding-int8|DIR|REPO")]
     topic_model: Option<String>,
     /// How a transformer NER merges word pieces and B-/I- tags: simple, first, average, max.
-    #[arg(long, default_value = "simple")]
-    aggregation: String,
+    /// [default: simple]
+    #[arg(long)]
+    aggregation: Option<String>,
     /// Run the transformer models' int8 exports (`model_quantized.onnx`, as Hugging Face ONNX
     /// repositories ship them and `scripts/quantize.py` makes them): 2-2.7x faster than fp32
     /// on real-size models here, at an accuracy cost (README, "int8" and "Benchmarks").
@@ -151,7 +157,7 @@ struct ModelArgs {
     #[arg(long, value_name = "FILE")]
     vocabulary: Option<PathBuf>,
     /// Suggest only tags from the vocabulary.
-    #[arg(long, requires = "vocabulary")]
+    #[arg(long)]
     vocabulary_only: bool,
 }
 
@@ -233,29 +239,21 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
         eprintln!("newstag: error: --threshold must be in [0, 1]");
         return Ok(None);
     }
-    let config = Config {
-        profile: args.profile,
-        ner: args.ner.clone(),
-        topic_model: args.topic_model.clone(),
-        topics: args.topics.clone(),
-        labels: args.label.clone(),
-        threshold: args.threshold,
-        depth: args.depth.map(|d| d as usize),
-        aggregation: args.aggregation.parse()?,
-        precision: if args.int8 {
-            Precision::Int8
-        } else {
-            Precision::Fp32
+    let config = match &args.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("newstag: error: {e}");
+                return Ok(None);
+            }
         },
-        cascade: args.cascade,
-        entity_rules: args.entity_rules.clone(),
-        vocabulary: args.vocabulary.clone(),
-        vocabulary_only: args.vocabulary_only,
-        threads: input.threads,
-        batch_size: input.batch_size,
-        max_article_bytes: input.max_article_bytes,
-        offline: args.offline,
+        None => Config::default(),
     };
+    let config = with_flags(config, args, input)?;
+    if let Err(e) = config.validate() {
+        eprintln!("newstag: error: {e}");
+        return Ok(None);
+    }
     let quiet = input.quiet;
     let mut log = |msg: &str| {
         if !quiet {
@@ -266,13 +264,70 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
     Ok(Some((config, pipeline)))
 }
 
+/// The flags that were given, written over `config` (from a file, or the defaults).
+fn with_flags(mut config: Config, args: &ModelArgs, input: &InputArgs) -> Result<Config> {
+    if let Some(profile) = args.profile {
+        config.profile = profile;
+    }
+    if args.ner.is_some() {
+        config.ner = args.ner.clone();
+    }
+    if args.topic_model.is_some() {
+        config.topic_model = args.topic_model.clone();
+    }
+    // A topic file and labels exclude each other: the one given on the command line replaces
+    // whichever the file chose.
+    if args.topics.is_some() {
+        config.topics = args.topics.clone();
+        config.labels.clear();
+    }
+    if !args.label.is_empty() {
+        config.labels = args.label.clone();
+        config.topics = None;
+    }
+    if args.threshold.is_some() {
+        config.threshold = args.threshold;
+    }
+    if let Some(depth) = args.depth {
+        config.depth = Some(depth as usize);
+    }
+    if let Some(aggregation) = &args.aggregation {
+        config.aggregation = aggregation.parse()?;
+    }
+    if args.int8 {
+        config.precision = Precision::Int8;
+    }
+    if args.cascade.is_some() {
+        config.cascade = args.cascade;
+    }
+    if args.entity_rules.is_some() {
+        config.entity_rules = args.entity_rules.clone();
+    }
+    if args.vocabulary.is_some() {
+        config.vocabulary = args.vocabulary.clone();
+    }
+    config.vocabulary_only |= args.vocabulary_only;
+    config.offline |= args.offline;
+    if input.threads.is_some() {
+        config.threads = input.threads;
+    }
+    if let Some(n) = input.batch_size {
+        config.batch_size = n;
+    }
+    if let Some(n) = input.max_article_bytes {
+        config.max_article_bytes = n;
+    }
+    Ok(config)
+}
+
 /// Prints sentences and boilerplate per article; needs no model.
 fn segment(args: InputArgs) -> Result<i32> {
+    let defaults = Config::default();
     let config = Config {
         threads: args.threads,
-        batch_size: args.batch_size,
-        max_article_bytes: args.max_article_bytes,
-        ..Config::default()
+        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
+        max_article_bytes: args.max_article_bytes.unwrap_or(defaults.max_article_bytes),
+        ..defaults
     };
     let pipeline = Pipeline::segmenter(&config)?;
     let (inputs, out) = open_run(&args, &config)?;

@@ -3,7 +3,7 @@
 //! everything from it. The command line's flags map onto a `Config`; so can a server's or a
 //! Python package's own settings.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -106,12 +106,54 @@ impl Config {
         {
             return Err(ConfigError("depth must be from 1 to 6".into()));
         }
+        if self.vocabulary_only && self.vocabulary.is_none() {
+            return Err(ConfigError("vocabulary_only needs a vocabulary".into()));
+        }
         if self.topics.is_some() && !self.labels.is_empty() {
             return Err(ConfigError(
                 "topics (a topic file) and labels exclude each other".into(),
             ));
         }
         Ok(())
+    }
+
+    /// Reads a configuration file: JSON when its name ends in `.json`, TOML otherwise, with
+    /// the field names of [`Config`]; fields left out keep their defaults. Relative paths in it
+    /// (topics, entity rules, vocabulary, and model directories) are taken from the file's
+    /// directory. The result is validated.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let fail = |message: String| ConfigError(format!("config {}: {message}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let is_json = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let mut config: Config = if is_json {
+            serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?
+        } else {
+            toml::from_str(&text).map_err(|e| fail(e.to_string().trim_end().to_string()))?
+        };
+        let base = path.parent().unwrap_or(Path::new(""));
+        for file in [
+            &mut config.topics,
+            &mut config.entity_rules,
+            &mut config.vocabulary,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *file = base.join(&*file);
+        }
+        for model in [&mut config.ner, &mut config.topic_model]
+            .into_iter()
+            .flatten()
+        {
+            let dir = base.join(&*model);
+            if Path::new(model.as_str()).is_relative() && dir.is_dir() {
+                *model = dir.display().to_string();
+            }
+        }
+        config.validate().map_err(|e| fail(e.0))?;
+        Ok(config)
     }
 
     /// The thread budget: `threads`, or every core.
@@ -220,5 +262,60 @@ mod tests {
         for config in bad {
             assert!(config.validate().is_err(), "{config:?}");
         }
+    }
+
+    #[test]
+    fn files() {
+        let dir = tempfile::tempdir().unwrap();
+        let toml_path = dir.path().join("run.toml");
+        std::fs::write(
+            &toml_path,
+            "profile = \"fast\"\nner = \"none\"\nlabels = [\"Sport\"]\nthreshold = 0.2\n\
+             depth = 2\nprecision = \"int8\"\naggregation = \"max\"\nvocabulary = \"desk.csv\"\n\
+             batch_size = 8\noffline = true\n",
+        )
+        .unwrap();
+        let config = Config::from_file(&toml_path).unwrap();
+        assert_eq!(
+            config,
+            Config {
+                ner: Some("none".into()),
+                labels: vec!["Sport".into()],
+                threshold: Some(0.2),
+                depth: Some(2),
+                precision: Precision::Int8,
+                aggregation: Aggregation::Max,
+                vocabulary: Some(dir.path().join("desk.csv")),
+                batch_size: 8,
+                offline: true,
+                ..Config::default()
+            }
+        );
+        let json_path = dir.path().join("run.json");
+        std::fs::write(&json_path, serde_json::to_string(&config).unwrap()).unwrap();
+        let again = Config::from_file(&json_path).unwrap();
+        assert_eq!(again, config);
+
+        for (name, text, says) in [
+            ("typo.toml", "treshold = 0.2\n", "treshold"),
+            (
+                "range.toml",
+                "threshold = 2.0\n",
+                "threshold must be in [0, 1]",
+            ),
+            ("kind.toml", "profile = \"quick\"\n", "quick"),
+            (
+                "agg.json",
+                "{\"aggregation\": \"mean\"}",
+                "unknown aggregation",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let e = Config::from_file(&path).unwrap_err().to_string();
+            assert!(e.starts_with("config ") && e.contains(says), "{name}: {e}");
+        }
+        let missing = Config::from_file(&dir.path().join("none.toml"));
+        assert!(missing.is_err());
     }
 }

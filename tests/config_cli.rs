@@ -1,0 +1,221 @@
+//! `--config FILE`: a run configured from a TOML or JSON file, flags winning over it.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+const RULES: &str = "[[entity]]\nphrase = \"Arctic cooperation body\"\nlabel = \"ORG\"\n";
+const VOCABULARY: &str = "tag,kind,aliases\nVladimir Putin,person,Putin|President Putin\n";
+
+/// A directory holding entity rules and a vocabulary, for configs to name relatively.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("rules.toml"), RULES).unwrap();
+    fs::write(dir.path().join("desk.csv"), VOCABULARY).unwrap();
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Runs newstag and returns its stdout, asserting success.
+fn stdout(args: &[&str]) -> Vec<u8> {
+    let out = run(args);
+    assert_ok(&out);
+    assert!(!out.stdout.is_empty());
+    out.stdout
+}
+
+#[test]
+fn a_config_file_gives_the_records_of_the_same_flags() {
+    ensure_models();
+    let dir = workspace();
+    let articles = fixtures();
+    let articles = path(&articles);
+    let rules = dir.path().join("rules.toml");
+    let vocabulary = dir.path().join("desk.csv");
+
+    // TOML, relative paths taken from the file's directory.
+    let toml = dir.path().join("run.toml");
+    fs::write(
+        &toml,
+        "profile = \"fast\"\nthreshold = 0.2\ndepth = 2\nentity_rules = \"rules.toml\"\n\
+         vocabulary = \"desk.csv\"\nbatch_size = 2\nthreads = 1\n",
+    )
+    .unwrap();
+    let flags = stdout(&[
+        "annotate",
+        "-q",
+        "--threshold",
+        "0.2",
+        "--depth",
+        "2",
+        "--entity-rules",
+        path(&rules),
+        "--vocabulary",
+        path(&vocabulary),
+        "--batch-size",
+        "2",
+        "--threads",
+        "1",
+        articles,
+    ]);
+    let file = stdout(&["annotate", "-q", "--config", path(&toml), articles]);
+    assert!(flags == file, "annotate --config differs from the flags");
+    let tags_flags = stdout(&[
+        "tags",
+        "--json",
+        "-q",
+        "--vocabulary",
+        path(&vocabulary),
+        "--vocabulary-only",
+        articles,
+    ]);
+    let tags_toml = dir.path().join("tags.toml");
+    fs::write(
+        &tags_toml,
+        "vocabulary = \"desk.csv\"\nvocabulary_only = true\n",
+    )
+    .unwrap();
+    let tags_file = stdout(&[
+        "tags",
+        "--json",
+        "-q",
+        "--config",
+        path(&tags_toml),
+        articles,
+    ]);
+    assert!(
+        tags_flags == tags_file,
+        "tags --config differs from the flags"
+    );
+
+    // JSON, with labels and no NER.
+    let json = dir.path().join("run.json");
+    fs::write(
+        &json,
+        r#"{"ner": "none", "labels": ["Football", "Central banks"], "threshold": 0.1}"#,
+    )
+    .unwrap();
+    let flags = stdout(&[
+        "annotate",
+        "-q",
+        "--ner",
+        "none",
+        "--label",
+        "Football",
+        "--label",
+        "Central banks",
+        "--threshold",
+        "0.1",
+        articles,
+    ]);
+    let file = stdout(&["annotate", "-q", "--config", path(&json), articles]);
+    assert!(
+        flags == file,
+        "annotate --config (JSON) differs from the flags"
+    );
+}
+
+#[test]
+fn flags_win_over_the_file() {
+    ensure_models();
+    let dir = workspace();
+    let articles = fixtures();
+    let articles = path(&articles);
+    let toml = dir.path().join("run.toml");
+    fs::write(
+        &toml,
+        "ner = \"none\"\nlabels = [\"Football\"]\nthreshold = 0.9\ndepth = 1\n",
+    )
+    .unwrap();
+    let flags = stdout(&[
+        "annotate",
+        "-q",
+        "--ner",
+        "none",
+        "--threshold",
+        "0.2",
+        "--depth",
+        "3",
+        articles,
+    ]);
+    // The flags' labels, threshold and depth replace the file's; its `ner` stays.
+    let overridden = stdout(&[
+        "annotate",
+        "-q",
+        "--config",
+        path(&toml),
+        "--label",
+        "Central banks",
+        "--threshold",
+        "0.2",
+        "--depth",
+        "3",
+        articles,
+    ]);
+    let expected = stdout(&[
+        "annotate",
+        "-q",
+        "--ner",
+        "none",
+        "--label",
+        "Central banks",
+        "--threshold",
+        "0.2",
+        "--depth",
+        "3",
+        articles,
+    ]);
+    assert!(overridden == expected, "flags did not win over the file");
+    assert!(flags != overridden, "the labels flag changed nothing");
+}
+
+#[test]
+fn a_bad_config_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed();
+    for (name, text, says) in [
+        ("typo.toml", "treshold = 0.2\n", "treshold"),
+        ("syntax.toml", "threshold = \n", "config "),
+        (
+            "range.toml",
+            "threshold = 1.5\n",
+            "threshold must be in [0, 1]",
+        ),
+        ("kind.json", r#"{"profile": "quick"}"#, "quick"),
+        (
+            "both.toml",
+            "topics = \"t.toml\"\nlabels = [\"Sport\"]\n",
+            "exclude each other",
+        ),
+    ] {
+        let file = dir.path().join(name);
+        fs::write(&file, text).unwrap();
+        let out = run(&["annotate", "-q", "--config", path(&file), &seed]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(out.stdout.is_empty(), "{name}");
+        assert!(
+            stderr.starts_with(&format!("newstag: error: config {}: ", file.display()))
+                && stderr.contains(says),
+            "{name}: {stderr}"
+        );
+    }
+    let missing = dir.path().join("missing.toml");
+    let out = run(&["tags", "--config", path(&missing), &seed]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+
+    // A valid file naming a topic set that cannot be read: the run cannot start (exit 1), as
+    // with --topics.
+    let file = dir.path().join("topics.toml");
+    fs::write(&file, "topics = \"no-such-topics.toml\"\n").unwrap();
+    let out = run(&["annotate", "-q", "--config", path(&file), &seed]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-topics.toml"));
+}
