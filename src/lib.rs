@@ -1,13 +1,17 @@
 //! newstag: who and what is in news articles.
 //!
 //! The modules follow the data flow: [`ingest`] reads articles, [`clean`] finds the dateline
-//! and boilerplate, [`segment`] splits sentences, [`entities`] recognises names, [`topics`] classifies (on [`encoder`] and
-//! [`runtime`], with models from [`store`]), [`pipeline`] drives the stages over batches, and
-//! [`emit`] prints records. [`cli`] is the command line on top.
+//! and boilerplate, [`segment`] splits sentences, [`entities`] recognises names, [`topics`]
+//! classifies (on [`encoder`] and [`runtime`], with models from [`store`]), [`aggregate`] and
+//! [`places`] make document entities and tags, [`pipeline`] drives the stages over batches,
+//! and [`emit`] prints records. [`config`] holds every choice of a run and loads a
+//! [`pipeline::Pipeline`] from it. The command line (`cli`) is on top, behind the default
+//! `cli` feature: without it the library builds with neither clap nor indicatif.
 
 pub mod aggregate;
 pub mod article;
 pub mod clean;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod document;

@@ -21,9 +21,8 @@ pub const ACCURATE_NER: &str = "Xenova/bert-base-NER";
 /// A DeBERTa-v3 NLI cross-encoder trained for zero-shot classification, with an ONNX export.
 pub const ACCURATE_NLI: &str = "MoritzLaurer/deberta-v3-base-zeroshot-v2.0";
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     /// spaCy-port NER and MiniLM embedding topics: offline, from the store.

@@ -1,0 +1,37 @@
+//! The core library, without the `cli` feature, depends on no command-line crate: a server or
+//! a Python package built on it does not pull in clap or indicatif.
+
+use std::process::Command;
+
+#[test]
+fn the_core_depends_on_no_command_line_crate() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "-p",
+            "newstag",
+            "-e",
+            "normal",
+            "--no-default-features",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8(out.stdout).unwrap();
+    let crates: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(crates.contains(&"ort"), "unexpected tree:\n{tree}");
+    for banned in ["clap", "indicatif"] {
+        assert!(!crates.contains(&banned), "{banned} in the core:\n{tree}");
+    }
+}
