@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::entities::{Aggregation, Precision};
+use crate::error::{Error, ErrorKind};
 use crate::ingest::ReadOptions;
 use crate::pipeline::Pipeline;
-use crate::profile::{self, Profile, Setup};
+use crate::profile::{self, NerModel, Profile, Setup, TopicModel};
 use crate::store::Store;
 use crate::topics::TopicSet;
 
@@ -186,32 +187,20 @@ impl Pipeline {
     /// Builds everything a run needs from `config`: its thread pool, topic set, entity rules,
     /// vocabulary and models (fetched into `store` when missing, unless `offline`), each
     /// loaded once. `log` hears about downloads.
-    pub fn load(config: &Config, store: &Store, log: &mut dyn FnMut(&str)) -> Result<Pipeline> {
+    ///
+    /// The error's [`ErrorKind`] says what failed: the configuration (a value, or a file it
+    /// names), a model missing or corrupt, the network.
+    pub fn load(
+        config: &Config,
+        store: &Store,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<Pipeline, Error> {
         config.validate()?;
         let threads = config.thread_count();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()?;
-        let topics = config.topic_set()?;
-        let aggregator = Aggregator {
-            rules: config
-                .entity_rules
-                .as_deref()
-                .map(EntityRules::from_file)
-                .transpose()?,
-            vocabulary: config
-                .vocabulary
-                .as_deref()
-                .map(Vocabulary::from_file)
-                .transpose()?,
-            vocabulary_only: config.vocabulary_only,
-            gazetteer: None,
-        };
-        let (ner, topic_model) = profile::choose(
-            config.profile,
-            config.ner.as_deref(),
-            config.topic_model.as_deref(),
-        )?;
+        let pool = thread_pool(threads)?;
+        let (topics, aggregator, (ner, topic_model)) = config
+            .resolve()
+            .map_err(|e| Error::new(ErrorKind::Config, e))?;
         let setup = Setup {
             ner,
             topic_model,
@@ -229,11 +218,45 @@ impl Pipeline {
     }
 
     /// A pipeline that only cleans and segments (no model), on `config`'s threads.
-    pub fn segmenter(config: &Config) -> Result<Pipeline> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(config.thread_count())
-            .build()?;
-        Ok(Pipeline::new(None, pool))
+    pub fn segmenter(config: &Config) -> Result<Pipeline, Error> {
+        Ok(Pipeline::new(None, thread_pool(config.thread_count())?))
+    }
+}
+
+/// The run's own worker pool.
+fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Other, e))
+}
+
+impl Config {
+    /// What the configuration names, loaded: the topic set, the aggregation stage's rules and
+    /// vocabulary, and the models the profile and choices resolve to.
+    fn resolve(&self) -> Result<(TopicSet, Aggregator, (NerModel, TopicModel))> {
+        let config = self;
+        let topics = config.topic_set()?;
+        let aggregator = Aggregator {
+            rules: config
+                .entity_rules
+                .as_deref()
+                .map(EntityRules::from_file)
+                .transpose()?,
+            vocabulary: config
+                .vocabulary
+                .as_deref()
+                .map(Vocabulary::from_file)
+                .transpose()?,
+            vocabulary_only: config.vocabulary_only,
+            gazetteer: None,
+        };
+        let models = profile::choose(
+            config.profile,
+            config.ner.as_deref(),
+            config.topic_model.as_deref(),
+        )?;
+        Ok((topics, aggregator, models))
     }
 }
 

@@ -21,6 +21,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{self, Failure};
 use crate::store::sha256_file;
 
 /// The public Hub, used when `HF_ENDPOINT` is not set.
@@ -169,14 +170,17 @@ impl HubClient {
                 .map(|(f, _)| *f)
                 .collect();
             if !missing.is_empty() {
-                bail!(
-                    "HF_HUB_OFFLINE is set and {} of {repo_id} at revision {revision} {} not in {} \
-                     (unset HF_HUB_OFFLINE to download {})",
-                    missing.join(", "),
-                    if missing.len() == 1 { "is" } else { "are" },
-                    dest_dir.display(),
-                    if missing.len() == 1 { "it" } else { "them" },
-                );
+                bail!(Failure::new(
+                    error::ErrorKind::ModelMissing,
+                    format!(
+                        "HF_HUB_OFFLINE is set and {} of {repo_id} at revision {revision} {} not \
+                         in {} (unset HF_HUB_OFFLINE to download {})",
+                        missing.join(", "),
+                        if missing.len() == 1 { "is" } else { "are" },
+                        dest_dir.display(),
+                        if missing.len() == 1 { "it" } else { "them" },
+                    )
+                ));
             }
             return Ok(targets);
         }
@@ -432,15 +436,16 @@ impl HubClient {
                 request = request.header("Authorization", format!("Bearer {token}"));
             }
             let response = request.call().map_err(|err| {
-                if origin_of(&url) == home {
-                    anyhow!(
+                let message = if origin_of(&url) == home {
+                    format!(
                         "cannot reach the Hub at {}: {err} (check the network or HF_ENDPOINT; \
                          HF_HUB_OFFLINE=1 uses only files already downloaded)",
                         self.endpoint
                     )
                 } else {
-                    anyhow!("cannot reach {url} (the Hub redirected {file} there): {err}")
-                }
+                    format!("cannot reach {url} (the Hub redirected {file} there): {err}")
+                };
+                anyhow!(Failure::new(error::ErrorKind::Network, message))
             })?;
             let headers = response.headers();
             if origin.commit.is_none() {
@@ -464,10 +469,13 @@ impl HubClient {
                         .ok_or_else(|| anyhow!("HTTP {status} without a Location from {url}"))?;
                     url = resolve_location(&url, &location);
                 }
-                404 => bail!(
-                    "not found: {file} in {repo_id} at revision {revision} ({url}){hub_message} \
-                     (check the repo id, revision and file name)"
-                ),
+                404 => bail!(Failure::new(
+                    error::ErrorKind::ModelMissing,
+                    format!(
+                        "not found: {file} in {repo_id} at revision {revision} ({url}){hub_message} \
+                         (check the repo id, revision and file name)"
+                    )
+                )),
                 401 | 403 => {
                     let hint = if self.token.is_some() {
                         "the token in HF_TOKEN was refused or has no access to this repo"

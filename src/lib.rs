@@ -18,6 +18,7 @@ pub mod document;
 pub mod emit;
 pub mod encoder;
 pub mod entities;
+pub mod error;
 pub mod hub;
 pub mod ingest;
 pub mod offsets;
@@ -29,3 +30,7 @@ pub mod runtime;
 pub mod segment;
 pub mod store;
 pub mod topics;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind};
+pub use pipeline::Pipeline;

