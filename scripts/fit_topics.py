@@ -48,7 +48,6 @@ import sys
 import tempfile
 
 import numpy as np
-from scipy.optimize import minimize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -129,6 +128,9 @@ def fit(x_b, g_b, f_b, x_p, g_p, f_p, k, fitted, lam, pseudo_weight):
     """Softmax regression over the k top-level topics: shared weights on the zero-shot features,
     linear heads (weights v, bias c) for the `fitted` topics only, L2 on the heads. A shared
     bias would cancel in the softmax, so there is none."""
+    # Imported here: scripts/bench_peer.py reuses read_taxonomy and should not pay for scipy.
+    from scipy.optimize import minimize
+
     x = np.concatenate([x_b, x_p])
     g = np.concatenate([g_b, g_p])
     fz = np.concatenate([f_b, f_p])
