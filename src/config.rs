@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::entities::{Aggregation, Precision};
+pub use crate::error::ConfigError;
 use crate::error::{Error, ErrorKind};
 use crate::ingest::ReadOptions;
 use crate::pipeline::Pipeline;
@@ -88,11 +89,6 @@ impl Default for Config {
         }
     }
 }
-
-/// A configuration that cannot describe a run.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
 
 impl Config {
     /// Checks the values a type cannot: ranges, and choices that exclude each other.

@@ -40,6 +40,12 @@ impl Failure {
     }
 }
 
+/// A configuration that cannot describe a run ([`crate::config::Config::validate`],
+/// [`crate::config::Config::from_file`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
 /// An error from the library's entry points ([`crate::pipeline::Pipeline::load`]): its
 /// [`ErrorKind`], and the message with its chain of causes (`source()`), as displayed before.
 pub struct Error {
@@ -73,7 +79,7 @@ impl From<anyhow::Error> for Error {
             .find_map(|e| {
                 if let Some(f) = e.downcast_ref::<Failure>() {
                     Some(f.kind)
-                } else if e.is::<crate::config::ConfigError>() {
+                } else if e.is::<ConfigError>() {
                     Some(ErrorKind::Config)
                 } else {
                     None
@@ -84,8 +90,8 @@ impl From<anyhow::Error> for Error {
     }
 }
 
-impl From<crate::config::ConfigError> for Error {
-    fn from(error: crate::config::ConfigError) -> Self {
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
         Error::new(ErrorKind::Config, error)
     }
 }

@@ -18,12 +18,10 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
 use super::mentions::{is_oblique, speaks_for_government};
 use super::tags::MIN_ENTITY_SALIENCE;
-use crate::entities::{Category, Mention};
-use crate::places::{Gazetteer, Place, PlaceKind};
+use crate::document::{Category, DocEntity, Mention};
+use crate::places::{Gazetteer, PlaceKind};
 
 /// Weight of a mention that only sets the scene ("in Moscow", "visit to Beijing") against 1
 /// for one that acts or owns ("Moscow said", "Beijing’s presence"): entity-salience studies
@@ -103,31 +101,6 @@ const TITLES: &[&str] = &[
     "comrade",
     "chief executive",
 ];
-
-/// One entity of the article, all its mentions grouped.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DocEntity {
-    pub name: String,
-    pub category: Category,
-    pub mentions: usize,
-    pub salience: f32,
-    /// Other names the article uses for it ("Putin" for "Vladimir Putin").
-    pub aliases: Vec<String>,
-    /// Code point spans of every mention (filled in by the emitter from `byte_spans`).
-    #[serde(skip)]
-    pub byte_spans: Vec<(usize, usize)>,
-    pub first_sentence: Option<usize>,
-    /// Index into the record's mentions list of each grouped mention.
-    #[serde(skip)]
-    pub mention_ids: Vec<usize>,
-    /// The gazetteer's place (for places), or the country a group's demonym names.
-    #[serde(skip)]
-    pub place: Option<Place>,
-    /// Names of other entities whose mentions were credited to this one: a capital that
-    /// stands for its country's government ("Beijing’s presence" counts for China).
-    #[serde(skip)]
-    pub credited: Vec<String>,
-}
 
 /// The name a mention stands for: possessive, leading "the" and titles removed, whitespace
 /// collapsed.

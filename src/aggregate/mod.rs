@@ -11,9 +11,10 @@ use crate::document::Document;
 use crate::entities::Category;
 use crate::places::Gazetteer;
 
-pub use group::{DocEntity, credit_capitals, group_mentions, normalize_name};
+pub use crate::document::{DocEntity, Tag};
+pub use group::{credit_capitals, group_mentions, normalize_name};
 pub use rules::EntityRules;
-pub use tags::{Tag, TagInput, suggest};
+pub use tags::{TagInput, suggest};
 pub use vocabulary::Vocabulary;
 
 /// The aggregation stage's configuration, loaded once.

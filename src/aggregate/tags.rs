@@ -1,29 +1,12 @@
 //! Tag suggestions for editors: topics and salient entities in one ranked list, each with the
 //! evidence that put it there, snapped to the newsroom's vocabulary when one is given.
 
-use serde::Serialize;
-
-use super::group::DocEntity;
 use super::vocabulary::Vocabulary;
-use crate::entities::Category;
-use crate::topics::TopicScore;
+use crate::document::{Category, DocEntity, Tag, TopicScore};
 
 /// Entities below this salience are not suggested: one passing mention late in a long
 /// article is rarely what it is about.
 pub const MIN_ENTITY_SALIENCE: f32 = 0.1;
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Tag {
-    pub tag: String,
-    /// `topic`, or the entity category (`person`, `place`, `organization`, `group`, `event`),
-    /// or the vocabulary's own kind when the tag snapped to it.
-    pub kind: String,
-    pub score: f32,
-    /// Why it is suggested: evidence sentences for topics, mentions for entities.
-    pub why: Vec<String>,
-    /// True when the tag is an entry of the controlled vocabulary.
-    pub vocabulary: bool,
-}
 
 pub struct TagInput<'a> {
     pub topics: &'a [TopicScore],

@@ -9,34 +9,12 @@ mod set;
 
 pub use set::LABEL_TEMPLATE;
 
-use serde::Serialize;
-
 use crate::document::Document;
+pub use crate::document::{Evidence, TopicScore};
 
 pub use embedding::EmbeddingClassifier;
 pub use nli::NliClassifier;
 pub use set::{Topic, TopicSet};
-
-/// A topic assigned to a document.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct TopicScore {
-    pub label: String,
-    pub code: Option<String>,
-    /// Labels from the top level down to this topic (IPTC concepts); `[label]` for a topic
-    /// outside the taxonomy.
-    pub path: Vec<String>,
-    /// Calibrated score in [0, 1]; topics under their threshold are not reported.
-    pub score: f32,
-    /// Sentences that carried the topic, strongest first.
-    pub evidence: Vec<Evidence>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Evidence {
-    /// Index into the record's `sentences`.
-    pub sentence: usize,
-    pub score: f32,
-}
 
 /// A multi-label topic classifier over whole documents.
 ///
