@@ -1,15 +1,21 @@
-//! ONNX Runtime, loaded once per process from the store and shared by every model session.
+//! ONNX Runtime, loaded once per process from the store and shared by every model session,
+//! and the ONNX pieces the models share: sessions, length-sorted batches, the export
+//! [`Precision`], and the transformer model (tokenizer, config, session) under both the
+//! token classifier ([`crate::entities::transformer`]) and the NLI classifier
+//! ([`crate::topics::nli`]).
 
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, anyhow};
-use ndarray::{ArrayD, ArrayViewD};
+use anyhow::{Context, Result, anyhow, bail};
+use ndarray::{Array2, ArrayD, ArrayViewD};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
-use tokenizers::Encoding;
+use tokenizers::{
+    EncodeInput, Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy,
+};
 
 /// An ONNX Runtime environment plus the thread budget its sessions get.
 ///
@@ -238,4 +244,224 @@ pub fn in_length_batches<T: Default + Clone>(
         start = end;
     }
     Ok(out)
+}
+
+/// When neither `tokenizer_config.json` nor `config.json` says.
+const DEFAULT_MAX_LEN: usize = 512;
+
+/// Which export of a model to run. Hugging Face ONNX repositories (Optimum, Xenova) ship the
+/// int8 one as `model_quantized.onnx` beside `model.onnx`; `scripts/quantize.py` makes it for a
+/// local directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    /// Weights in int8, activations quantised on the fly (ONNX Runtime dynamic quantisation).
+    Int8,
+}
+
+impl Precision {
+    /// The graph's file name.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "model.onnx",
+            Precision::Int8 => "model_quantized.onnx",
+        }
+    }
+
+    /// Where the graph may be in a model directory: beside the tokenizer, or in `onnx/` as
+    /// Hub repositories exported with Optimum keep it.
+    pub fn candidates(self) -> [String; 2] {
+        [
+            self.file_name().to_string(),
+            format!("onnx/{}", self.file_name()),
+        ]
+    }
+}
+
+/// An ONNX sequence model with its tokenizer and config: what the token classifier and the NLI
+/// classifier share.
+pub(crate) struct TransformerModel {
+    pub(crate) tokenizer: Tokenizer,
+    /// The same tokenizer truncating sentence pairs to `max_len` by cutting the first text
+    /// (the premise), as the zero-shot pipeline does; made once, not per batch.
+    pair_tokenizer: Tokenizer,
+    session: EncoderSession,
+    /// Tokens per input, special tokens included.
+    pub(crate) max_len: usize,
+    pub(crate) config: serde_json::Value,
+    pub(crate) name: String,
+    precision: Precision,
+}
+
+impl TransformerModel {
+    /// The model's name for records, marked when it runs the int8 export.
+    pub(crate) fn id(&self) -> String {
+        match self.precision {
+            Precision::Fp32 => self.name.clone(),
+            Precision::Int8 => format!("{} (int8)", self.name),
+        }
+    }
+
+    pub(crate) fn load(runtime: &Runtime, dir: &Path, precision: Precision) -> Result<Self> {
+        let config_path = dir.join("config.json");
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&config_path)
+                .with_context(|| format!("reading {}", config_path.display()))?,
+        )
+        .with_context(|| format!("parsing {}", config_path.display()))?;
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| anyhow!("loading {}: {e}", dir.join("tokenizer.json").display()))?;
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| anyhow!("{e}"))?;
+        let tokenizer_max = std::fs::read_to_string(dir.join("tokenizer_config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v.get("model_max_length").and_then(|m| m.as_f64()))
+            .filter(|m| (8.0..1e6).contains(m))
+            .map(|m| m as usize);
+        let position_max = config
+            .get("max_position_embeddings")
+            .and_then(|m| m.as_u64())
+            .filter(|&m| m >= 8)
+            .map(|m| m as usize);
+        let max_len = match (tokenizer_max, position_max) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => DEFAULT_MAX_LEN,
+        };
+        let pad_id = config
+            .get("pad_token_id")
+            .and_then(|p| p.as_u64())
+            .map(|p| p as u32)
+            .or_else(|| {
+                ["[PAD]", "<pad>", "<PAD>"]
+                    .iter()
+                    .find_map(|t| tokenizer.token_to_id(t))
+            })
+            .unwrap_or(0);
+        let [top, nested] = precision.candidates();
+        let onnx = [dir.join(&top), dir.join(&nested)]
+            .into_iter()
+            .find(|p| p.is_file())
+            .ok_or_else(|| match precision {
+                Precision::Fp32 => anyhow!("{}: no {top} (nor {nested})", dir.display()),
+                Precision::Int8 => anyhow!(
+                    "{}: no int8 export ({top} or {nested}); make one with `python3 scripts/quantize.py {}`",
+                    dir.display(),
+                    dir.display()
+                ),
+            })?;
+        let session = runtime.encoder_session(&onnx, pad_id)?;
+        // The directory's name; callers that know better (a Hub repository id) use `with_name`.
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| dir.display().to_string());
+        let mut pair_tokenizer = tokenizer.clone();
+        pair_tokenizer
+            .with_truncation(Some(TruncationParams {
+                direction: TruncationDirection::Right,
+                max_length: max_len,
+                strategy: TruncationStrategy::OnlyFirst,
+                stride: 0,
+            }))
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(TransformerModel {
+            tokenizer,
+            pair_tokenizer,
+            session,
+            max_len,
+            config,
+            name,
+            precision,
+        })
+    }
+
+    /// `id2label` of the config, in id order.
+    pub(crate) fn id2label(&self) -> Result<Vec<String>> {
+        let map = self
+            .config
+            .get("id2label")
+            .and_then(|m| m.as_object())
+            .ok_or_else(|| anyhow!("config.json of {} has no id2label", self.name))?;
+        let mut labels = vec![String::new(); map.len()];
+        for (id, label) in map {
+            let i: usize = id
+                .parse()
+                .map_err(|_| anyhow!("id2label key {id:?} is not a number"))?;
+            let slot = labels
+                .get_mut(i)
+                .ok_or_else(|| anyhow!("id2label ids are not 0..{}", map.len()))?;
+            *slot = label
+                .as_str()
+                .ok_or_else(|| anyhow!("id2label value of {id} is not a string"))?
+                .to_string();
+        }
+        Ok(labels)
+    }
+
+    /// Encodes, truncating pairs to the model's length (premise first) when `truncate`.
+    pub(crate) fn encode<'s, E: Into<EncodeInput<'s>> + Send>(
+        &self,
+        inputs: Vec<E>,
+        truncate: bool,
+    ) -> Result<Vec<Encoding>> {
+        let tokenizer = if truncate {
+            &self.pair_tokenizer
+        } else {
+            &self.tokenizer
+        };
+        tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| anyhow!("tokenizing: {e}"))
+    }
+
+    /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for
+    /// sequence classifiers. Inputs are sorted by length and batched by a padded-token budget.
+    pub(crate) fn logits(&self, encodings: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
+        in_length_batches(encodings, |batch| self.forward(batch))
+    }
+
+    fn forward(&self, batch: &[&Encoding]) -> Result<Vec<Array2<f32>>> {
+        let logits = self.session.run(batch)?;
+        let shape = logits.shape().to_vec();
+        let mut rows = Vec::with_capacity(batch.len());
+        match shape.len() {
+            3 => {
+                for (row, enc) in batch.iter().enumerate() {
+                    let n = enc.len();
+                    let mut a = Array2::<f32>::zeros((n, shape[2]));
+                    for t in 0..n {
+                        for l in 0..shape[2] {
+                            a[[t, l]] = logits[[row, t, l]];
+                        }
+                    }
+                    rows.push(a);
+                }
+            }
+            2 => {
+                for row in 0..batch.len() {
+                    let mut a = Array2::<f32>::zeros((1, shape[1]));
+                    for l in 0..shape[1] {
+                        a[[0, l]] = logits[[row, l]];
+                    }
+                    rows.push(a);
+                }
+            }
+            _ => bail!("{}: unexpected logits shape {shape:?}", self.name),
+        }
+        Ok(rows)
+    }
+}
+
+/// Softmax of one row, shifted by its maximum (as transformers' token pipeline computes it).
+pub(crate) fn softmax(row: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
+    let max = row.clone().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = row.map(|x| (x - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
 }

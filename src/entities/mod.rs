@@ -8,8 +8,9 @@ pub mod transformer;
 use crate::document::Document;
 
 pub use crate::document::{Category, Mention};
+pub use crate::runtime::Precision;
 pub use sm::SmRecognizer;
-pub use transformer::{Aggregation, Precision, TokenClassifier};
+pub use transformer::{Aggregation, TokenClassifier};
 
 /// A named-entity recogniser over whole documents.
 pub trait EntityRecognizer: Send + Sync {

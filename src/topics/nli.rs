@@ -39,8 +39,7 @@ use tokenizers::Encoding;
 
 use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
 use crate::document::Document;
-use crate::entities::transformer::{Precision, TransformerModel, softmax};
-use crate::runtime::Runtime;
+use crate::runtime::{Precision, Runtime, TransformerModel, softmax};
 
 /// The hypothesis, with `{}` (or `{label}`) for the label.
 pub const DEFAULT_TEMPLATE: &str = "This article is about {}.";
