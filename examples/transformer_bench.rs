@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use newstag::entities::{Aggregation, TokenClassifier};
+use newstag::entities::{AggregationStrategy, TokenClassifier};
 use newstag::runtime::Runtime;
 use newstag::store::{ONNXRUNTIME_LIB, Store};
 use newstag::topics::nli::DEFAULT_TEMPLATE;
@@ -71,7 +71,8 @@ fn main() -> Result<()> {
     let t = Instant::now();
     let (pass_s, lines, pairs) = match args.task.as_str() {
         "ner" => {
-            let ner = TokenClassifier::load(&runtime, &args.model_dir, Aggregation::Simple)?;
+            let ner =
+                TokenClassifier::load(&runtime, &args.model_dir, AggregationStrategy::Simple)?;
             let load_s = t.elapsed().as_secs_f64();
             let (times, found) = timed(args.runs, || ner.predict(&texts))?;
             let lines: Vec<_> = texts

@@ -1,7 +1,7 @@
-"""Generate src/tables.rs: Python-compatible Unicode predicates and spaCy data tables.
+"""Generate src/entities/spacy_sm/tables.rs: Python-compatible Unicode predicates and spaCy data tables.
 
 Run with the reference venv (Python 3.11.7, spaCy 3.8.18):
-    /tmp/spacy-venv/bin/python scripts/gen_tables.py > src/tables.rs
+    /tmp/spacy-venv/bin/python scripts/gen_tables.py > src/entities/spacy_sm/tables.rs
 
 The tables reproduce Python's str.isalpha / str.isdigit / str.isupper / str.isspace for
 single code points (unicodedata 14.0.0 under Python 3.11), spaCy's reserved symbol ids

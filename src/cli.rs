@@ -1,5 +1,5 @@
-//! The command line: what was typed (`Cli`), what it means (`AnnotateOptions` and friends), and
-//! one entry point per command.
+//! The command line: what was typed (`Cli` and its argument groups), what it means (the run's
+//! [`Config`], flags written over a `--config` file), and one entry point per command.
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};

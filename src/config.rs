@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
-use crate::entities::{Aggregation, Precision};
+use crate::entities::{AggregationStrategy, Precision};
 pub use crate::error::ConfigError;
 use crate::error::{Error, ErrorKind};
 use crate::ingest::ReadOptions;
@@ -45,7 +45,7 @@ pub struct Config {
     /// Report IPTC concepts at most this many levels deep (1 to 6).
     pub depth: Option<usize>,
     /// How a transformer NER merges word pieces: `simple`, `first`, `average` or `max`.
-    pub aggregation: Aggregation,
+    pub aggregation: AggregationStrategy,
     /// Which export of the transformer models runs: `fp32` or `int8`.
     pub precision: Precision,
     /// With an NLI topic model: shortlist this many topics per article by embedding first.
@@ -76,7 +76,7 @@ impl Default for Config {
             labels: Vec::new(),
             threshold: None,
             depth: None,
-            aggregation: Aggregation::Simple,
+            aggregation: AggregationStrategy::Simple,
             precision: Precision::Fp32,
             cascade: None,
             entity_rules: None,
@@ -303,7 +303,7 @@ mod tests {
                 threshold: Some(0.2),
                 depth: Some(2),
                 precision: Precision::Int8,
-                aggregation: Aggregation::Max,
+                aggregation: AggregationStrategy::Max,
                 vocabulary: Some(dir.path().join("desk.csv")),
                 batch_size: 8,
                 offline: true,

@@ -1,12 +1,15 @@
 //! newstag: who and what is in news articles.
 //!
-//! The modules follow the data flow: [`ingest`] reads articles, [`clean`] finds the dateline
-//! and boilerplate, [`segment`] splits sentences, [`entities`] recognises names, [`topics`]
-//! classifies (on [`encoder`] and [`runtime`], with models from [`store`]), [`aggregate`] and
-//! [`places`] make document entities and tags, [`pipeline`] drives the stages over batches,
-//! and [`emit`] prints records. [`config`] holds every choice of a run and loads a
-//! [`pipeline::Pipeline`] from it. The command line (`cli`) is on top, behind the default
-//! `cli` feature: without it the library builds with neither clap nor indicatif.
+//! The modules follow the data flow: [`ingest`] reads articles ([`article`]), [`clean`] finds
+//! the dateline and boilerplate, [`segment`] splits sentences, [`entities`] recognises names,
+//! [`topics`] classifies (on [`encoder`] and [`runtime`], with models from [`store`] and
+//! [`hub`]), [`aggregate`] and [`places`] make document entities and tags, all of them adding
+//! layers to a [`document::Document`]; [`pipeline`] drives the stages over batches, and [`emit`]
+//! prints records with code point offsets ([`offsets`]). [`config`] holds every choice of a run
+//! and loads a [`Pipeline`] from it (models resolved in [`profile`]), failing with an
+//! [`Error`] of a known [`ErrorKind`] ([`error`]); [`resume`] lets a killed run continue. The
+//! command line (`cli`) is on top, behind the default `cli` feature: without it the library
+//! builds with neither clap nor indicatif.
 
 pub mod aggregate;
 pub mod article;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 
 use crate::aggregate::Aggregator;
-use crate::entities::{Aggregation, EntityRecognizer, Precision, SmRecognizer, TokenClassifier};
+use crate::entities::{
+    AggregationStrategy, EntityRecognizer, Precision, SmRecognizer, TokenClassifier,
+};
 use crate::error::{ErrorKind, Failure, kind_of};
 use crate::hub::HubClient;
 use crate::pipeline::Annotator;
@@ -181,7 +183,7 @@ pub fn choose(
 pub struct Setup {
     pub ner: NerModel,
     pub topic_model: TopicModel,
-    pub aggregation: Aggregation,
+    pub aggregation: AggregationStrategy,
     /// With an NLI topic model: shortlist this many topics per article by embedding first.
     pub cascade: Option<usize>,
     pub topics: TopicSet,

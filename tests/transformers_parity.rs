@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use newstag::article::Article;
-use newstag::entities::{Aggregation, Category, EntityRecognizer, TokenClassifier};
+use newstag::entities::{AggregationStrategy, Category, EntityRecognizer, TokenClassifier};
 use newstag::runtime::Runtime;
 use newstag::store::{ONNXRUNTIME_LIB, Store};
 use newstag::topics::nli::NliClassifier;
@@ -50,11 +50,11 @@ fn byte_of(text: &str, chars: usize) -> usize {
         .map_or(text.len(), |(b, _)| b)
 }
 
-const STRATEGIES: [(&str, Aggregation); 4] = [
-    ("simple", Aggregation::Simple),
-    ("first", Aggregation::First),
-    ("average", Aggregation::Average),
-    ("max", Aggregation::Max),
+const STRATEGIES: [(&str, AggregationStrategy); 4] = [
+    ("simple", AggregationStrategy::Simple),
+    ("first", AggregationStrategy::First),
+    ("average", AggregationStrategy::Average),
+    ("max", AggregationStrategy::Max),
 ];
 
 #[test]
@@ -122,7 +122,8 @@ fn long_sentences_are_windowed_not_truncated() {
     let expected = expected("expected_ner.json");
     for model in ["bert-ner", "deberta-ner"] {
         let classifier =
-            TokenClassifier::load(runtime(), &tiny().join(model), Aggregation::First).unwrap();
+            TokenClassifier::load(runtime(), &tiny().join(model), AggregationStrategy::First)
+                .unwrap();
         // The recorded long sentences: entities past the first window are found, with exact
         // offsets (checked against transformers in the parity test; here: that they exist).
         let rows = expected["models"][model]["first"].as_array().unwrap();
@@ -193,7 +194,8 @@ fn recognizer_maps_spans_into_the_article() {
     let doc = newstag::pipeline::prepare(article).expect("prepare");
     for model in ["bert-ner", "deberta-ner"] {
         let classifier =
-            TokenClassifier::load(runtime(), &tiny().join(model), Aggregation::Average).unwrap();
+            TokenClassifier::load(runtime(), &tiny().join(model), AggregationStrategy::Average)
+                .unwrap();
         let sentences: Vec<&str> = (0..doc.sentences.len())
             .map(|i| doc.sentence_text(i))
             .collect();

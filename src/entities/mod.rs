@@ -1,7 +1,6 @@
 //! Recognise entities: people, places, organisations and the rest, as mentions with exact
 //! offsets. One trait; the spaCy `en_core_web_sm` port is the offline implementation.
 
-mod sm;
 pub mod spacy_sm;
 pub mod transformer;
 
@@ -9,8 +8,8 @@ use crate::document::Document;
 
 pub use crate::document::{Category, Mention};
 pub use crate::runtime::Precision;
-pub use sm::SmRecognizer;
-pub use transformer::{Aggregation, TokenClassifier};
+pub use spacy_sm::SmRecognizer;
+pub use transformer::{AggregationStrategy, TokenClassifier};
 
 /// A named-entity recogniser over whole documents.
 pub trait EntityRecognizer: Send + Sync {

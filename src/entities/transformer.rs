@@ -17,7 +17,7 @@
 //!    the token's text is not as long as its span, or, for tokenizers without such a marker
 //!    (Unigram, BPE without a prefix), when neither the character before it nor its first
 //!    character is a space. Unknown tokens are never subwords.
-//! 3. [`Aggregation`]: `Simple` labels every token by its argmax; `First`, `Average` and `Max`
+//! 3. [`AggregationStrategy`]: `Simple` labels every token by its argmax; `First`, `Average` and `Max`
 //!    first fuse subwords into words (label of the first token; argmax of the mean
 //!    distribution; label of the most confident token).
 //! 4. Adjacent tokens/words with the same entity type are merged unless the later one is
@@ -40,7 +40,7 @@ use crate::runtime::{Precision, Runtime, TransformerModel, softmax};
 
 /// How token predictions become entities: transformers' `aggregation_strategy`, less `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Aggregation {
+pub enum AggregationStrategy {
     /// Every token labelled by its argmax, then merged into entities.
     Simple,
     /// Words take the label of their first token.
@@ -51,37 +51,37 @@ pub enum Aggregation {
     Max,
 }
 
-impl Aggregation {
+impl AggregationStrategy {
     pub fn as_str(self) -> &'static str {
         match self {
-            Aggregation::Simple => "simple",
-            Aggregation::First => "first",
-            Aggregation::Average => "average",
-            Aggregation::Max => "max",
+            AggregationStrategy::Simple => "simple",
+            AggregationStrategy::First => "first",
+            AggregationStrategy::Average => "average",
+            AggregationStrategy::Max => "max",
         }
     }
 }
 
-impl std::str::FromStr for Aggregation {
+impl std::str::FromStr for AggregationStrategy {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Self> {
         Ok(match s.to_ascii_lowercase().as_str() {
-            "simple" => Aggregation::Simple,
-            "first" => Aggregation::First,
-            "average" => Aggregation::Average,
-            "max" => Aggregation::Max,
+            "simple" => AggregationStrategy::Simple,
+            "first" => AggregationStrategy::First,
+            "average" => AggregationStrategy::Average,
+            "max" => AggregationStrategy::Max,
             _ => bail!("unknown aggregation {s:?} (simple, first, average or max)"),
         })
     }
 }
 
-impl serde::Serialize for Aggregation {
+impl serde::Serialize for AggregationStrategy {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
 
-impl<'de> serde::Deserialize<'de> for Aggregation {
+impl<'de> serde::Deserialize<'de> for AggregationStrategy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let name = String::deserialize(d)?;
         name.parse().map_err(serde::de::Error::custom)
@@ -119,7 +119,7 @@ struct Labelled {
 pub struct TokenClassifier {
     model: TransformerModel,
     labels: Vec<String>,
-    aggregation: Aggregation,
+    aggregation: AggregationStrategy,
     /// The tokenizer marks continuation pieces (WordPiece `##`, BPE with a prefix).
     word_aware: bool,
     unk_id: Option<u32>,
@@ -128,7 +128,7 @@ pub struct TokenClassifier {
 
 impl TokenClassifier {
     /// Loads `model.onnx`, `tokenizer.json` and `config.json` from `dir`.
-    pub fn load(runtime: &Runtime, dir: &Path, aggregation: Aggregation) -> Result<Self> {
+    pub fn load(runtime: &Runtime, dir: &Path, aggregation: AggregationStrategy) -> Result<Self> {
         Self::load_with_precision(runtime, dir, aggregation, Precision::Fp32)
     }
 
@@ -136,7 +136,7 @@ impl TokenClassifier {
     pub fn load_with_precision(
         runtime: &Runtime,
         dir: &Path,
-        aggregation: Aggregation,
+        aggregation: AggregationStrategy,
         precision: Precision,
     ) -> Result<Self> {
         let model = TransformerModel::load(runtime, dir, precision)?;
@@ -177,7 +177,7 @@ impl TokenClassifier {
         self
     }
 
-    pub fn aggregation(&self) -> Aggregation {
+    pub fn aggregation(&self) -> AggregationStrategy {
         self.aggregation
     }
 
@@ -281,7 +281,7 @@ impl TokenClassifier {
     }
 
     fn aggregate(&self, pre: Vec<PreEntity>) -> Vec<Labelled> {
-        if self.aggregation == Aggregation::Simple {
+        if self.aggregation == AggregationStrategy::Simple {
             return pre
                 .into_iter()
                 .map(|p| {
@@ -306,11 +306,11 @@ impl TokenClassifier {
             .into_iter()
             .map(|tokens| {
                 let (label, score) = match self.aggregation {
-                    Aggregation::First => {
+                    AggregationStrategy::First => {
                         let l = argmax(&tokens[0].scores);
                         (l, tokens[0].scores[l])
                     }
-                    Aggregation::Max => {
+                    AggregationStrategy::Max => {
                         // The first token whose top score is the highest.
                         let mut best = &tokens[0];
                         let top = |t: &PreEntity| t.scores.iter().copied().fold(f32::MIN, f32::max);
@@ -322,7 +322,7 @@ impl TokenClassifier {
                         let l = argmax(&best.scores);
                         (l, best.scores[l])
                     }
-                    Aggregation::Average | Aggregation::Simple => {
+                    AggregationStrategy::Average | AggregationStrategy::Simple => {
                         let n = tokens.len() as f32;
                         let mean: Vec<f32> = (0..tokens[0].scores.len())
                             .map(|l| tokens.iter().map(|t| t.scores[l]).sum::<f32>() / n)
@@ -495,6 +495,9 @@ mod tests {
         assert_eq!(split_tag("B-PER"), ('B', "PER"));
         assert_eq!(split_tag("I-ORG"), ('I', "ORG"));
         assert_eq!(split_tag("O"), ('I', "O"));
-        assert_eq!("first".parse::<Aggregation>().unwrap(), Aggregation::First);
+        assert_eq!(
+            "first".parse::<AggregationStrategy>().unwrap(),
+            AggregationStrategy::First
+        );
     }
 }

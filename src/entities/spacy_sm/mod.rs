@@ -16,9 +16,12 @@ pub mod lexeme;
 pub mod model;
 pub mod parser;
 pub mod pyunicode;
+mod recognizer;
 mod tables;
 pub mod tok2vec;
 pub mod tokenizer;
+
+pub use recognizer::SmRecognizer;
 
 use std::collections::HashMap;
 use std::ops::Range;

@@ -5,9 +5,9 @@ use std::path::Path;
 use anyhow::Result;
 use rayon::prelude::*;
 
-use super::spacy_sm::SpacyNer;
-use super::{Category, EntityRecognizer, Mention, sentence_of};
-use crate::document::Document;
+use super::SpacyNer;
+use crate::document::{Category, Document, Mention};
+use crate::entities::{EntityRecognizer, sentence_of};
 
 pub struct SmRecognizer {
     ner: SpacyNer,
