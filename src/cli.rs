@@ -13,6 +13,7 @@ use crate::article::Input;
 use crate::config::Config;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;
+use crate::error::ErrorKind;
 use crate::ingest::{Source, read_sources};
 use crate::pipeline::{Outcome, Pipeline};
 use crate::profile::Profile;
@@ -260,8 +261,23 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
             eprintln!("newstag: {msg}");
         }
     };
-    let pipeline = Pipeline::load(&config, &Store::from_env()?, &mut log)?;
+    let pipeline = Pipeline::load(&config, &Store::from_env()?, &mut log)
+        .map_err(|e| with_hint(e, &config))?;
     Ok(Some((config, pipeline)))
+}
+
+/// The library says what is wrong; the command line says what to type about it.
+fn with_hint(error: crate::Error, config: &Config) -> anyhow::Error {
+    let hint = match (error.kind(), error.model()) {
+        (ErrorKind::ModelMissing, Some(name)) if store::spec(name).is_some() => {
+            format!(" (run: newstag models fetch {name})")
+        }
+        (ErrorKind::ModelMissing, Some(_)) if config.offline => {
+            "; --offline forbids downloading it: run once without --offline".to_string()
+        }
+        _ => return error.into(),
+    };
+    anyhow::anyhow!("{:#}{hint}", anyhow::Error::from(error))
 }
 
 /// The flags that were given, written over `config` (from a file, or the defaults).
@@ -282,6 +298,9 @@ fn with_flags(mut config: Config, args: &ModelArgs, input: &InputArgs) -> Result
         config.labels.clear();
     }
     if !args.label.is_empty() {
+        if args.label.iter().any(|l| l.trim().is_empty()) {
+            bail!("--label needs a non-empty text");
+        }
         config.labels = args.label.clone();
         config.topics = None;
     }

@@ -29,6 +29,9 @@ pub enum ErrorKind {
 pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    /// The model it is about (a store model's name, or `repo@revision` on the Hub), so a front
+    /// end can say how to get it.
+    pub model: Option<String>,
 }
 
 impl Failure {
@@ -36,7 +39,14 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            model: None,
         }
+    }
+
+    /// The same failure, about `model`.
+    pub fn for_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
     }
 }
 
@@ -50,6 +60,7 @@ pub struct ConfigError(pub String);
 /// [`ErrorKind`], and the message with its chain of causes (`source()`), as displayed before.
 pub struct Error {
     kind: ErrorKind,
+    model: Option<String>,
     inner: Box<dyn std::error::Error + Send + Sync + 'static>,
 }
 
@@ -61,6 +72,7 @@ impl Error {
     ) -> Self {
         Error {
             kind,
+            model: None,
             inner: error.into(),
         }
     }
@@ -68,25 +80,34 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    /// The model the failure is about, when it is about one (a store model's name, or
+    /// `repo@revision` on the Hub).
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
 }
 
 impl From<anyhow::Error> for Error {
     /// The kind is the outermost [`Failure`] (or configuration error) in the chain; `Other`
     /// when there is none.
     fn from(error: anyhow::Error) -> Self {
-        let kind = error
+        let (kind, model) = error
             .chain()
             .find_map(|e| {
                 if let Some(f) = e.downcast_ref::<Failure>() {
-                    Some(f.kind)
+                    Some((f.kind, f.model.clone()))
                 } else if e.is::<ConfigError>() {
-                    Some(ErrorKind::Config)
+                    Some((ErrorKind::Config, None))
                 } else {
                     None
                 }
             })
-            .unwrap_or(ErrorKind::Other);
-        Error::new(kind, error)
+            .unwrap_or((ErrorKind::Other, None));
+        Error {
+            model,
+            ..Error::new(kind, error)
+        }
     }
 }
 

@@ -138,13 +138,16 @@ impl ModelRef {
         }
         let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
         if forced_offline {
-            bail!(Failure::new(
-                ErrorKind::ModelMissing,
-                format!(
-                    "{repo}@{revision} is not in the model store ({}) and --offline forbids downloading it; run once without --offline",
-                    dest.display()
+            bail!(
+                Failure::new(
+                    ErrorKind::ModelMissing,
+                    format!(
+                        "{repo}@{revision} is not in the model store ({}) and the run is offline",
+                        dest.display()
+                    )
                 )
-            ));
+                .for_model(format!("{repo}@{revision}"))
+            );
         }
         Err(error)
     }

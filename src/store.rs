@@ -338,20 +338,22 @@ impl Store {
         }
     }
 
-    /// The model's directory, or a clear error naming the command that fetches it.
+    /// The model's directory, or a [`ErrorKind::ModelMissing`] failure naming the model.
     pub fn require(&self, spec: &ModelSpec) -> Result<PathBuf> {
         if self.is_present(spec) {
             Ok(self.model_dir(spec))
         } else {
-            bail!(Failure::new(
-                ErrorKind::ModelMissing,
-                format!(
-                    "model '{}' is not in the store at {} (run: newstag models fetch {})",
-                    spec.name,
-                    self.root.display(),
-                    spec.name
+            bail!(
+                Failure::new(
+                    ErrorKind::ModelMissing,
+                    format!(
+                        "model '{}' is not in the store at {}",
+                        spec.name,
+                        self.root.display()
+                    )
                 )
-            ))
+                .for_model(spec.name)
+            )
         }
     }
 

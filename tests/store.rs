@@ -40,8 +40,10 @@ fn fetch_checks_sha256_and_moves_in_atomically() {
         !store.is_present(&wrong),
         "a file that failed its check is never in place"
     );
-    let err = store.require(&wrong).unwrap_err();
-    assert!(format!("{err:#}").contains("newstag models fetch six-as-model"));
+    let err = newstag::Error::from(store.require(&wrong).unwrap_err());
+    assert_eq!(err.kind(), newstag::ErrorKind::ModelMissing, "{err}");
+    assert_eq!(err.model(), Some("six-as-model"));
+    assert!(err.to_string().contains("six-as-model"), "{err}");
 
     let right = spec(SIX_SHA);
     let dir = store

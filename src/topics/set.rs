@@ -132,7 +132,7 @@ impl TopicSet {
     /// Ad-hoc labels, each described by the zero-shot template.
     pub fn from_labels(labels: &[String]) -> Result<Self> {
         if labels.iter().any(|l| l.trim().is_empty()) {
-            bail!("--label needs a non-empty text");
+            bail!("a topic label is empty");
         }
         Ok(TopicSet {
             name: "labels".to_string(),
