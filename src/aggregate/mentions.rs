@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::group::normalize_name;
+use super::names::normalize_name;
 use crate::entities::{Category, Mention, sentence_of};
 use crate::places::{Gazetteer, PlaceKind};
 

@@ -3,6 +3,7 @@
 
 pub mod group;
 pub mod mentions;
+pub mod names;
 pub mod rules;
 pub mod tags;
 pub mod vocabulary;
@@ -12,7 +13,8 @@ use crate::entities::Category;
 use crate::places::Gazetteer;
 
 pub use crate::document::{DocEntity, Tag};
-pub use group::{credit_capitals, group_mentions, normalize_name};
+pub use group::{credit_capitals, group_mentions};
+pub use names::normalize_name;
 pub use rules::EntityRules;
 pub use tags::{TagInput, suggest};
 pub use vocabulary::Vocabulary;
