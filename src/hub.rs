@@ -12,6 +12,9 @@
 //! A file that is in place with its metadata is used as it is, without asking the Hub whether
 //! the revision moved: a branch such as `main` is read once; pin a commit sha for a revision
 //! that never changes. `HF_HUB_OFFLINE=1` makes no request at all.
+//!
+//! [`ModelRef`] names a transformer model (a local directory, or a Hub repo at a revision) and
+//! [`ModelRef::materialize`] fetches a Hub model's files into the store with this client.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, ErrorKind, Read, Write};
@@ -21,8 +24,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{self, Failure};
-use crate::store::sha256_file;
+use crate::error::{self, Failure, kind_of};
+use crate::runtime::Precision;
+use crate::store::{Store, sha256_file};
 
 /// The public Hub, used when `HF_ENDPOINT` is not set.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -715,6 +719,106 @@ fn check_file_path(file: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// A transformer model: a local directory, or a Hub repo at a revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelRef {
+    Dir(PathBuf),
+    Hub { repo: String, revision: String },
+}
+
+impl ModelRef {
+    /// `DIR` when it is a directory, else `org/name` or `org/name@revision` on the Hub.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let path = Path::new(spec);
+        if path.is_dir() {
+            return Ok(ModelRef::Dir(path.to_path_buf()));
+        }
+        let (repo, revision) = spec.split_once('@').unwrap_or((spec, "main"));
+        let parts: Vec<&str> = repo.split('/').collect();
+        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) || revision.is_empty() {
+            bail!(
+                "{spec:?} is neither a directory nor a Hub repo id (org/name or org/name@revision)"
+            );
+        }
+        Ok(ModelRef::Hub {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+        })
+    }
+
+    /// Short name for the record's `models` field.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelRef::Dir(d) => d.display().to_string(),
+            ModelRef::Hub { repo, revision } => format!("{repo}@{revision}"),
+        }
+    }
+
+    /// A local directory holding `config.json`, `tokenizer.json` and the ONNX model, fetched
+    /// into the store from the Hub when needed (the Hub client honours `HF_ENDPOINT`,
+    /// `HF_TOKEN` and `HF_HUB_OFFLINE`; `offline` forbids the network too).
+    pub fn materialize(
+        &self,
+        store: &Store,
+        offline: bool,
+        precision: Precision,
+        log: &mut dyn FnMut(&str),
+    ) -> Result<PathBuf> {
+        let (repo, revision) = match self {
+            ModelRef::Dir(d) => return Ok(d.clone()),
+            ModelRef::Hub { repo, revision } => (repo, revision),
+        };
+        let env = HubClient::from_env();
+        let forced_offline = offline && !env.is_offline();
+        let client = if forced_offline {
+            HubClient::new(env.endpoint(), None, true)
+        } else {
+            env
+        };
+        let dest = store
+            .root()
+            .join("hub")
+            .join(repo.replace('/', "--"))
+            .join(revision);
+        // Hub ONNX exports keep the graph under onnx/; some repos have it at the top.
+        let [top, nested] = precision.candidates();
+        let layouts = [
+            ["config.json", "tokenizer.json", nested.as_str()],
+            ["config.json", "tokenizer.json", top.as_str()],
+        ];
+        let mut last_error = None;
+        for files in layouts {
+            match client.download(repo, revision, &files, &dest, log) {
+                Ok(_) => return Ok(dest),
+                Err(e) => {
+                    // Another layout is worth trying when this one is missing, not when the
+                    // Hub cannot be reached.
+                    let next =
+                        client.is_offline() || kind_of(&e) == Some(error::ErrorKind::ModelMissing);
+                    last_error = Some(e);
+                    if !next {
+                        break;
+                    }
+                }
+            }
+        }
+        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
+        if forced_offline {
+            bail!(
+                Failure::new(
+                    error::ErrorKind::ModelMissing,
+                    format!(
+                        "{repo}@{revision} is not in the model store ({}) and the run is offline",
+                        dest.display()
+                    )
+                )
+                .for_model(format!("{repo}@{revision}"))
+            );
+        }
+        Err(error)
+    }
 }
 
 #[cfg(test)]

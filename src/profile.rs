@@ -2,16 +2,13 @@
 //! (transformer NER and NLI zero-shot from the Hugging Face Hub), and explicit `--ner` /
 //! `--topic-model` choices that override either.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::aggregate::Aggregator;
 use crate::entities::{
     AggregationStrategy, EntityRecognizer, Precision, SmRecognizer, TokenClassifier,
 };
-use crate::error::{ErrorKind, Failure, kind_of};
-use crate::hub::HubClient;
+pub use crate::hub::ModelRef;
 use crate::pipeline::Annotator;
 use crate::places::Gazetteer;
 use crate::runtime::Runtime;
@@ -34,13 +31,6 @@ pub enum Profile {
     Accurate,
 }
 
-/// A transformer model: a local directory, or a Hub repo at a revision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelRef {
-    Dir(PathBuf),
-    Hub { repo: String, revision: String },
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NerModel {
     None,
@@ -59,98 +49,6 @@ pub enum TopicModel {
     /// too: no faster, ~150 MB more memory, cosine 0.999 to fp32.
     EmbeddingInt8,
     Nli(ModelRef),
-}
-
-impl ModelRef {
-    /// `DIR` when it is a directory, else `org/name` or `org/name@revision` on the Hub.
-    pub fn parse(spec: &str) -> Result<Self> {
-        let path = Path::new(spec);
-        if path.is_dir() {
-            return Ok(ModelRef::Dir(path.to_path_buf()));
-        }
-        let (repo, revision) = spec.split_once('@').unwrap_or((spec, "main"));
-        let parts: Vec<&str> = repo.split('/').collect();
-        if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) || revision.is_empty() {
-            bail!(
-                "{spec:?} is neither a directory nor a Hub repo id (org/name or org/name@revision)"
-            );
-        }
-        Ok(ModelRef::Hub {
-            repo: repo.to_string(),
-            revision: revision.to_string(),
-        })
-    }
-
-    /// Short name for the record's `models` field.
-    pub fn describe(&self) -> String {
-        match self {
-            ModelRef::Dir(d) => d.display().to_string(),
-            ModelRef::Hub { repo, revision } => format!("{repo}@{revision}"),
-        }
-    }
-
-    /// A local directory holding `config.json`, `tokenizer.json` and the ONNX model, fetched
-    /// into the store from the Hub when needed (the Hub client honours `HF_ENDPOINT`,
-    /// `HF_TOKEN` and `HF_HUB_OFFLINE`; `offline` forbids the network too).
-    pub fn materialize(
-        &self,
-        store: &Store,
-        offline: bool,
-        precision: Precision,
-        log: &mut dyn FnMut(&str),
-    ) -> Result<PathBuf> {
-        let (repo, revision) = match self {
-            ModelRef::Dir(d) => return Ok(d.clone()),
-            ModelRef::Hub { repo, revision } => (repo, revision),
-        };
-        let env = HubClient::from_env();
-        let forced_offline = offline && !env.is_offline();
-        let client = if forced_offline {
-            HubClient::new(env.endpoint(), None, true)
-        } else {
-            env
-        };
-        let dest = store
-            .root()
-            .join("hub")
-            .join(repo.replace('/', "--"))
-            .join(revision);
-        // Hub ONNX exports keep the graph under onnx/; some repos have it at the top.
-        let [top, nested] = precision.candidates();
-        let layouts = [
-            ["config.json", "tokenizer.json", nested.as_str()],
-            ["config.json", "tokenizer.json", top.as_str()],
-        ];
-        let mut last_error = None;
-        for files in layouts {
-            match client.download(repo, revision, &files, &dest, log) {
-                Ok(_) => return Ok(dest),
-                Err(e) => {
-                    // Another layout is worth trying when this one is missing, not when the
-                    // Hub cannot be reached.
-                    let next = client.is_offline() || kind_of(&e) == Some(ErrorKind::ModelMissing);
-                    last_error = Some(e);
-                    if !next {
-                        break;
-                    }
-                }
-            }
-        }
-        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
-        if forced_offline {
-            bail!(
-                Failure::new(
-                    ErrorKind::ModelMissing,
-                    format!(
-                        "{repo}@{revision} is not in the model store ({}) and the run is offline",
-                        dest.display()
-                    )
-                )
-                .for_model(format!("{repo}@{revision}"))
-            );
-        }
-        Err(error)
-    }
 }
 
 /// Resolves the profile and explicit choices into the models of a run.
