@@ -118,9 +118,18 @@ impl From<ConfigError> for Error {
 }
 
 impl fmt::Display for Error {
-    // The outermost message only: `source()` gives the rest, as anyhow's `{:#}` prints it.
+    // The outermost message only (`source()` gives the rest, as anyhow's `{:#}` prints it);
+    // `{:#}` prints the whole chain, as anyhow's does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.inner)
+        write!(f, "{}", self.inner)?;
+        if f.alternate() {
+            let mut cause = self.inner.source();
+            while let Some(c) = cause {
+                write!(f, ": {c}")?;
+                cause = c.source();
+            }
+        }
+        Ok(())
     }
 }
 
@@ -141,4 +150,28 @@ pub fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
     error
         .chain()
         .find_map(|e| e.downcast_ref::<Failure>().map(|f| f.kind))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    #[test]
+    fn messages_read_as_anyhow_prints_them() {
+        let chain = || -> anyhow::Result<()> {
+            Err(anyhow::anyhow!(Failure::new(ErrorKind::Network, "refused")))
+                .context("fetching model.onnx")
+                .context("loading org/model")
+        };
+        let plain = chain().unwrap_err();
+        let typed = Error::from(chain().unwrap_err());
+        assert_eq!(typed.kind(), ErrorKind::Network);
+        assert_eq!(format!("{typed}"), format!("{plain}"));
+        assert_eq!(format!("{typed:#}"), format!("{plain:#}"));
+        assert_eq!(
+            format!("{:#}", anyhow::Error::new(typed)),
+            "loading org/model: fetching model.onnx: refused"
+        );
+    }
 }

@@ -250,7 +250,7 @@ impl Annotator {
 fn per_document<T: Default>(
     docs: &[&Document],
     stage: &str,
-    run: impl Fn(&[&Document]) -> anyhow::Result<Vec<T>>,
+    run: impl Fn(&[&Document]) -> Result<Vec<T>, crate::Error>,
 ) -> Vec<Result<T, DocError>> {
     match run(docs) {
         Ok(out) if out.len() == docs.len() => out.into_iter().map(Ok).collect(),

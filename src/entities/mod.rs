@@ -16,7 +16,7 @@ pub trait EntityRecognizer: Send + Sync {
     /// What produced the entities, for the record's `models` field.
     fn model_id(&self) -> String;
     /// Mentions of each document, in text order.
-    fn recognize(&self, docs: &[&Document]) -> anyhow::Result<Vec<Vec<Mention>>>;
+    fn recognize(&self, docs: &[&Document]) -> Result<Vec<Vec<Mention>>, crate::Error>;
 }
 
 /// The sentence that contains byte offset `at`, given sentences in text order.

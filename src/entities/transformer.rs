@@ -429,10 +429,19 @@ impl EntityRecognizer for TokenClassifier {
         )
     }
 
+    fn recognize(
+        &self,
+        docs: &[&Document],
+    ) -> std::result::Result<Vec<Vec<Mention>>, crate::Error> {
+        self.recognize_docs(docs).map_err(crate::Error::from)
+    }
+}
+
+impl TokenClassifier {
     /// Every sentence of every document in one batched run. Spans are the model's, less
     /// surrounding whitespace (a SentencePiece token's span includes the space before it);
     /// an entity that is only whitespace is dropped.
-    fn recognize(&self, docs: &[&Document]) -> Result<Vec<Vec<Mention>>> {
+    fn recognize_docs(&self, docs: &[&Document]) -> Result<Vec<Vec<Mention>>> {
         let mut texts: Vec<&str> = Vec::new();
         for doc in docs {
             texts.extend((0..doc.sentences.len()).map(|i| doc.sentence_text(i)));

@@ -595,7 +595,16 @@ impl TopicClassifier for EmbeddingClassifier {
         )
     }
 
-    fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
+    fn classify(
+        &self,
+        docs: &[&Document],
+    ) -> std::result::Result<Vec<Vec<TopicScore>>, crate::Error> {
+        self.classify_docs(docs).map_err(crate::Error::from)
+    }
+}
+
+impl EmbeddingClassifier {
+    fn classify_docs(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // One embedding call for every sentence of every document: the encoder sorts them by
         // length and batches across articles, so short articles do not waste padded passes.
         let mut texts: Vec<&str> = Vec::new();

@@ -23,7 +23,7 @@ pub use set::{Topic, TopicSet};
 pub trait TopicClassifier: Send + Sync {
     /// What produced the topics, for the record's `models` field.
     fn model_id(&self) -> String;
-    fn classify(&self, docs: &[&Document]) -> anyhow::Result<Vec<Vec<TopicScore>>>;
+    fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>, crate::Error>;
 }
 
 /// Evidence sentences listed per topic, at most.

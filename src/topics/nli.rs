@@ -309,7 +309,16 @@ impl TopicClassifier for NliClassifier {
         )
     }
 
-    fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
+    fn classify(
+        &self,
+        docs: &[&Document],
+    ) -> std::result::Result<Vec<Vec<TopicScore>>, crate::Error> {
+        self.classify_docs(docs).map_err(crate::Error::from)
+    }
+}
+
+impl NliClassifier {
+    fn classify_docs(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // Which topics each document is scored against: all, or the shortlist's best k.
         let all: Vec<usize> = (0..self.topics.topics.len()).collect();
         let chosen: Vec<Vec<usize>> = match &self.shortlist {

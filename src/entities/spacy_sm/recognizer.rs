@@ -52,7 +52,10 @@ impl EntityRecognizer for SmRecognizer {
         format!("{} (newstag Rust port of spaCy NER)", self.name)
     }
 
-    fn recognize(&self, docs: &[&Document]) -> Result<Vec<Vec<Mention>>> {
+    fn recognize(
+        &self,
+        docs: &[&Document],
+    ) -> std::result::Result<Vec<Vec<Mention>>, crate::Error> {
         Ok(docs.par_iter().map(|d| self.mentions(d)).collect())
     }
 }
