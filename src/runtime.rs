@@ -21,8 +21,11 @@ use tokenizers::{
 ///
 /// `ort` loads the shared library into the process once (a `dlopen` is process-wide whatever we
 /// do); everything else — environment, sessions, thread counts — lives in values the caller owns.
-/// ONNX Runtime allows one environment per process, so a second `Runtime::load` fails: a
-/// program (a server, a test binary) loads one `Runtime` and shares it.
+/// ONNX Runtime allows one environment per process, ever (`ort` refuses a second one even
+/// after the first is dropped), so the first `Runtime::load` creates it and keeps it for the
+/// life of the process, and every later `Runtime` shares it: any number of runtimes (and
+/// pipelines) can be loaded, used and dropped in one process. The library is loaded from the
+/// first `lib` given; later calls reuse it.
 ///
 /// The thread plan: one session per model, each forward pass on `intra_threads` (= `--threads`)
 /// threads, and the pipeline's stages take turns on a batch ([`crate::pipeline`]), so model
@@ -40,13 +43,21 @@ impl Runtime {
     /// Loads `libonnxruntime.so` from `lib` and creates an environment whose sessions each use
     /// `intra_threads` threads for one forward pass.
     pub fn load(lib: &Path, intra_threads: usize) -> Result<Self> {
-        let builder = ort::init_from(lib)
-            .map_err(|e| anyhow!("loading ONNX Runtime from {}: {e}", lib.display()))?;
-        let env = builder
-            .with_name("newstag")
-            .with_telemetry(false)
-            .build()
-            .map_err(|e| anyhow!("creating the ONNX Runtime environment: {e}"))?;
+        static ENVIRONMENT: Mutex<Option<Environment>> = Mutex::new(None);
+        let mut shared = ENVIRONMENT.lock().unwrap_or_else(|e| e.into_inner());
+        let env = match &*shared {
+            Some(env) => env.clone(),
+            None => {
+                let builder = ort::init_from(lib)
+                    .map_err(|e| anyhow!("loading ONNX Runtime from {}: {e}", lib.display()))?;
+                let env = builder
+                    .with_name("newstag")
+                    .with_telemetry(false)
+                    .build()
+                    .map_err(|e| anyhow!("creating the ONNX Runtime environment: {e}"))?;
+                shared.insert(env).clone()
+            }
+        };
         Ok(Runtime {
             env,
             intra_threads: intra_threads.max(1),
