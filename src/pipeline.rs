@@ -184,17 +184,8 @@ impl Annotator {
         models
     }
 
-    /// Annotates a stream of inputs, batch by batch (see [`Batches`]): outcomes in input
-    /// order, an error record in place of each article that failed, one batch in memory.
-    pub fn annotate_stream<I: IntoIterator<Item = Input>>(
-        &self,
-        inputs: I,
-        batch_size: usize,
-    ) -> Batches<I::IntoIter, impl FnMut(Vec<Input>) -> Vec<Outcome> + '_> {
-        Batches::new(inputs, batch_size, |batch| self.annotate_batch(batch))
-    }
-
-    /// Runs every stage over a batch; the output has one outcome per input, in order.
+    /// Runs every stage over a batch; the output has one outcome per input, in order. On the
+    /// caller's threads; [`Pipeline::annotate_stream`] runs batches on the pipeline's own.
     pub fn annotate_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
         let mut outcomes = prepare_batch(inputs);
         let docs: Vec<&Document> = outcomes
