@@ -38,7 +38,8 @@ use super::{
     Evidence, LABEL_TEMPLATE, Topic, TopicClassifier, TopicScore, TopicSet, round4, sort_topics,
 };
 use crate::document::Document;
-use crate::encoder::{SentenceEncoder, normalize};
+use crate::encoder::{SentenceEncoder, dot, normalize};
+use crate::runtime::softmax;
 
 /// Background sentences for the per-prototype baselines, shipped with the topic sets.
 const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
@@ -349,7 +350,7 @@ impl EmbeddingClassifier {
                     })
                     .collect();
                 Scored {
-                    tops: softmax(&with_heads),
+                    tops: softmax(with_heads.iter().copied()),
                     concept_logits,
                     outside,
                 }
@@ -464,8 +465,7 @@ impl EmbeddingClassifier {
         let (mut at, mut share) = (top, 1.0f32);
         while (concepts[at].level as usize) < self.depth && !concepts[at].children.is_empty() {
             let children = &concepts[at].children;
-            let child_logits: Vec<f32> = children.iter().map(|&c| logits[c]).collect();
-            let p = softmax(&child_logits);
+            let p = softmax(children.iter().map(|&c| logits[c]));
             let (best, q) = p
                 .iter()
                 .copied()
@@ -548,10 +548,6 @@ fn matmul_nt(a: &[f32], n: usize, b: &[f32], m: usize, dim: usize) -> Vec<f32> {
     out
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 fn median(mut xs: Vec<f32>) -> f32 {
     xs.sort_by(f32::total_cmp);
     let n = xs.len();
@@ -568,11 +564,6 @@ fn log_sum_exp(xs: &[f32]) -> f32 {
         return m;
     }
     m + xs.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
-}
-
-fn softmax(xs: &[f32]) -> Vec<f32> {
-    let lse = log_sum_exp(xs);
-    xs.iter().map(|x| (x - lse).exp()).collect()
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -686,7 +677,7 @@ mod tests {
 
     #[test]
     fn softmax_and_matmul() {
-        let p = softmax(&[0.0, (3f32).ln()]);
+        let p = softmax([0.0, (3f32).ln()].into_iter());
         assert!((p[0] - 0.25).abs() < 1e-6 && (p[1] - 0.75).abs() < 1e-6);
         let a = [1.0, 2.0, 3.0, 4.0];
         let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0];
