@@ -74,7 +74,7 @@ fn main() -> Result<()> {
             let ner =
                 TokenClassifier::load(&runtime, &args.model_dir, AggregationStrategy::Simple)?;
             let load_s = t.elapsed().as_secs_f64();
-            let (times, found) = timed(args.runs, || ner.predict(&texts))?;
+            let (times, found) = timed(args.runs, || Ok(ner.predict(&texts)?))?;
             let lines: Vec<_> = texts
                 .iter()
                 .zip(&found)
@@ -102,7 +102,7 @@ fn main() -> Result<()> {
             )?;
             let load_s = t.elapsed().as_secs_f64();
             let (times, scores) = timed(args.runs, || {
-                nli.classify_pairs(&texts, &labels, DEFAULT_TEMPLATE, false)
+                Ok(nli.classify_pairs(&texts, &labels, DEFAULT_TEMPLATE, false)?)
             })?;
             let lines: Vec<_> = scores
                 .iter()

@@ -5,13 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
 use crate::entities::{AggregationStrategy, Precision};
 pub use crate::error::ConfigError;
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ingest::ReadOptions;
 use crate::pipeline::Pipeline;
 use crate::profile::{self, NerModel, Profile, Setup, TopicModel};
@@ -196,7 +195,7 @@ impl Pipeline {
         let pool = thread_pool(threads)?;
         let (topics, aggregator, (ner, topic_model)) = config
             .resolve()
-            .map_err(|e| Error::new(ErrorKind::Config, e))?;
+            .map_err(|e| e.with_kind(ErrorKind::Config))?;
         let setup = Setup {
             ner,
             topic_model,

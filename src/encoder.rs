@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
+use crate::error::{Result, err};
 use ndarray::{ArrayViewD, Axis};
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
@@ -27,7 +27,7 @@ impl SentenceEncoder {
     /// Loads `model.onnx` and `tokenizer.json` from `dir`.
     pub fn load(runtime: &Runtime, dir: &Path) -> Result<Self> {
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| anyhow!("loading {}: {e}", dir.join("tokenizer.json").display()))?;
+            .map_err(|e| err!("loading {}: {e}", dir.join("tokenizer.json").display()))?;
         // The packaged tokenizer.json pads every input to 128; we pad per batch instead and
         // pool with the attention mask, so padding never reaches the mean.
         tokenizer.with_padding(None);
@@ -36,7 +36,7 @@ impl SentenceEncoder {
                 max_length: MAX_TOKENS,
                 ..Default::default()
             }))
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| err!("{e}"))?;
         let pad_id = tokenizer.token_to_id("[PAD]").unwrap_or(0);
         let session = runtime.encoder_session(&dir.join("model.onnx"), pad_id)?;
         let dim = session.output_dim().unwrap_or(384);
@@ -81,7 +81,7 @@ impl SentenceEncoder {
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Encoding>> {
         self.tokenizer
             .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow!("tokenizing: {e}"))
+            .map_err(|e| err!("tokenizing: {e}"))
     }
 
     /// [`Self::embed`] for texts that are the same run after run (topic prototypes, the

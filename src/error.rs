@@ -1,8 +1,17 @@
 //! The library's error: what went wrong, in words, and which kind of failure it is, so that a
 //! front end (the CLI, a server, a Python package) can tell a missing model from a network
 //! failure or a bad configuration without reading the message.
+//!
+//! A failure is raised with its kind where it happens ([`Error::new`]); the layers above add
+//! what they were doing with [`Context`] (`.context("reading X")`), which keeps the kind and
+//! the model of the error below. An error from elsewhere (I/O, JSON, ONNX Runtime, ...) is of
+//! kind [`ErrorKind::Other`] unless the caller says otherwise ([`Error::with_kind`]).
 
+use std::error::Error as StdError;
 use std::fmt;
+
+/// The library's result: an [`Error`] on failure.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The failures a caller must tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,54 +31,27 @@ pub enum ErrorKind {
     Other,
 }
 
-/// One failure of a known kind, raised where it happens; [`Error`] finds it in the chain of
-/// contexts above it.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Failure {
-    pub kind: ErrorKind,
-    pub message: String,
-    /// The model it is about (a store model's name, or `repo@revision` on the Hub), so a front
-    /// end can say how to get it.
-    pub model: Option<String>,
-}
-
-impl Failure {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Failure {
-            kind,
-            message: message.into(),
-            model: None,
-        }
-    }
-
-    /// The same failure, about `model`.
-    pub fn for_model(mut self, model: impl Into<String>) -> Self {
-        self.model = Some(model.into());
-        self
-    }
-}
-
 /// A configuration that cannot describe a run ([`crate::config::Config::validate`],
-/// [`crate::config::Config::from_file`]).
+/// [`crate::config::Config::from_file`]); it becomes an [`Error`] of kind
+/// [`ErrorKind::Config`].
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// An error from the library's entry points ([`crate::pipeline::Pipeline::load`]): its
-/// [`ErrorKind`], and the message with its chain of causes (`source()`), as displayed before.
+/// An error from the library: its [`ErrorKind`], the model it is about (if any), and the
+/// message with its chain of causes (`source()`).
+///
+/// `{}` prints the outermost message; `{:#}` prints the whole chain, `outer: inner: cause`
+/// (as `anyhow` prints it).
 pub struct Error {
     kind: ErrorKind,
     model: Option<String>,
-    inner: Box<dyn std::error::Error + Send + Sync + 'static>,
+    inner: Box<dyn StdError + Send + Sync + 'static>,
 }
 
 impl Error {
-    /// `error` as a failure of `kind`, whatever its chain says.
-    pub fn new(
-        kind: ErrorKind,
-        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
+    /// `error` (an error, or a message) as a failure of `kind`.
+    pub fn new(kind: ErrorKind, error: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         Error {
             kind,
             model: None,
@@ -86,40 +68,55 @@ impl Error {
     pub fn model(&self) -> Option<&str> {
         self.model.as_deref()
     }
-}
 
-impl From<anyhow::Error> for Error {
-    /// The kind is the outermost [`Failure`] (or configuration error) in the chain; `Other`
-    /// when there is none.
-    fn from(error: anyhow::Error) -> Self {
-        let (kind, model) = error
-            .chain()
-            .find_map(|e| {
-                if let Some(f) = e.downcast_ref::<Failure>() {
-                    Some((f.kind, f.model.clone()))
-                } else if e.is::<ConfigError>() {
-                    Some((ErrorKind::Config, None))
-                } else {
-                    None
-                }
-            })
-            .unwrap_or((ErrorKind::Other, None));
+    /// The same failure, about `model`.
+    pub fn for_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The same failure, of `kind`: for a caller that knows better what a failure below it
+    /// means (a topic file that cannot be read is a bad configuration).
+    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// This error under a message saying what was being done; kind and model stay.
+    fn wrap(self, context: String) -> Self {
+        let (kind, model) = (self.kind, self.model.clone());
         Error {
+            kind,
             model,
-            ..Error::new(kind, error)
+            inner: Box::new(Wrapped {
+                context,
+                source: self,
+            }),
         }
     }
 }
 
-impl From<ConfigError> for Error {
-    fn from(error: ConfigError) -> Self {
-        Error::new(ErrorKind::Config, error)
+/// A message over the error it explains: the link of a chain that [`Context`] adds.
+#[derive(Debug)]
+struct Wrapped {
+    context: String,
+    source: Error,
+}
+
+impl fmt::Display for Wrapped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.context)
+    }
+}
+
+impl StdError for Wrapped {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.source)
     }
 }
 
 impl fmt::Display for Error {
-    // The outermost message only (`source()` gives the rest, as anyhow's `{:#}` prints it);
-    // `{:#}` prints the whole chain, as anyhow's does.
+    // The outermost message only (`source()` gives the rest); `{:#}` prints the whole chain.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.inner)?;
         if f.alternate() {
@@ -139,39 +136,137 @@ impl fmt::Debug for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.inner.source()
     }
 }
 
-/// The kind of `error`'s outermost [`Failure`], if it has one.
-pub fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
-    error
-        .chain()
-        .find_map(|e| e.downcast_ref::<Failure>().map(|f| f.kind))
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Error::new(ErrorKind::Config, error)
+    }
 }
+
+/// Errors of the crates the library calls: failures of kind [`ErrorKind::Other`], so that `?`
+/// takes them as they are.
+macro_rules! other_errors {
+    ($($t:ty),* $(,)?) => {
+        $(impl From<$t> for Error {
+            fn from(error: $t) -> Self {
+                Error::new(ErrorKind::Other, error)
+            }
+        })*
+    };
+}
+
+other_errors!(
+    std::io::Error,
+    Box<dyn StdError + Send + Sync>,
+    serde_json::Error,
+    toml::de::Error,
+    ort::Error,
+    zip::result::ZipError,
+    regex::Error,
+    fancy_regex::Error,
+    rmpv::decode::Error,
+);
+
+/// Adds what was being done to an error, keeping its kind and model: `.context("reading X")`,
+/// or `.with_context(|| format!("reading {path}"))` when the message costs something to make.
+/// On an `Option`, `None` becomes an error of kind [`ErrorKind::Other`] with that message.
+pub(crate) trait Context<T> {
+    fn context(self, context: impl fmt::Display) -> Result<T>;
+    fn with_context<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
+    fn context(self, context: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| e.into().wrap(context.to_string()))
+    }
+
+    fn with_context<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.map_err(|e| e.into().wrap(context().to_string()))
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, context: impl fmt::Display) -> Result<T> {
+        self.ok_or_else(|| Error::new(ErrorKind::Other, context.to_string()))
+    }
+
+    fn with_context<C: fmt::Display>(self, context: impl FnOnce() -> C) -> Result<T> {
+        self.ok_or_else(|| Error::new(ErrorKind::Other, context().to_string()))
+    }
+}
+
+/// An [`Error`] of kind [`ErrorKind::Other`] with a formatted message.
+macro_rules! err {
+    ($($arg:tt)*) => {
+        $crate::error::Error::new($crate::error::ErrorKind::Other, format!($($arg)*))
+    };
+}
+
+/// Returns an [`Error`] of kind [`ErrorKind::Other`] with a formatted message.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::error::err!($($arg)*))
+    };
+}
+
+/// [`bail!`]s with the message unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            $crate::error::bail!($($arg)*);
+        }
+    };
+}
+
+pub(crate) use {bail, ensure, err};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
+
+    fn chain() -> Result<()> {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        Err(Error::new(ErrorKind::Network, refused).for_model("org/model"))
+            .context("fetching model.onnx")
+            .with_context(|| "loading org/model")
+    }
 
     #[test]
-    fn messages_read_as_anyhow_prints_them() {
-        let chain = || -> anyhow::Result<()> {
-            Err(anyhow::anyhow!(Failure::new(ErrorKind::Network, "refused")))
-                .context("fetching model.onnx")
-                .context("loading org/model")
-        };
-        let plain = chain().unwrap_err();
-        let typed = Error::from(chain().unwrap_err());
-        assert_eq!(typed.kind(), ErrorKind::Network);
-        assert_eq!(format!("{typed}"), format!("{plain}"));
-        assert_eq!(format!("{typed:#}"), format!("{plain:#}"));
+    fn context_keeps_the_kind_and_model_and_chains_the_messages() {
+        let e = chain().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert_eq!(e.model(), Some("org/model"));
+        assert_eq!(format!("{e}"), "loading org/model");
         assert_eq!(
-            format!("{:#}", anyhow::Error::new(typed)),
+            format!("{e:#}"),
             "loading org/model: fetching model.onnx: refused"
         );
+        let mut sources = 0;
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            sources += 1;
+            cause = c.source();
+        }
+        assert_eq!(sources, 2);
+    }
+
+    #[test]
+    fn foreign_errors_and_none_are_other() {
+        let io: std::result::Result<(), _> = Err(std::io::Error::other("disk"));
+        let e = io.context("reading x").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Other);
+        assert_eq!(format!("{e:#}"), "reading x: disk");
+        let e = None::<u8>.context("no seed").unwrap_err();
+        assert_eq!(
+            (e.kind(), e.to_string()),
+            (ErrorKind::Other, "no seed".into())
+        );
+        assert!(e.source().is_none());
+        assert_eq!(e.with_kind(ErrorKind::Config).kind(), ErrorKind::Config);
     }
 }

@@ -21,10 +21,10 @@ use std::io::{self, BufWriter, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{self, Failure, kind_of};
+use crate::error::{self, Error};
 use crate::runtime::Precision;
 use crate::store::{Store, sha256_file};
 
@@ -174,7 +174,7 @@ impl HubClient {
                 .map(|(f, _)| *f)
                 .collect();
             if !missing.is_empty() {
-                bail!(Failure::new(
+                return Err(Error::new(
                     error::ErrorKind::ModelMissing,
                     format!(
                         "HF_HUB_OFFLINE is set and {} of {repo_id} at revision {revision} {} not \
@@ -183,7 +183,7 @@ impl HubClient {
                         if missing.len() == 1 { "is" } else { "are" },
                         dest_dir.display(),
                         if missing.len() == 1 { "it" } else { "them" },
-                    )
+                    ),
                 ));
             }
             return Ok(targets);
@@ -449,7 +449,7 @@ impl HubClient {
                 } else {
                     format!("cannot reach {url} (the Hub redirected {file} there): {err}")
                 };
-                anyhow!(Failure::new(error::ErrorKind::Network, message))
+                Error::new(error::ErrorKind::Network, message)
             })?;
             let headers = response.headers();
             if origin.commit.is_none() {
@@ -470,16 +470,18 @@ impl HubClient {
             match status {
                 301 | 302 | 303 | 307 | 308 => {
                     let location = header(headers, "location")
-                        .ok_or_else(|| anyhow!("HTTP {status} without a Location from {url}"))?;
+                        .ok_or_else(|| err!("HTTP {status} without a Location from {url}"))?;
                     url = resolve_location(&url, &location);
                 }
-                404 => bail!(Failure::new(
-                    error::ErrorKind::ModelMissing,
-                    format!(
-                        "not found: {file} in {repo_id} at revision {revision} ({url}){hub_message} \
+                404 => {
+                    return Err(Error::new(
+                        error::ErrorKind::ModelMissing,
+                        format!(
+                            "not found: {file} in {repo_id} at revision {revision} ({url}){hub_message} \
                          (check the repo id, revision and file name)"
-                    )
-                )),
+                        ),
+                    ));
+                }
                 401 | 403 => {
                     let hint = if self.token.is_some() {
                         "the token in HF_TOKEN was refused or has no access to this repo"
@@ -795,8 +797,7 @@ impl ModelRef {
                 Err(e) => {
                     // Another layout is worth trying when this one is missing, not when the
                     // Hub cannot be reached.
-                    let next =
-                        client.is_offline() || kind_of(&e) == Some(error::ErrorKind::ModelMissing);
+                    let next = client.is_offline() || e.kind() == error::ErrorKind::ModelMissing;
                     last_error = Some(e);
                     if !next {
                         break;
@@ -804,18 +805,16 @@ impl ModelRef {
                 }
             }
         }
-        let error = last_error.unwrap_or_else(|| anyhow::anyhow!("no layout tried"));
+        let error = last_error.unwrap_or_else(|| crate::error::err!("no layout tried"));
         if forced_offline {
-            bail!(
-                Failure::new(
-                    error::ErrorKind::ModelMissing,
-                    format!(
-                        "{repo}@{revision} is not in the model store ({}) and the run is offline",
-                        dest.display()
-                    )
-                )
-                .for_model(format!("{repo}@{revision}"))
-            );
+            return Err(Error::new(
+                error::ErrorKind::ModelMissing,
+                format!(
+                    "{repo}@{revision} is not in the model store ({}) and the run is offline",
+                    dest.display()
+                ),
+            )
+            .for_model(format!("{repo}@{revision}")));
         }
         Err(error)
     }

@@ -2,7 +2,7 @@
 //! (transformer NER and NLI zero-shot from the Hugging Face Hub), and explicit `--ner` /
 //! `--topic-model` choices that override either.
 
-use anyhow::Result;
+use crate::error::Result;
 
 use crate::aggregate::Aggregator;
 use crate::entities::{
@@ -148,7 +148,7 @@ impl Setup {
             if let Some(handle) = gazetteer {
                 let loaded = handle
                     .join()
-                    .map_err(|_| anyhow::anyhow!("loading the gazetteer panicked"))??;
+                    .map_err(|_| crate::error::err!("loading the gazetteer panicked"))??;
                 aggregator.gazetteer = Some(loaded);
             }
             let (classifier, recognizer) = annotator?;

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use ndarray::{Array2, ArrayD, ArrayViewD};
 use ort::environment::Environment;
 use ort::session::Session;
@@ -49,12 +49,12 @@ impl Runtime {
             Some(env) => env.clone(),
             None => {
                 let builder = ort::init_from(lib)
-                    .map_err(|e| anyhow!("loading ONNX Runtime from {}: {e}", lib.display()))?;
+                    .map_err(|e| err!("loading ONNX Runtime from {}: {e}", lib.display()))?;
                 let env = builder
                     .with_name("newstag")
                     .with_telemetry(false)
                     .build()
-                    .map_err(|e| anyhow!("creating the ONNX Runtime environment: {e}"))?;
+                    .map_err(|e| err!("creating the ONNX Runtime environment: {e}"))?;
                 shared.insert(env).clone()
             }
         };
@@ -108,7 +108,7 @@ impl Runtime {
                     .map_err(Into::into)
             })
             .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| anyhow!("{e}"))
+            .map_err(|e| err!("{e}"))
             .with_context(|| format!("loading ONNX model {}", model.display()))
     }
 }
@@ -175,7 +175,7 @@ impl EncoderSession {
         let mut state = self
             .state
             .lock()
-            .map_err(|_| anyhow!("session lock poisoned"))?;
+            .map_err(|_| err!("session lock poisoned"))?;
         let SessionState {
             session,
             ids,
@@ -323,11 +323,9 @@ impl TransformerModel {
         )
         .with_context(|| format!("parsing {}", config_path.display()))?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| anyhow!("loading {}: {e}", dir.join("tokenizer.json").display()))?;
+            .map_err(|e| err!("loading {}: {e}", dir.join("tokenizer.json").display()))?;
         tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(None)
-            .map_err(|e| anyhow!("{e}"))?;
+        tokenizer.with_truncation(None).map_err(|e| err!("{e}"))?;
         let tokenizer_max = std::fs::read_to_string(dir.join("tokenizer_config.json"))
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
@@ -359,8 +357,8 @@ impl TransformerModel {
             .into_iter()
             .find(|p| p.is_file())
             .ok_or_else(|| match precision {
-                Precision::Fp32 => anyhow!("{}: no {top} (nor {nested})", dir.display()),
-                Precision::Int8 => anyhow!(
+                Precision::Fp32 => err!("{}: no {top} (nor {nested})", dir.display()),
+                Precision::Int8 => err!(
                     "{}: no int8 export ({top} or {nested}); make one with `python3 scripts/quantize.py {}`",
                     dir.display(),
                     dir.display()
@@ -380,7 +378,7 @@ impl TransformerModel {
                 strategy: TruncationStrategy::OnlyFirst,
                 stride: 0,
             }))
-            .map_err(|e| anyhow!("{e}"))?;
+            .map_err(|e| err!("{e}"))?;
         Ok(TransformerModel {
             tokenizer,
             pair_tokenizer,
@@ -398,18 +396,18 @@ impl TransformerModel {
             .config
             .get("id2label")
             .and_then(|m| m.as_object())
-            .ok_or_else(|| anyhow!("config.json of {} has no id2label", self.name))?;
+            .ok_or_else(|| err!("config.json of {} has no id2label", self.name))?;
         let mut labels = vec![String::new(); map.len()];
         for (id, label) in map {
             let i: usize = id
                 .parse()
-                .map_err(|_| anyhow!("id2label key {id:?} is not a number"))?;
+                .map_err(|_| err!("id2label key {id:?} is not a number"))?;
             let slot = labels
                 .get_mut(i)
-                .ok_or_else(|| anyhow!("id2label ids are not 0..{}", map.len()))?;
+                .ok_or_else(|| err!("id2label ids are not 0..{}", map.len()))?;
             *slot = label
                 .as_str()
-                .ok_or_else(|| anyhow!("id2label value of {id} is not a string"))?
+                .ok_or_else(|| err!("id2label value of {id} is not a string"))?
                 .to_string();
         }
         Ok(labels)
@@ -428,7 +426,7 @@ impl TransformerModel {
         };
         tokenizer
             .encode_batch(inputs, true)
-            .map_err(|e| anyhow!("tokenizing: {e}"))
+            .map_err(|e| err!("tokenizing: {e}"))
     }
 
     /// Logits of every encoding: `[tokens, labels]` for token classifiers, `[1, labels]` for

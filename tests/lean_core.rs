@@ -1,5 +1,6 @@
 //! The core library, without the `cli` feature, depends on no command-line crate: a server or
-//! a Python package built on it does not pull in clap or indicatif.
+//! a Python package built on it does not pull in clap or indicatif, nor anyhow (the library's
+//! errors are its own typed `newstag::Error`; anyhow is the binary's).
 
 use std::process::Command;
 
@@ -37,6 +38,7 @@ fn the_core_depends_on_no_command_line_crate() {
         !crates.contains(&"indicatif"),
         "indicatif in the core:\n{tree}"
     );
+    assert!(!crates.contains(&"anyhow"), "anyhow in the core:\n{tree}");
     // clap comes only with sentencex, whose published crate lists it for its own binary (an
     // upstream packaging matter; README, Development): nothing of newstag's own pulls it in.
     let dependents = core_tree(&["-i", "clap", "--depth", "1"]);

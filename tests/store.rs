@@ -40,7 +40,7 @@ fn fetch_checks_sha256_and_moves_in_atomically() {
         !store.is_present(&wrong),
         "a file that failed its check is never in place"
     );
-    let err = newstag::Error::from(store.require(&wrong).unwrap_err());
+    let err = store.require(&wrong).unwrap_err();
     assert_eq!(err.kind(), newstag::ErrorKind::ModelMissing, "{err}");
     assert_eq!(err.model(), Some("six-as-model"));
     assert!(err.to_string().contains("six-as-model"), "{err}");

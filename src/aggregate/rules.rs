@@ -15,7 +15,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Result, bail};
 use regex::Regex;
 use serde::Deserialize;
 

@@ -30,7 +30,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use ndarray::Array2;
 use tokenizers::{Encoding, PostProcessor, TruncationDirection};
 
@@ -63,7 +63,7 @@ impl AggregationStrategy {
 }
 
 impl std::str::FromStr for AggregationStrategy {
-    type Err = anyhow::Error;
+    type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
         Ok(match s.to_ascii_lowercase().as_str() {
             "simple" => AggregationStrategy::Simple,
@@ -232,7 +232,7 @@ impl TokenClassifier {
         let stride = self.stride.min(limit - 1);
         let content = tokenizer
             .encode_batch(texts.to_vec(), false)
-            .map_err(|e| anyhow!("tokenizing: {e}"))?;
+            .map_err(|e| err!("tokenizing: {e}"))?;
         let mut out = Vec::new();
         for (t, mut enc) in content.into_iter().enumerate() {
             enc.truncate(limit, stride, TruncationDirection::Right);
@@ -240,7 +240,7 @@ impl TokenClassifier {
             for piece in std::iter::once(enc).chain(overflow) {
                 let window = tokenizer
                     .post_process(piece, None, true)
-                    .map_err(|e| anyhow!("tokenizing: {e}"))?;
+                    .map_err(|e| err!("tokenizing: {e}"))?;
                 out.push((t, window));
             }
         }
@@ -433,7 +433,7 @@ impl EntityRecognizer for TokenClassifier {
         &self,
         docs: &[&Document],
     ) -> std::result::Result<Vec<Vec<Mention>>, crate::Error> {
-        self.recognize_docs(docs).map_err(crate::Error::from)
+        self.recognize_docs(docs)
     }
 }
 

@@ -61,7 +61,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 const DEMONYMS_CSV: &str = include_str!("../../models/places/demonyms.csv");

@@ -30,7 +30,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
+use crate::error::{Context, Result, err};
 use serde::Deserialize;
 
 use super::iptc::Taxonomy;
@@ -241,9 +241,9 @@ impl EmbeddingClassifier {
             let i = taxonomy
                 .by_code(&head.code)
                 .and_then(|c| tops.iter().position(|&t| t == c))
-                .ok_or_else(|| anyhow!("calibration: {} is not a top-level topic", head.code))?;
+                .ok_or_else(|| err!("calibration: {} is not a top-level topic", head.code))?;
             if head.weights.len() != encoder.dim() {
-                return Err(anyhow!(
+                return Err(err!(
                     "calibration: head {} has {} weights for {}-dimensional embeddings",
                     head.code,
                     head.weights.len(),
@@ -590,7 +590,7 @@ impl TopicClassifier for EmbeddingClassifier {
         &self,
         docs: &[&Document],
     ) -> std::result::Result<Vec<Vec<TopicScore>>, crate::Error> {
-        self.classify_docs(docs).map_err(crate::Error::from)
+        self.classify_docs(docs)
     }
 }
 

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use calamine::{Reader, Xlsx, open_workbook};
 
 /// One active Media Topic.
@@ -55,7 +55,7 @@ impl Taxonomy {
     /// Reads the Media Topics spreadsheet (`IPTC-MediaTopic-NewsCodes.xlsx`).
     pub fn load(xlsx: &Path) -> Result<Taxonomy> {
         let mut workbook: Xlsx<_> = open_workbook(xlsx).map_err(|e| {
-            anyhow!(
+            err!(
                 "reading IPTC Media Topics from {}: not a readable xlsx workbook: {e}",
                 xlsx.display()
             )
@@ -69,13 +69,13 @@ impl Taxonomy {
             .or_else(|| names.first())
             .cloned()
             .ok_or_else(|| {
-                anyhow!(
+                err!(
                     "reading IPTC Media Topics from {}: the workbook has no sheets",
                     xlsx.display()
                 )
             })?;
         let range = workbook.worksheet_range(&sheet).map_err(|e| {
-            anyhow!(
+            err!(
                 "reading IPTC Media Topics from {}: sheet '{sheet}': {e}",
                 xlsx.display()
             )
@@ -98,7 +98,7 @@ impl Taxonomy {
             .take(HEADER_SEARCH)
             .position(|row| row.iter().any(|c| c.trim() == QCODE))
             .ok_or_else(|| {
-                anyhow!("no header row with a '{QCODE}' column in the first {HEADER_SEARCH} rows")
+                err!("no header row with a '{QCODE}' column in the first {HEADER_SEARCH} rows")
             })?;
         let updated = rows[..header_at]
             .iter()
@@ -156,7 +156,7 @@ impl Taxonomy {
                 None
             } else {
                 Some(latest[level as usize - 1].ok_or_else(|| {
-                    anyhow!(
+                    err!(
                         "row {row_no}: {code} is at level {level} but no active level {} concept \
                          precedes it",
                         level - 1
@@ -228,7 +228,7 @@ impl Columns {
             header
                 .iter()
                 .position(|c| c.trim() == name)
-                .ok_or_else(|| anyhow!("the header row has no '{name}' column"))
+                .ok_or_else(|| err!("the header row has no '{name}' column"))
         };
         let levels: Vec<usize> = (1..=MAX_LEVEL)
             .map_while(|n| find(&format!("Level{n}/NewsCode")).ok())

@@ -34,7 +34,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use crate::error::{Result, err};
 use tokenizers::Encoding;
 
 use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
@@ -106,7 +106,7 @@ impl NliClassifier {
                 .map(|&(_, i)| i)
         };
         let entailment = find("entail").ok_or_else(|| {
-            anyhow!(
+            err!(
                 "{}: no entailment label in config.json (labels: {labels:?})",
                 dir.display()
             )
@@ -197,7 +197,7 @@ impl NliClassifier {
         let logits = self.model.logits(&refs)?;
         let need = self.entailment.max(self.contradiction) + 1;
         if let Some(l) = logits.iter().find(|l| l.ncols() < need) {
-            anyhow::bail!(
+            crate::error::bail!(
                 "{}: the model gives {} logits per pair, config.json names {need} or more labels",
                 self.model.name,
                 l.ncols()
@@ -313,7 +313,7 @@ impl TopicClassifier for NliClassifier {
         &self,
         docs: &[&Document],
     ) -> std::result::Result<Vec<Vec<TopicScore>>, crate::Error> {
-        self.classify_docs(docs).map_err(crate::Error::from)
+        self.classify_docs(docs)
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! For infix and URL patterns a look-around-free superset pattern serves as a prefilter.
 
-use anyhow::{Context, Result};
+use crate::error::{Context, Result};
 
 /// Splits a regex source at top-level `|` (outside groups and character classes).
 pub fn split_alternatives(src: &str) -> Vec<String> {

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use crate::error::{Context, Result, err};
 use rmpv::Value;
 
 use lexeme::Lexicon;
@@ -61,9 +61,7 @@ fn load_lexeme_norm(path: &Path) -> Result<HashMap<u64, String>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let v = rmpv::decode::read_value(&mut &bytes[..]).context("decoding lookups msgpack")?;
     let mut out = HashMap::new();
-    let tables = v
-        .as_map()
-        .ok_or_else(|| anyhow!("lookups: expected a map"))?;
+    let tables = v.as_map().ok_or_else(|| err!("lookups: expected a map"))?;
     for (name, table) in tables {
         if name.as_str() != Some("lexeme_norm") {
             continue;
@@ -87,7 +85,7 @@ fn load_lexeme_norm(path: &Path) -> Result<HashMap<u64, String>> {
         };
         for (k, v) in table
             .as_map()
-            .ok_or_else(|| anyhow!("lexeme_norm: expected a map"))?
+            .ok_or_else(|| err!("lexeme_norm: expected a map"))?
         {
             let key = match k {
                 Value::Integer(i) => i.as_u64(),
@@ -117,7 +115,7 @@ impl SpacyNer {
         let nodes = model::load_nodes(&model_dir.join("ner").join("model"))?;
         let tok2vec = Tok2Vec::from_nodes(&nodes)?;
         let parser = ParserModel::from_nodes(&nodes, actions.len())?;
-        anyhow::ensure!(
+        crate::error::ensure!(
             parser.lower.n_in == tok2vec.out_width(),
             "tok2vec/parser width mismatch"
         );

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use crate::error::{Context, Result, bail, ensure, err};
 use rmpv::Value;
 
 /// A dense float32 array (row-major).
@@ -41,7 +41,7 @@ impl Node {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v)
-            .ok_or_else(|| anyhow!("node {:?}: missing param {name}", self.name))
+            .ok_or_else(|| err!("node {:?}: missing param {name}", self.name))
     }
 }
 
@@ -62,17 +62,17 @@ fn get<'a>(map: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
 fn decode_array(v: &Value) -> Result<Array> {
     let map = v
         .as_map()
-        .ok_or_else(|| anyhow!("param: expected a msgpack-numpy map"))?;
+        .ok_or_else(|| err!("param: expected a msgpack-numpy map"))?;
     let ty = get(map, "type").and_then(key_str).unwrap_or("");
     ensure!(ty == "<f4", "param: unsupported dtype {ty:?}");
     let shape: Vec<usize> = get(map, "shape")
         .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("param: missing shape"))?
+        .ok_or_else(|| err!("param: missing shape"))?
         .iter()
         .map(|d| {
             d.as_u64()
                 .map(|d| d as usize)
-                .ok_or_else(|| anyhow!("param: bad shape"))
+                .ok_or_else(|| err!("param: bad shape"))
         })
         .collect::<Result<_>>()?;
     let data = match get(map, "data") {
@@ -96,13 +96,11 @@ fn decode_array(v: &Value) -> Result<Array> {
 pub fn load_nodes(path: &Path) -> Result<Vec<Node>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let root = rmpv::decode::read_value(&mut &bytes[..]).context("decoding model msgpack")?;
-    let map = root
-        .as_map()
-        .ok_or_else(|| anyhow!("model: expected a map"))?;
+    let map = root.as_map().ok_or_else(|| err!("model: expected a map"))?;
     let list = |k: &str| -> Result<&Vec<Value>> {
         get(map, k)
             .and_then(Value::as_array)
-            .ok_or_else(|| anyhow!("model: missing {k}"))
+            .ok_or_else(|| err!("model: missing {k}"))
     };
     let (nodes, attrs, params) = (list("nodes")?, list("attrs")?, list("params")?);
     ensure!(
@@ -111,7 +109,7 @@ pub fn load_nodes(path: &Path) -> Result<Vec<Node>> {
     );
     let mut out = Vec::with_capacity(nodes.len());
     for ((n, a), p) in nodes.iter().zip(attrs).zip(params) {
-        let nm = n.as_map().ok_or_else(|| anyhow!("model: node not a map"))?;
+        let nm = n.as_map().ok_or_else(|| err!("model: node not a map"))?;
         let name = get(nm, "name").and_then(key_str).unwrap_or("").to_string();
         let dims = match get(nm, "dims") {
             Some(Value::Map(d)) => d

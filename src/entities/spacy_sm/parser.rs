@@ -2,7 +2,7 @@
 //! state features (B0, E0, B0-1), precomputed affine maxout hidden layer, linear output
 //! layer over the 74 actions, best valid action at each step.
 
-use anyhow::{Context, Result, anyhow, bail, ensure};
+use crate::error::{Context, Result, bail, ensure, err};
 
 use crate::entities::spacy_sm::model::Node;
 use crate::entities::spacy_sm::tok2vec::Dense;
@@ -26,16 +26,16 @@ pub struct Action {
 /// Parses `ner/moves` into the action list in spaCy's class order and the label names.
 pub fn load_moves(bytes: &[u8]) -> Result<(Vec<Action>, Vec<String>)> {
     let v = rmpv::decode::read_value(&mut &bytes[..]).context("decoding moves msgpack")?;
-    let map = v.as_map().ok_or_else(|| anyhow!("moves: expected a map"))?;
+    let map = v.as_map().ok_or_else(|| err!("moves: expected a map"))?;
     let json = map
         .iter()
         .find(|(k, _)| k.as_str() == Some("moves"))
         .and_then(|(_, v)| v.as_str())
-        .ok_or_else(|| anyhow!("moves: missing 'moves'"))?;
+        .ok_or_else(|| err!("moves: missing 'moves'"))?;
     let parsed: serde_json::Value = serde_json::from_str(json).context("moves JSON")?;
     let obj = parsed
         .as_object()
-        .ok_or_else(|| anyhow!("moves: expected an object"))?;
+        .ok_or_else(|| err!("moves: expected an object"))?;
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort();
     let mut labels: Vec<String> = Vec::new();
@@ -52,7 +52,7 @@ pub fn load_moves(bytes: &[u8]) -> Result<(Vec<Action>, Vec<String>)> {
         };
         let freqs = obj[key]
             .as_object()
-            .ok_or_else(|| anyhow!("moves: bad label map"))?;
+            .ok_or_else(|| err!("moves: bad label map"))?;
         // spaCy sorts (freq, label) pairs in descending order.
         let mut sorted: Vec<(i64, &String)> = freqs
             .iter()
@@ -99,7 +99,7 @@ impl ParserModel {
         let pa = nodes
             .iter()
             .find(|n| n.name == "precomputable_affine")
-            .ok_or_else(|| anyhow!("no precomputable_affine node"))?;
+            .ok_or_else(|| err!("no precomputable_affine node"))?;
         let w = pa.param("W")?;
         ensure!(w.shape.len() == 4, "precomputable_affine W must be 4-D");
         let (nf, no, np, ni) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
@@ -125,7 +125,7 @@ impl ParserModel {
         let up = nodes
             .iter()
             .find(|n| n.name == "linear" && n.dim("nO") == Some(n_actions as u64))
-            .ok_or_else(|| anyhow!("no output layer with {n_actions} classes"))?;
+            .ok_or_else(|| err!("no output layer with {n_actions} classes"))?;
         let upper = Dense::from_arrays(up.param("W")?, up.param("b")?)?;
         ensure!(upper.n_in == no, "output layer input width");
         Ok(ParserModel {

@@ -2,7 +2,7 @@
 //! layernorm, then 4 residual window-1 maxout CNN layers, then a linear 96 -> 64
 //! projection (the input layer of the parser model).
 
-use anyhow::{Result, anyhow, ensure};
+use crate::error::{Result, ensure, err};
 
 use crate::entities::spacy_sm::hash::murmur3_128_u64;
 use crate::entities::spacy_sm::model::{Array, Node};
@@ -165,7 +165,7 @@ impl Tok2Vec {
             let seed = n
                 .attr("seed")
                 .and_then(|v| v.as_u64())
-                .ok_or_else(|| anyhow!("hashembed: no seed"))?;
+                .ok_or_else(|| err!("hashembed: no seed"))?;
             let column = n
                 .attr("column")
                 .and_then(|v| v.as_u64())
@@ -189,7 +189,7 @@ impl Tok2Vec {
             .iter()
             .find(|n| n.name == "hashembed")
             .and_then(|n| n.dim("nO"))
-            .ok_or_else(|| anyhow!("hashembed: no nO"))? as usize;
+            .ok_or_else(|| err!("hashembed: no nO"))? as usize;
         let maxouts: Vec<&Node> = nodes.iter().filter(|n| n.name == "maxout").collect();
         let norms: Vec<&Node> = nodes.iter().filter(|n| n.name == "layernorm").collect();
         ensure!(
@@ -204,7 +204,7 @@ impl Tok2Vec {
         let proj_node = nodes
             .iter()
             .find(|n| n.name == "linear" && n.dim("nI") == Some(width as u64))
-            .ok_or_else(|| anyhow!("no tok2vec projection layer"))?;
+            .ok_or_else(|| err!("no tok2vec projection layer"))?;
         let proj = Dense::from_arrays(proj_node.param("W")?, proj_node.param("b")?)?;
         Ok(Tok2Vec {
             embeds: embeds.into_iter().map(|(_, e)| e).collect(),

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Context, Result, bail, err};
 use rmpv::Value;
 
 use crate::entities::spacy_sm::affix::{PrefilteredRegex, PrefixMatcher, SuffixMatcher};
@@ -94,7 +94,7 @@ fn pattern_source(v: Option<&Value>, what: &str) -> Result<Option<String>> {
     match v {
         None | Some(Value::Nil) => Ok(None),
         Some(Value::String(s)) => {
-            let s = s.as_str().ok_or_else(|| anyhow!("{what}: invalid UTF-8"))?;
+            let s = s.as_str().ok_or_else(|| err!("{what}: invalid UTF-8"))?;
             Ok(if s.is_empty() {
                 None
             } else {
@@ -119,7 +119,7 @@ impl Tokenizer {
             rmpv::decode::read_value(&mut &bytes[..]).context("decoding tokenizer msgpack")?;
         let map = value
             .as_map()
-            .ok_or_else(|| anyhow!("tokenizer: expected a map"))?;
+            .ok_or_else(|| err!("tokenizer: expected a map"))?;
         let src = |k: &str| pattern_source(map_get(map, k), k);
         let prefix = src("prefix_search")?
             .map(|p| PrefixMatcher::new(&p))
@@ -151,16 +151,16 @@ impl Tokenizer {
             for (k, v) in exc {
                 let key = k
                     .as_str()
-                    .ok_or_else(|| anyhow!("exception key not a string"))?
+                    .ok_or_else(|| err!("exception key not a string"))?
                     .to_string();
                 let pieces = v
                     .as_array()
-                    .ok_or_else(|| anyhow!("exception {key:?}: not an array"))?;
+                    .ok_or_else(|| err!("exception {key:?}: not an array"))?;
                 let mut toks = Vec::new();
                 for p in pieces {
                     let pm = p
                         .as_map()
-                        .ok_or_else(|| anyhow!("exception {key:?}: piece not a map"))?;
+                        .ok_or_else(|| err!("exception {key:?}: piece not a map"))?;
                     let mut orth = None;
                     let mut norm = None;
                     for (ak, av) in pm {
@@ -175,8 +175,7 @@ impl Tokenizer {
                             _ => bail!("exception {key:?}: unsupported attribute {ak:?}"),
                         }
                     }
-                    let orth =
-                        orth.ok_or_else(|| anyhow!("exception {key:?}: piece without ORTH"))?;
+                    let orth = orth.ok_or_else(|| err!("exception {key:?}: piece without ORTH"))?;
                     toks.push((orth, norm));
                 }
                 let joined: String = toks.iter().map(|(o, _)| o.as_str()).collect();
