@@ -1,6 +1,6 @@
 //! The library's error: what went wrong, in words, and which kind of failure it is, so that a
 //! front end (the CLI, a server, a Python package) can tell a missing model from a network
-//! failure or a bad configuration without reading the message.
+//! failure, a bad configuration or bad input without reading the message.
 //!
 //! A failure is raised with its kind where it happens ([`Error::new`]); the layers above add
 //! what they were doing with [`Context`] (`.context("reading X")`), which keeps the kind and
@@ -27,6 +27,9 @@ pub enum ErrorKind {
     /// The configuration cannot describe a run: a value, or a topic set, entity rules or
     /// vocabulary it names that cannot be read.
     Config,
+    /// Bad input handed to the library by a front end: an article that is not JSON, has no
+    /// text, is not UTF-8, is empty or too large ([`crate::ingest::input_from_json`]).
+    Input,
     /// Anything else (an I/O error in the store, a model ONNX Runtime cannot run, ...).
     Other,
 }
@@ -145,6 +148,14 @@ impl StdError for Error {
 impl From<ConfigError> for Error {
     fn from(error: ConfigError) -> Self {
         Error::new(ErrorKind::Config, error)
+    }
+}
+
+impl From<crate::article::DocError> for Error {
+    /// An article's error record, as an error of kind [`ErrorKind::Input`]; its message is the
+    /// record's message.
+    fn from(error: crate::article::DocError) -> Self {
+        Error::new(ErrorKind::Input, error.message)
     }
 }
 
@@ -268,5 +279,13 @@ mod tests {
         );
         assert!(e.source().is_none());
         assert_eq!(e.with_kind(ErrorKind::Config).kind(), ErrorKind::Config);
+    }
+
+    #[test]
+    fn an_article_error_is_bad_input() {
+        use crate::article::{DocError, ErrorKind as DocErrorKind};
+        let e = Error::from(DocError::new(DocErrorKind::Empty, "article text is empty"));
+        assert_eq!(e.kind(), ErrorKind::Input);
+        assert_eq!(e.to_string(), "article text is empty");
     }
 }

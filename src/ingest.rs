@@ -283,20 +283,30 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            return Some(parse_jsonl_line(self.line_id(), &line, self.opts));
+            return Some(input_from_json(&line, self.line_id(), self.opts));
         }
     }
 }
 
-fn parse_jsonl_line(line_id: String, line: &[u8], opts: ReadOptions) -> Input {
+/// One article from one JSON document's bytes (a JSONL line, a server's request body), read
+/// as `newstag annotate` reads a line of a JSONL file.
+///
+/// The document must be an object with a string `text`; `id` (a string or number) names the
+/// article, else `default_id` does (a JSONL file's `path:line`); a string `title` is the
+/// title; every other field is passed through to the record untouched. What is wrong with it
+/// becomes an [`Input::Failed`] of kind [`ErrorKind::MalformedJson`], `InvalidUtf8`,
+/// `MissingText` or `TooLarge` (text over `opts.max_article_bytes`); empty text is left to
+/// the pipeline, which gives it an `Empty` record. A front end that wants a
+/// [`crate::Error`] instead converts the [`DocError`] (kind [`crate::ErrorKind::Input`]).
+pub fn input_from_json(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
     let fail = |kind, message: String| Input::Failed {
-        id: line_id.clone(),
+        id: default_id.clone(),
         error: DocError::new(kind, message),
     };
-    let value: Value = match serde_json::from_slice(line) {
+    let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
-            let kind = if std::str::from_utf8(line).is_err() {
+            let kind = if std::str::from_utf8(bytes).is_err() {
                 ErrorKind::InvalidUtf8
             } else {
                 ErrorKind::MalformedJson
@@ -304,6 +314,16 @@ fn parse_jsonl_line(line_id: String, line: &[u8], opts: ReadOptions) -> Input {
             return fail(kind, format!("line is not a JSON object: {e}"));
         }
         Err(e) => return fail(ErrorKind::Io, e.to_string()),
+    };
+    input_from_value(value, default_id, opts)
+}
+
+/// One article from one parsed JSON value (a server's parsed body, a Python dict), by the
+/// rules of [`input_from_json`], which calls it.
+pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> Input {
+    let fail = |kind, message: String| Input::Failed {
+        id: default_id.clone(),
+        error: DocError::new(kind, message),
     };
     let Value::Object(mut obj) = value else {
         return fail(
@@ -314,7 +334,7 @@ fn parse_jsonl_line(line_id: String, line: &[u8], opts: ReadOptions) -> Input {
     let id = match obj.remove("id") {
         Some(Value::String(s)) => s,
         Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Null) | None => line_id.clone(),
+        Some(Value::Null) | None => default_id.clone(),
         Some(other) => other.to_string(),
     };
     let fail = |kind, message: String| Input::Failed {
@@ -379,7 +399,7 @@ mod tests {
     fn jsonl_fields_and_meta() {
         let line =
             br#"{"id": 7, "title": "T", "text": "Hello there.", "source": "x", "tags": [1]}"#;
-        match parse_jsonl_line("f:1".into(), line, ReadOptions::default()) {
+        match input_from_json(line, "f:1".into(), ReadOptions::default()) {
             Input::Article(a) => {
                 assert_eq!(a.id, "7");
                 assert_eq!(a.title.as_deref(), Some("T"));
@@ -394,9 +414,9 @@ mod tests {
 
     #[test]
     fn jsonl_line_without_id_gets_path_and_line() {
-        match parse_jsonl_line(
-            "f.jsonl:3".into(),
+        match input_from_json(
             br#"{"text": "x"}"#,
+            "f.jsonl:3".into(),
             ReadOptions::default(),
         ) {
             Input::Article(a) => assert_eq!(a.id, "f.jsonl:3"),
@@ -407,7 +427,7 @@ mod tests {
     #[test]
     fn jsonl_errors_have_kinds() {
         let opts = ReadOptions::default();
-        let kind = |line: &[u8]| match parse_jsonl_line("f:1".into(), line, opts) {
+        let kind = |line: &[u8]| match input_from_json(line, "f:1".into(), opts) {
             Input::Failed { error, .. } => error.kind,
             Input::Article(_) => panic!("expected an error for {line:?}"),
         };
@@ -416,5 +436,48 @@ mod tests {
         assert_eq!(kind(b"{\"id\": 1}"), ErrorKind::MissingText);
         assert_eq!(kind(b"{\"id\": 1, \"text\": 5}"), ErrorKind::MissingText);
         assert_eq!(kind(b"{\"text\": \"caf\xe9\"}"), ErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn a_json_value_reads_as_a_jsonl_line() {
+        let opts = ReadOptions {
+            max_article_bytes: 8,
+        };
+        let line = br#"{"id": "a", "title": 3, "text": "Hi.", "lang": "en"}"#;
+        let value: Value = serde_json::from_slice(line).unwrap();
+        let (Input::Article(a), Input::Article(b)) = (
+            input_from_json(line, "f:1".into(), opts),
+            input_from_value(value, "f:1".into(), opts),
+        ) else {
+            panic!("expected articles");
+        };
+        assert_eq!(
+            (a.id, a.title, a.text, a.meta),
+            (b.id, b.title, b.text, b.meta)
+        );
+        for (value, kind) in [
+            (serde_json::json!([1]), ErrorKind::MalformedJson),
+            (serde_json::json!({"id": "x"}), ErrorKind::MissingText),
+            (
+                serde_json::json!({"text": "123456789"}),
+                ErrorKind::TooLarge,
+            ),
+        ] {
+            match input_from_value(value, "body".into(), opts) {
+                Input::Failed { id, error } => {
+                    assert_eq!(error.kind, kind);
+                    assert!(id == "body" || id == "x", "{id}");
+                    // A front end that answers with a library error gets a bad-input one.
+                    let e = crate::Error::from(error);
+                    assert_eq!(e.kind(), crate::ErrorKind::Input);
+                }
+                Input::Article(a) => panic!("expected an error, got {a:?}"),
+            }
+        }
+        // Empty text is the pipeline's to report, as for a JSONL line.
+        assert!(matches!(
+            input_from_value(serde_json::json!({"text": ""}), "b".into(), opts),
+            Input::Article(_)
+        ));
     }
 }
