@@ -34,7 +34,7 @@ pub enum ErrorKind {
     MissingText,
     /// Empty or whitespace-only text.
     Empty,
-    /// Over `--max-article-bytes`.
+    /// Over the reader's limit ([`crate::ingest::ReadOptions::max_article_bytes`]).
     TooLarge,
     /// A model failed on this article.
     Model,

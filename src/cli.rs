@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::article::Input;
+use crate::article::{ErrorKind as DocErrorKind, Input};
 use crate::config::Config;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;
@@ -413,7 +413,12 @@ fn write_records(
                 && !args.quiet
                 && let Outcome::Failed { id, error } = &outcome
             {
-                progress.suspend(|| eprintln!("newstag: {id}: {}", error.message));
+                // The record says what is wrong; what to type about it is the command line's.
+                let hint = match error.kind {
+                    DocErrorKind::TooLarge => " (raise --max-article-bytes to annotate it)",
+                    _ => "",
+                };
+                progress.suspend(|| eprintln!("newstag: {id}: {}{hint}", error.message));
             }
             if let Err(e) = writer.write(&line, is_error) {
                 return broken_pipe_or(e);

@@ -35,6 +35,7 @@ impl Source {
 /// Limits the reader applies while it still holds the bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
+    /// Articles over this many bytes become `too_large` errors, read no further than that.
     pub max_article_bytes: usize,
 }
 
@@ -207,7 +208,7 @@ fn read_text(id: String, reader: impl Read, opts: ReadOptions) -> Input {
 
 fn text_from_bytes(bytes: Vec<u8>, opts: ReadOptions) -> Result<String, DocError> {
     if bytes.len() > opts.max_article_bytes {
-        return Err(too_large(opts));
+        return Err(too_large(None, opts));
     }
     if bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0) {
         return Err(DocError::new(
@@ -226,14 +227,15 @@ fn text_from_bytes(bytes: Vec<u8>, opts: ReadOptions) -> Result<String, DocError
     })
 }
 
-fn too_large(opts: ReadOptions) -> DocError {
-    DocError::new(
-        ErrorKind::TooLarge,
-        format!(
-            "article is over {} bytes (raise --max-article-bytes to annotate it)",
-            opts.max_article_bytes
-        ),
-    )
+/// The error for an article over the limit: its size when known (a text file is read only up
+/// to one byte past the limit). What to raise the limit with is the front end's to say.
+fn too_large(bytes: Option<usize>, opts: ReadOptions) -> DocError {
+    let limit = opts.max_article_bytes;
+    let message = match bytes {
+        Some(n) => format!("article is {n} bytes, over the limit of {limit} bytes"),
+        None => format!("article is over the limit of {limit} bytes"),
+    };
+    DocError::new(ErrorKind::TooLarge, message)
 }
 
 /// A JSON Lines stream: one article per non-blank line.
@@ -349,7 +351,7 @@ pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> 
     if text.len() > opts.max_article_bytes {
         return Input::Failed {
             id,
-            error: too_large(opts),
+            error: too_large(Some(text.len()), opts),
         };
     }
     let title = match obj.remove("title") {
@@ -479,5 +481,20 @@ mod tests {
             input_from_value(serde_json::json!({"text": ""}), "b".into(), opts),
             Input::Article(_)
         ));
+    }
+
+    #[test]
+    fn too_large_says_the_limit_not_a_flag() {
+        let opts = ReadOptions {
+            max_article_bytes: 4,
+        };
+        let message = |input| match input {
+            Input::Failed { error, .. } => error.message,
+            Input::Article(a) => panic!("{a:?}"),
+        };
+        let line = message(input_from_json(br#"{"text": "12345"}"#, "f:1".into(), opts));
+        assert_eq!(line, "article is 5 bytes, over the limit of 4 bytes");
+        let file = message(read_text("f.txt".into(), &b"12345"[..], opts));
+        assert_eq!(file, "article is over the limit of 4 bytes");
     }
 }
