@@ -3,8 +3,8 @@
 //! failure, a bad configuration or bad input without reading the message.
 //!
 //! A failure is raised with its kind where it happens ([`Error::new`]); the layers above add
-//! what they were doing with [`Context`] (`.context("reading X")`), which keeps the kind and
-//! the model of the error below. An error from elsewhere (I/O, JSON, ONNX Runtime, ...) is of
+//! what they were doing with the crate's `Context` trait (`.context("reading X")`), which
+//! keeps the kind and the model of the error below. An error from elsewhere (I/O, JSON, ONNX Runtime, ...) is of
 //! kind [`ErrorKind::Other`] unless the caller says otherwise ([`Error::with_kind`]).
 
 use std::error::Error as StdError;

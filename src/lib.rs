@@ -1,39 +1,96 @@
 //! newstag: who and what is in news articles.
 //!
-//! The modules follow the data flow: [`ingest`] reads articles ([`article`]), [`clean`] finds
-//! the dateline and boilerplate, [`segment`] splits sentences, [`entities`] recognises names,
-//! [`topics`] classifies (on [`encoder`] and [`runtime`], with models from [`store`] and
-//! [`hub`]), [`aggregate`] and [`places`] make document entities and tags, all of them adding
-//! layers to a [`document::Document`]; [`pipeline`] drives the stages over batches, and [`emit`]
-//! prints records with code point offsets ([`offsets`]). [`config`] holds every choice of a run
-//! and loads a [`Pipeline`] from it (models resolved in [`profile`]), failing with an
-//! [`Error`] of a known [`ErrorKind`] ([`error`]); [`resume`] lets a killed run continue. The
-//! command line (`cli`) is on top, behind the default `cli` feature: without it the library
-//! builds with neither clap nor indicatif.
+//! # Use
+//!
+//! A front end (the command line, a server, a Python package) needs little: a [`Config`] (the
+//! defaults, a TOML/JSON file, or its own settings mapped onto one), a [`Pipeline`] loaded
+//! from it with models from a [`Store`], articles as [`Input`]s (read by [`read_sources`], or
+//! one JSON object at a time by [`input_from_json`] / [`input_from_value`]), and the
+//! [`Outcome`]s the pipeline gives back ([`Pipeline::annotate_stream`],
+//! [`Pipeline::annotate_batch`]), rendered as JSON records by [`render`] in a [`Shape`] and
+//! written by a [`RecordWriter`]. Failures are an [`Error`] whose [`ErrorKind`] says what
+//! failed (a model missing or corrupt, the network, the configuration, bad input); an article
+//! that cannot be annotated is an [`Outcome::Failed`] with a [`DocError`], not an error of the
+//! run.
+//!
+//! ```no_run
+//! use newstag::{Config, Input, Pipeline, ReadOptions, Shape, Store, input_from_json, render};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::default();
+//! let pipeline = Pipeline::load(&config, &Store::from_env()?, &mut |msg| eprintln!("{msg}"))?;
+//! let body = br#"{"id": "a1", "text": "Lagarde spoke in Frankfurt on Thursday."}"#;
+//! let input: Input = input_from_json(body, "request".into(), ReadOptions::default());
+//! let models = pipeline.models();
+//! for outcome in pipeline.annotate_batch(vec![input]) {
+//!     let line = render(&outcome, Shape::Annotate, &models)?;
+//!     print!("{}", String::from_utf8(line)?);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Modules
+//!
+//! The front end's API (re-exported above): [`config`] (every choice of a run, and
+//! [`Pipeline::load`]), [`pipeline`] (the run loop), [`article`] (articles and their error
+//! records), [`ingest`] (reading them), [`document`] (the annotated document and its layer
+//! types), [`emit`] (records with code point offsets), [`error`], [`store`] (the model store
+//! and fetching), [`resume`] (continuing a killed run).
+//!
+//! The stages, in data-flow order, are the library's own: `clean` (dateline and boilerplate),
+//! `segment` (sentences), `entities` (names: the spaCy port in `entities::spacy_sm`, transformer
+//! token classification), `topics` (embedding similarity over IPTC Media Topics, NLI
+//! zero-shot), `aggregate` (document entities, rules, vocabulary and tags), `places` (the
+//! gazetteer); under them `runtime` (the shared ONNX Runtime), `encoder` (sentence
+//! embeddings), `hub` (Hugging Face Hub downloads), `profile` (which models a configuration
+//! resolves to) and `offsets` (byte to code point offsets). Those the tests and benchmarks
+//! reach are public but hidden from these docs; their APIs may change. The command line
+//! (`cli`) is on top, behind the default `cli` feature: without it the library builds with
+//! neither clap, indicatif nor anyhow.
 
+#[doc(hidden)]
 pub mod aggregate;
 pub mod article;
-pub mod clean;
+pub(crate) mod clean;
 #[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod config;
 pub mod document;
 pub mod emit;
+#[doc(hidden)]
 pub mod encoder;
+#[doc(hidden)]
 pub mod entities;
 pub mod error;
+#[doc(hidden)]
 pub mod hub;
 pub mod ingest;
-pub mod offsets;
+pub(crate) mod offsets;
 pub mod pipeline;
+#[doc(hidden)]
 pub mod places;
-pub mod profile;
+pub(crate) mod profile;
 pub mod resume;
+#[doc(hidden)]
 pub mod runtime;
+#[doc(hidden)]
 pub mod segment;
 pub mod store;
+#[doc(hidden)]
 pub mod topics;
 
-pub use config::Config;
+pub use article::{Article, DocError, Input};
+pub use clean::{Boilerplate, BoilerplateKind, Cleaned};
+pub use config::{Config, ConfigError};
+pub use document::{Category, DocEntity, Document, Evidence, Mention, Tag, TopicScore};
+pub use emit::{RecordWriter, Shape, render, tags_table, to_json_line};
+pub use entities::{AggregationStrategy, Precision};
 pub use error::{Error, ErrorKind};
-pub use pipeline::Pipeline;
+pub use ingest::{ReadOptions, Source, input_from_json, input_from_value, read_sources};
+pub use pipeline::{Outcome, Pipeline};
+pub use places::{Place, PlaceKind};
+pub use profile::Profile;
+pub use resume::{DoneIds, open_for_resume};
+pub use store::Store;

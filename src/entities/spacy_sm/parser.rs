@@ -84,7 +84,7 @@ pub fn load_moves(bytes: &[u8]) -> Result<(Vec<Action>, Vec<String>)> {
 /// Parser weights: precomputable affine (nF=3, nO=64, nP=2) and the output layer.
 #[derive(Debug, Clone)]
 pub struct ParserModel {
-    /// (nF * nO * nP) x nI, rows ordered [f][o][p].
+    /// (nF * nO * nP) x nI, rows ordered `[f][o][p]`.
     pub lower: Dense,
     pub lower_bias: Vec<f32>,
     pub pad: Vec<f32>,
