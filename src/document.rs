@@ -1,7 +1,7 @@
 //! The document that flows through the pipeline: the article plus what each stage added, and
 //! the types of those layers (mentions, topics, document entities, tags). They live here, below
-//! the stages that fill them ([`crate::entities`], [`crate::topics`], [`crate::aggregate`]),
-//! so that no stage and the document import each other.
+//! the stages that fill them (`entities`, `topics`, `aggregate`), so that no stage and the
+//! document import each other.
 
 use std::ops::Range;
 

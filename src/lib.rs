@@ -49,8 +49,7 @@
 //! (`cli`) is on top, behind the default `cli` feature: without it the library builds with
 //! neither clap, indicatif nor anyhow.
 
-#[doc(hidden)]
-pub mod aggregate;
+pub(crate) mod aggregate;
 pub mod article;
 pub(crate) mod clean;
 #[cfg(feature = "cli")]
