@@ -78,6 +78,10 @@ struct InputArgs {
     /// continues without duplicating or losing a record).
     #[arg(long, requires = "output")]
     resume: bool,
+    /// Read the run's configuration (TOML, or JSON when FILE ends in .json) from FILE; the
+    /// flags given beside it win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -105,10 +109,6 @@ struct TagsArgs {
 /// What the models do: shared by `annotate` and `tags`.
 #[derive(Args)]
 struct ModelArgs {
-    /// Read the run's configuration (TOML, or JSON when FILE ends in .json) from FILE; the
-    /// flags given beside it win.
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
     /// Topic set (TOML) to use instead of the shipped news topics.
     #[arg(long, value_name = "FILE", conflicts_with = "label")]
     topics: Option<PathBuf>,
@@ -240,21 +240,9 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
         eprintln!("newstag: error: --threshold must be in [0, 1]");
         return Ok(None);
     }
-    let config = match &args.config {
-        Some(path) => match Config::from_file(path) {
-            Ok(config) => config,
-            Err(e) => {
-                eprintln!("newstag: error: {e}");
-                return Ok(None);
-            }
-        },
-        None => Config::default(),
-    };
-    let config = with_flags(config, args, input)?;
-    if let Err(e) = config.validate() {
-        eprintln!("newstag: error: {e}");
+    let Some(config) = run_config(input, Some(args))? else {
         return Ok(None);
-    }
+    };
     let quiet = input.quiet;
     let mut log = |msg: &str| {
         if !quiet {
@@ -280,8 +268,34 @@ fn with_hint(error: crate::Error, config: &Config) -> anyhow::Error {
     anyhow::anyhow!("{:#}{hint}", anyhow::Error::from(error))
 }
 
-/// The flags that were given, written over `config` (from a file, or the defaults).
-fn with_flags(mut config: Config, args: &ModelArgs, input: &InputArgs) -> Result<Config> {
+/// The run's configuration: the `--config` file (or the defaults) with the flags given
+/// written over it (the model flags, for the commands that have them), validated. `None`
+/// means a usage error was already reported.
+fn run_config(input: &InputArgs, models: Option<&ModelArgs>) -> Result<Option<Config>> {
+    let config = match &input.config {
+        Some(path) => match Config::from_file(path) {
+            Ok(config) => config,
+            Err(e) => {
+                eprintln!("newstag: error: {e}");
+                return Ok(None);
+            }
+        },
+        None => Config::default(),
+    };
+    let mut config = match models {
+        Some(args) => with_model_flags(config, args)?,
+        None => config,
+    };
+    with_input_flags(&mut config, input);
+    if let Err(e) = config.validate() {
+        eprintln!("newstag: error: {e}");
+        return Ok(None);
+    }
+    Ok(Some(config))
+}
+
+/// The model flags that were given, written over `config` (from a file, or the defaults).
+fn with_model_flags(mut config: Config, args: &ModelArgs) -> Result<Config> {
     if let Some(profile) = args.profile {
         config.profile = profile;
     }
@@ -327,6 +341,11 @@ fn with_flags(mut config: Config, args: &ModelArgs, input: &InputArgs) -> Result
     }
     config.vocabulary_only |= args.vocabulary_only;
     config.offline |= args.offline;
+    Ok(config)
+}
+
+/// The input flags that were given (threads, batching, the size limit), written over `config`.
+fn with_input_flags(config: &mut Config, input: &InputArgs) {
     if input.threads.is_some() {
         config.threads = input.threads;
     }
@@ -336,17 +355,13 @@ fn with_flags(mut config: Config, args: &ModelArgs, input: &InputArgs) -> Result
     if let Some(n) = input.max_article_bytes {
         config.max_article_bytes = n;
     }
-    Ok(config)
 }
 
-/// Prints sentences and boilerplate per article; needs no model.
+/// Prints sentences and boilerplate per article; needs no model. Of a `--config` file it uses
+/// what segmenting needs: threads, batch size and the size limit.
 fn segment(args: InputArgs) -> Result<i32> {
-    let defaults = Config::default();
-    let config = Config {
-        threads: args.threads,
-        batch_size: args.batch_size.unwrap_or(defaults.batch_size),
-        max_article_bytes: args.max_article_bytes.unwrap_or(defaults.max_article_bytes),
-        ..defaults
+    let Some(config) = run_config(&args, None)? else {
+        return Ok(EXIT_USAGE);
     };
     let pipeline = Pipeline::segmenter(&config)?;
     let (inputs, out) = open_run(&args, &config)?;

@@ -219,3 +219,32 @@ fn a_bad_config_file_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-topics.toml"));
 }
+
+#[test]
+fn segment_reads_a_config_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = seed();
+    let toml = dir.path().join("segment.toml");
+    fs::write(
+        &toml,
+        "max_article_bytes = 100\nbatch_size = 1\nthreads = 1\n",
+    )
+    .unwrap();
+    let out = run(&["segment", "-q", "--config", path(&toml), &seed]);
+    assert_eq!(out.status.code(), Some(3), "one article failed");
+    assert_eq!(records(&out)[0]["error"]["kind"], "too_large");
+    // The flag wins over the file: the same limit as the defaults gives the default records.
+    let flag = stdout(&[
+        "segment",
+        "--config",
+        path(&toml),
+        "--max-article-bytes",
+        "1048576",
+        &seed,
+    ]);
+    assert!(flag == stdout(&["segment", &seed]), "the flag did not win");
+    let bad = dir.path().join("bad.toml");
+    fs::write(&bad, "max_article_bytez = 100\n").unwrap();
+    let out = run(&["segment", "--config", path(&bad), &seed]);
+    assert_eq!(out.status.code(), Some(2));
+}
