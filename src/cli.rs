@@ -122,8 +122,11 @@ struct ModelArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=6))]
     depth: Option<u64>,
     /// Never fetch: a missing model is an error naming the command that fetches it.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_offline")]
     offline: bool,
+    /// Fetch missing models even when the --config file says `offline = true`.
+    #[arg(long, overrides_with = "offline")]
+    no_offline: bool,
     /// Model defaults: `fast` (offline: spaCy-port NER, MiniLM topics) or `accurate`
     /// (transformer NER and NLI zero-shot from the Hugging Face Hub).
     /// [default: fast]
@@ -145,8 +148,11 @@ struct ModelArgs {
     /// Run the transformer models' int8 exports (`model_quantized.onnx`, as Hugging Face ONNX
     /// repositories ship them and `scripts/quantize.py` makes them): 2-2.7x faster than fp32
     /// on real-size models here, at an accuracy cost (README, "int8" and "Benchmarks").
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_int8")]
     int8: bool,
+    /// Run the fp32 models even when the --config file says `precision = "int8"`.
+    #[arg(long, overrides_with = "int8")]
+    no_int8: bool,
     /// With an NLI topic model: let the embedding classifier shortlist this many topics per
     /// article and run NLI only on those (a 50-topic set then costs K passes, not 50).
     #[arg(long, value_name = "K")]
@@ -158,8 +164,12 @@ struct ModelArgs {
     #[arg(long, value_name = "FILE")]
     vocabulary: Option<PathBuf>,
     /// Suggest only tags from the vocabulary.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_vocabulary_only")]
     vocabulary_only: bool,
+    /// Suggest tags outside the vocabulary too, even when the --config file says
+    /// `vocabulary_only = true`.
+    #[arg(long, overrides_with = "vocabulary_only")]
+    no_vocabulary_only: bool,
 }
 
 #[derive(Subcommand)]
@@ -327,8 +337,10 @@ fn with_model_flags(mut config: Config, args: &ModelArgs) -> Result<Config> {
     if let Some(aggregation) = &args.aggregation {
         config.aggregation = aggregation.parse()?;
     }
-    if args.int8 {
-        config.precision = Precision::Int8;
+    match switch(args.int8, args.no_int8) {
+        Some(true) => config.precision = Precision::Int8,
+        Some(false) => config.precision = Precision::Fp32,
+        None => {}
     }
     if args.cascade.is_some() {
         config.cascade = args.cascade;
@@ -339,9 +351,25 @@ fn with_model_flags(mut config: Config, args: &ModelArgs) -> Result<Config> {
     if args.vocabulary.is_some() {
         config.vocabulary = args.vocabulary.clone();
     }
-    config.vocabulary_only |= args.vocabulary_only;
-    config.offline |= args.offline;
+    if let Some(on) = switch(args.vocabulary_only, args.no_vocabulary_only) {
+        config.vocabulary_only = on;
+    }
+    if let Some(on) = switch(args.offline, args.no_offline) {
+        config.offline = on;
+    }
     Ok(config)
+}
+
+/// What a `--X` / `--no-X` pair says (the last one given wins, clap keeps only it): on, off,
+/// or nothing, leaving the file's choice.
+fn switch(on: bool, off: bool) -> Option<bool> {
+    if on {
+        Some(true)
+    } else if off {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The input flags that were given (threads, batching, the size limit), written over `config`.

@@ -248,3 +248,36 @@ fn segment_reads_a_config_file_too() {
     let out = run(&["segment", "--config", path(&bad), &seed]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_flag_switches_off_what_the_file_turns_on() {
+    ensure_models();
+    let dir = workspace();
+    let articles = fixtures();
+    let articles = path(&articles);
+    let toml = dir.path().join("only.toml");
+    fs::write(&toml, "vocabulary = \"desk.csv\"\nvocabulary_only = true\n").unwrap();
+    let tags = |extra: &[&str]| {
+        let mut args = vec!["tags", "--json", "-q"];
+        args.extend_from_slice(extra);
+        args.push(articles);
+        stdout(&args)
+    };
+    let vocabulary = dir.path().join("desk.csv");
+    let all = tags(&["--vocabulary", path(&vocabulary)]);
+    let only = tags(&["--config", path(&toml)]);
+    assert!(all != only, "vocabulary_only changed nothing");
+    assert!(
+        tags(&["--config", path(&toml), "--no-vocabulary-only"]) == all,
+        "--no-vocabulary-only did not win over the file"
+    );
+    // Of a --X / --no-X pair the last given wins.
+    assert!(
+        tags(&[
+            "--config",
+            path(&toml),
+            "--no-vocabulary-only",
+            "--vocabulary-only"
+        ]) == only
+    );
+}
