@@ -97,3 +97,17 @@ fn an_unreachable_hub() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "{e}");
 }
+
+#[test]
+fn a_binary_using_anyhow_prints_the_same_chain() {
+    // The CLI wraps the library's errors in anyhow and prints them with `{:#}`.
+    let root = tempfile::tempdir().unwrap();
+    let config = Config {
+        topics: Some(root.path().join("no-such-topics.toml")),
+        ..Config::default()
+    };
+    let e = load(&config, &Store::new(root.path()));
+    let chain = format!("{e:#}");
+    assert!(chain.matches(": ").count() >= 1, "{chain}");
+    assert_eq!(format!("{:#}", anyhow::Error::from(e)), chain);
+}
