@@ -9,7 +9,8 @@
 //! and loads a [`Pipeline`] from it (models resolved in [`profile`]), failing with an
 //! [`Error`] of a known [`ErrorKind`] ([`error`]); [`resume`] lets a killed run continue. The
 //! command line (`cli`) is on top, behind the default `cli` feature: without it the library
-//! builds with neither clap nor indicatif.
+//! builds with neither clap nor indicatif. The HTTP service (`serve`, `newstag serve`) is behind
+//! the default `serve` feature, the only one that brings in tokio and axum.
 
 pub mod aggregate;
 pub mod article;
@@ -31,6 +32,8 @@ pub mod profile;
 pub mod resume;
 pub mod runtime;
 pub mod segment;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 pub mod topics;
 
