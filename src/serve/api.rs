@@ -87,10 +87,11 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 fn cors(origin: &str) -> CorsLayer {
+    // A list, not `exact`: the header is sent only to that origin, not to every caller.
     let origin = HeaderValue::from_str(origin.trim_end_matches('/'))
         .unwrap_or_else(|_| HeaderValue::from_static("null"));
     CorsLayer::new()
-        .allow_origin(AllowOrigin::exact(origin))
+        .allow_origin(AllowOrigin::list([origin]))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([CONTENT_TYPE, AUTHORIZATION])
 }
