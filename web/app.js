@@ -105,9 +105,13 @@ async function annotate() {
 
 function render(record, text) {
   renderText(text, record);
+  // A pinned topic stays pinned across re-annotations while the record still has it.
+  const pinned = pinnedTopic === null ? null : topics[pinnedTopic].label;
   topics = record.topics || [];
-  pinnedTopic = null;
+  const again = topics.findIndex((t) => t.label === pinned);
+  pinnedTopic = again < 0 ? null : again;
   renderTopics();
+  showEvidence(pinnedTopic);
   renderNames(record);
   suggestions = record.tags || [];
   renderTags();
@@ -180,11 +184,11 @@ function renderTopics() {
     const pct = Math.round(topic.score * 100);
     const button = el(
       "button",
-      { type: "button", class: "topic", "data-topic": i, "aria-pressed": "false",
+      { type: "button", class: "topic", "data-topic": i, "aria-pressed": String(i === pinnedTopic),
         title: topic.code ? `${topic.path.join(" › ")} (${topic.code})` : topic.path.join(" › ") },
       el("span", { class: "topic-label" }, topic.label),
       topic.path.length > 1 ? el("span", { class: "topic-path" }, topic.path.slice(0, -1).join(" › ")) : null,
-      el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width: ${pct}%` })),
+      el("span", { class: "meter", "aria-hidden": "true" }, el("span", { style: `width: ${pct}%` })),
       el("span", { class: "score" }, topic.score.toFixed(2)),
     );
     // Hover and focus preview a topic's evidence; a click pins it until clicked again.
