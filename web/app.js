@@ -299,7 +299,7 @@ function renderTags() {
     const li = el(
       "li",
       { class: "tag", "data-tag": row.tag, "data-state": row.state, tabindex: isActive ? "0" : "-1",
-        "aria-label": `${row.tag}, ${row.state}` },
+        "aria-label": `${row.tag}, ${s ? s.kind : "your own"}${s && s.vocabulary ? ", vocabulary" : ""}, ${row.state}` },
       el("div", { class: "tag-head" },
         el("span", { class: "rank" }, `${rank + 1}.`),
         el("span", { class: "tag-name" }, row.tag),
@@ -316,7 +316,11 @@ function renderTags() {
     );
     li.querySelector(".accept").addEventListener("click", () => decide(row.tag, "accepted"));
     li.querySelector(".reject").addEventListener("click", () => decide(row.tag, "rejected"));
-    li.addEventListener("focus", () => { activeKey = key(row.tag); });
+    // A click on a row makes it the keyboard's row too (one row in the Tab order).
+    li.addEventListener("focus", () => {
+      activeKey = key(row.tag);
+      for (const n of list.children) n.tabIndex = n === li ? 0 : -1;
+    });
     list.append(li);
   });
   // Rebuilding the list must not lose the keyboard's place.
