@@ -4,8 +4,8 @@
 //! sees and does: Putin highlighted as a person, Arctic among the topics with its evidence,
 //! tags accepted, rejected (by keyboard) and added, decisions kept across a re-annotation, the
 //! accepted set copied as JSON, a narrow window without horizontal scrolling, code point offsets
-//! after an emoji, and nothing loaded from outside the server. Writes a screenshot of the
-//! annotated seed article to `target/editor-page.png`.
+//! after an emoji, an API error, a server that wants a token, and nothing loaded from outside
+//! the server. Writes a screenshot of the annotated seed article to `target/editor-page.png`.
 //!
 //! Without chromium and chromedriver the test says why and passes, unless
 //! `NEWSTAG_REQUIRE_BROWSER=1` (CI sets it, and `.ci/run` installs both).
@@ -41,10 +41,10 @@ fn which(names: &[&str]) -> Option<PathBuf> {
 
 /// Everything this test starts, stopped when it ends, passing or failing: the WebDriver session
 /// (which closes Chromium), then chromedriver's whole process group (Chromium included, should
-/// the session not close), then the server.
+/// the session not close), then the servers.
 #[derive(Default)]
 struct Processes {
-    server: Option<Child>,
+    servers: Vec<Child>,
     driver: Option<Child>,
     session: Option<String>,
 }
@@ -63,7 +63,7 @@ impl Drop for Processes {
             let _ = driver.kill();
             let _ = driver.wait();
         }
-        if let Some(mut server) = self.server.take() {
+        for mut server in self.servers.drain(..) {
             let _ = server.kill();
             let _ = server.wait();
         }
@@ -81,16 +81,17 @@ fn agent(timeout: Duration) -> ureq::Agent {
 
 /// Starts `newstag serve` on a free loopback port and returns its base URL, read from the
 /// `listening on http://ADDR` line on its stderr (what it said before is shown if it fails).
-fn start_server(procs: &mut Processes, args: &[&str]) -> String {
+fn start_server(procs: &mut Processes, args: &[&str], env: &[(&str, &str)]) -> String {
     let mut child = common::bin()
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start newstag serve");
     let stderr = child.stderr.take().unwrap();
-    procs.server = Some(child);
+    procs.servers.push(child);
     let log = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = mpsc::channel();
     let kept = log.clone();
@@ -180,8 +181,15 @@ impl Browser {
         )
     }
 
-    fn go(&self, url: &str) {
+    /// Opens the page at `url` and waits until its script has run (`annotate` is app.js's
+    /// global function): a click before that would submit the form without the script.
+    fn open_page(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({"url": url})));
+        self.wait_for(
+            "the page and its script",
+            "return document.readyState === 'complete' && typeof annotate === 'function'",
+            json!([]),
+        );
     }
 
     /// Runs `script` (a function body; `arguments` are `args`) in the page and returns its value.
@@ -412,15 +420,14 @@ fn editor_page_in_chromium() {
         "tag,kind,aliases\nNorth Atlantic Treaty Organization,org,NATO\n",
     )
     .unwrap();
-    let base = start_server(&mut procs, &["--vocabulary", vocabulary.to_str().unwrap()]);
+    let base = start_server(
+        &mut procs,
+        &["--vocabulary", vocabulary.to_str().unwrap()],
+        &[],
+    );
     let driver_url = start_chromedriver(&mut procs, &chromedriver);
     let browser = Browser::open(&mut procs, &driver_url, &chromium);
-    browser.go(&format!("{base}/"));
-    browser.wait_for(
-        "the page's script",
-        "return document.readyState === 'complete' && !!document.getElementById('annotate')",
-        json!([]),
-    );
+    browser.open_page(&format!("{base}/"));
 
     // Paste the seed article into the body, as an editor would, and annotate.
     let seed = std::fs::read_to_string(common::seed())
@@ -657,6 +664,40 @@ fn editor_page_in_chromium() {
         "the page's own resources are listed: {outside}"
     );
     assert_eq!(outside["outside"], json!([]), "{outside}");
+
+    // A server that wants a token: without one the page says so plainly; with the token typed
+    // into its field, the page's calls carry it, and the tab keeps it across a reload.
+    let token = "editor-page-test-token";
+    let guarded = start_server(&mut procs, &[], &[("NEWSTAG_TOKEN", token)]);
+    browser.open_page(&format!("{guarded}/"));
+    let short = "Vladimir Putin spoke in Murmansk about the Northern Sea Route.";
+    browser.js(
+        "document.getElementById('body').value = arguments[0]",
+        json!([short]),
+    );
+    browser.click(&browser.find("#annotate"));
+    let error = browser.wait_for(
+        "the missing token's error",
+        "const e = document.getElementById('error'); return !e.hidden && e.textContent",
+        json!([]),
+    );
+    assert!(error.as_str().unwrap().contains("unauthorized"), "{error}");
+    browser.click(&browser.find("#auth summary"));
+    browser.type_into(&browser.find("#token"), token);
+    browser.click(&browser.find("#annotate"));
+    wait_annotated(&browser, short);
+    assert!(
+        browser
+            .js("return document.getElementById('error').hidden", json!([]))
+            .as_bool()
+            .unwrap()
+    );
+    browser.open_page(&format!("{guarded}/"));
+    assert_eq!(
+        browser.js("return document.getElementById('token').value", json!([])),
+        token,
+        "the token is kept in the tab across a reload"
+    );
 
     drop(procs);
 }
