@@ -264,30 +264,46 @@ impl Worker {
                 .by_ref()
                 .take(n)
                 .map(|outcome| {
-                    let error = match &outcome {
-                        Outcome::Failed { error, .. } => Some(error.kind),
-                        Outcome::Done(_) => None,
-                    };
-                    self.metrics.article_done(error.is_none());
-                    let json = match render(&outcome, job.shape, models) {
-                        Ok(mut line) => {
-                            if line.last() == Some(&b'\n') {
-                                line.pop();
-                            }
-                            line
-                        }
-                        Err(e) => serde_json::json!({
-                            "id": outcome_id(&outcome),
-                            "error": {"kind": "model", "message": format!("rendering the record: {e}")}
-                        })
-                        .to_string()
-                        .into_bytes(),
-                    };
-                    Rendered { json, error }
+                    let rendered = self.render(&outcome, job.shape, models);
+                    self.metrics.article_done(rendered.error.is_none());
+                    rendered
                 })
                 .collect();
             // The client may have gone meanwhile; its records are then simply dropped.
             let _ = job.reply.send(Ok(records));
+        }
+    }
+}
+
+impl Worker {
+    /// One outcome as its record; a record that cannot be serialised (never seen: the
+    /// records are plain data) becomes an error record rather than a missing answer.
+    fn render(
+        &self,
+        outcome: &Outcome,
+        shape: Shape,
+        models: &std::collections::BTreeMap<&'static str, String>,
+    ) -> Rendered {
+        let error = match outcome {
+            Outcome::Failed { error, .. } => Some(error.kind),
+            Outcome::Done(_) => None,
+        };
+        match render(outcome, shape, models) {
+            Ok(mut json) => {
+                if json.last() == Some(&b'\n') {
+                    json.pop();
+                }
+                Rendered { json, error }
+            }
+            Err(e) => Rendered {
+                json: serde_json::json!({
+                    "id": outcome_id(outcome),
+                    "error": {"kind": "model", "message": format!("rendering the record: {e}")}
+                })
+                .to_string()
+                .into_bytes(),
+                error: Some(ErrorKind::Model),
+            },
         }
     }
 }

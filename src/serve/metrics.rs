@@ -74,7 +74,7 @@ impl Metrics {
         );
         registry.register(
             "batch_articles",
-            "Articles in each pipeline batch (gathered across requests)",
+            "Articles the batcher gathered into each run of the pipeline, across requests",
             batch_articles.clone(),
         );
         registry.register(
