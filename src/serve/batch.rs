@@ -232,6 +232,17 @@ impl Worker {
         mut jobs: Vec<Job>,
         models: &std::collections::BTreeMap<&'static str, String>,
     ) {
+        // Clients whose deadline passed during the batch wait are not worth a model pass.
+        jobs.retain(|job| {
+            let gone = job.reply.is_closed();
+            if gone {
+                self.metrics.job_abandoned();
+            }
+            !gone
+        });
+        if jobs.is_empty() {
+            return;
+        }
         let sizes: Vec<usize> = jobs.iter().map(|j| j.inputs.len()).collect();
         let inputs: Vec<Input> = jobs
             .iter_mut()
