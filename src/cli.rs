@@ -272,6 +272,7 @@ fn serve(args: ServeArgs) -> Result<i32> {
         threads: args.threads,
         resume: false,
     };
+    args.server.check()?;
     let Some((config, pipeline)) = load_pipeline(&args.models, &input)? else {
         return Ok(EXIT_USAGE);
     };

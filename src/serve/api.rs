@@ -76,7 +76,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
-    if let Some(origin) = &state.options.cors_origin {
+    // The origin was checked at start-up (`super::run`).
+    if let Some(origin) = &state.options.cors_origin
+        && let Ok(origin) = HeaderValue::from_str(origin.trim_end_matches('/'))
+    {
         // Outside authentication: a browser's preflight carries no token, and is answered
         // here for the one allowed origin.
         router = router.layer(cors(origin));
@@ -86,10 +89,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-fn cors(origin: &str) -> CorsLayer {
+fn cors(origin: HeaderValue) -> CorsLayer {
     // A list, not `exact`: the header is sent only to that origin, not to every caller.
-    let origin = HeaderValue::from_str(origin.trim_end_matches('/'))
-        .unwrap_or_else(|_| HeaderValue::from_static("null"));
     CorsLayer::new()
         .allow_origin(AllowOrigin::list([origin]))
         .allow_methods([Method::GET, Method::POST])

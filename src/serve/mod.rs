@@ -65,6 +65,22 @@ pub struct ServeOptions {
     pub batch_wait_ms: u64,
 }
 
+impl ServeOptions {
+    /// Checks what can be checked before the models load, so a typo fails in milliseconds.
+    pub fn check(&self) -> Result<()> {
+        if self.batch_wait_ms > 60_000 {
+            bail!("--batch-wait-ms must be at most 60000");
+        }
+        if let Some(origin) = &self.cors_origin
+            && (!origin.contains("://") || axum::http::HeaderValue::from_str(origin).is_err())
+        {
+            bail!("--cors-origin must be an origin, e.g. https://cms.example.org (got {origin:?})");
+        }
+        token(self)?;
+        Ok(())
+    }
+}
+
 /// What the handlers share: the batcher, the metrics, the limits, and the documents computed
 /// once at start (topics, models, OpenAPI).
 pub(crate) struct AppState {
@@ -86,10 +102,8 @@ pub fn run(
     pipeline: Pipeline,
     store: &Store,
 ) -> Result<()> {
+    options.check()?;
     let token = token(&options)?;
-    if options.batch_wait_ms > 60_000 {
-        bail!("--batch-wait-ms must be at most 60000");
-    }
     let metrics = metrics::Metrics::new();
     let topics_json = api::topics_document(config, store)?.to_string();
     let models_json = api::models_document(config, &pipeline, store).to_string();
