@@ -1,7 +1,7 @@
 //! Routes, request parsing, and the JSON error bodies.
 //!
 //! Request bodies are parsed here, on the I/O threads, with the library's JSONL line reader
-//! ([`crate::ingest::parse_json_article`]), so an article reads the same over HTTP as in a
+//! ([`crate::ingest::input_from_json`]), so an article reads the same over HTTP as in a
 //! JSONL file; the batcher gets articles (or their error records) ready to run.
 
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use super::page;
 use crate::article::{ErrorKind, Input};
 use crate::config::Config;
 use crate::emit::Shape;
-use crate::ingest::parse_json_article;
+use crate::ingest::input_from_json;
 use crate::pipeline::Pipeline;
 use crate::profile::{self, TopicModel};
 use crate::store::{self, Store};
@@ -210,7 +210,7 @@ fn parse_body(
         }
         let inputs = lines
             .into_iter()
-            .map(|(i, line)| parse_json_article((i + 1).to_string(), line, opts))
+            .map(|(i, line)| input_from_json(line, (i + 1).to_string(), opts))
             .collect();
         return Ok((Layout::Lines, inputs));
     }
@@ -221,7 +221,7 @@ fn parse_body(
             "empty",
             "the body is empty: send an article object, an array of them, or JSON Lines",
         )),
-        Some(b'{') => match parse_json_article("1".into(), bytes, opts) {
+        Some(b'{') => match input_from_json(bytes, "1".into(), opts) {
             Input::Failed { error, .. } => Err(ApiError::new(
                 status_of(error.kind),
                 kind_name(error.kind),
@@ -252,7 +252,7 @@ fn parse_body(
                 .enumerate()
                 .map(|(i, value)| {
                     let json = serde_json::to_vec(value).unwrap_or_default();
-                    parse_json_article((i + 1).to_string(), &json, opts)
+                    input_from_json(&json, (i + 1).to_string(), opts)
                 })
                 .collect();
             Ok((Layout::Array, inputs))
