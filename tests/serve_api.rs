@@ -515,6 +515,10 @@ fn arrays_keep_order_and_bad_elements_get_their_error_records() {
         ]
     );
     assert_eq!(records[0]["title"], "Ice");
+    assert_eq!(
+        post_json(server, "/v1/annotate", &json!([])).json(),
+        json!([])
+    );
     assert!(
         records[5]["topics"]
             .as_array()

@@ -324,6 +324,10 @@ async fn run(
     let bytes = body.map_err(|r| body_error(r, state.options.max_body_bytes))?;
     let (layout, inputs) = parse_body(&bytes, &headers, &state)?;
     drop(bytes);
+    if inputs.is_empty() {
+        // `[]`: nothing to annotate, nothing to queue.
+        return Ok(respond(layout, Vec::new()));
+    }
     let (reply, answer) = oneshot::channel();
     state
         .batcher
