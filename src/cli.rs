@@ -48,6 +48,9 @@ enum Command {
     Tags(TagsArgs),
     /// Split articles into sentences and boilerplate only (no models needed).
     Segment(InputArgs),
+    /// Serve the annotator over HTTP (JSON API, metrics, the editor's page) until SIGTERM.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
     /// List, fetch, verify or locate the models in the store.
     Models {
         #[command(subcommand)]
@@ -106,7 +109,34 @@ struct TagsArgs {
     top: usize,
 }
 
-/// What the models do: shared by `annotate` and `tags`.
+/// `newstag serve`: the model options of `annotate`, the batching and thread options, and the
+/// server's own ([`crate::serve::ServeOptions`]).
+#[cfg(feature = "serve")]
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    models: ModelArgs,
+    #[command(flatten)]
+    server: crate::serve::ServeOptions,
+    /// Read the run's configuration (TOML, or JSON when FILE ends in .json) from FILE; the
+    /// flags given beside it win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Most articles in one model pass, gathered across concurrent requests [default: 64].
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+    /// Articles larger than this many bytes get a too_large error [default: 1048576].
+    #[arg(long, value_name = "N")]
+    max_article_bytes: Option<usize>,
+    /// Worker threads for the pipeline (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No messages on stderr but the `listening on` line and errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// What the models do: shared by `annotate`, `tags` and `serve`.
 #[derive(Args)]
 struct ModelArgs {
     /// Topic set (TOML) to use instead of the shipped news topics.
@@ -207,6 +237,8 @@ fn try_main(cli: Cli) -> Result<i32> {
         Command::Annotate(args) => annotate(args),
         Command::Tags(args) => tags(args),
         Command::Segment(args) => segment(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve(args),
         Command::Models { command } => models(command),
     }
 }
@@ -239,6 +271,28 @@ fn tags(args: TagsArgs) -> Result<i32> {
     let (inputs, out) = open_run(&args.input, &config)?;
     let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(&args.input, out, shape, &pipeline.models(), batches)
+}
+
+/// Loads the models once and serves them over HTTP until SIGTERM or SIGINT.
+#[cfg(feature = "serve")]
+fn serve(args: ServeArgs) -> Result<i32> {
+    // The same meaning as annotate's flags: the server is one more front end on one Config.
+    let input = InputArgs {
+        paths: Vec::new(),
+        output: None,
+        quiet: args.quiet,
+        max_article_bytes: args.max_article_bytes,
+        batch_size: args.batch_size,
+        threads: args.threads,
+        resume: false,
+        config: args.config,
+    };
+    args.server.check()?;
+    let Some((config, pipeline)) = load_pipeline(&args.models, &input)? else {
+        return Ok(EXIT_USAGE);
+    };
+    crate::serve::run(args.server, &config, pipeline, &Store::from_env()?)?;
+    Ok(EXIT_OK)
 }
 
 /// What the options mean: the run's [`Config`], and the pipeline loaded from it. `None`

@@ -47,7 +47,8 @@
 //! resolves to) and `offsets` (byte to code point offsets). Those the tests and benchmarks
 //! reach are public but hidden from these docs; their APIs may change. The command line
 //! (`cli`) is on top, behind the default `cli` feature: without it the library builds with
-//! neither clap, indicatif nor anyhow.
+//! neither clap, indicatif nor anyhow. The HTTP service (`serve`, `newstag serve`) is behind
+//! the default `serve` feature, the only one that brings in tokio and axum.
 
 pub(crate) mod aggregate;
 pub mod article;
@@ -76,6 +77,8 @@ pub mod resume;
 pub mod runtime;
 #[doc(hidden)]
 pub mod segment;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod store;
 #[doc(hidden)]
 pub mod topics;

@@ -1,0 +1,649 @@
+//! Routes, request parsing, and the JSON error bodies.
+//!
+//! Request bodies are parsed here, on the I/O threads, with the library's JSONL line reader
+//! ([`crate::ingest::input_from_json`]), so an article reads the same over HTTP as in a
+//! JSONL file; the batcher gets articles (or their error records) ready to run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::AppState;
+use super::batch::{Job, Rejected, Rendered};
+use super::page;
+use crate::article::{ErrorKind, Input};
+use crate::config::Config;
+use crate::emit::Shape;
+use crate::ingest::input_from_json;
+use crate::pipeline::Pipeline;
+use crate::profile::{self, TopicModel};
+use crate::store::{self, Store};
+use crate::topics::TopicSet;
+use crate::topics::iptc::Taxonomy;
+
+/// `newstag tags`'s default number of tags per article, and the server's when `?top=` is not
+/// given.
+const DEFAULT_TOP: usize = 15;
+
+/// The routes metrics are labelled with; anything else is `other`, so a client probing
+/// random paths cannot grow the metrics without bound.
+const ROUTES: &[&str] = &[
+    "/v1/annotate",
+    "/v1/tags",
+    "/v1/topics",
+    "/v1/models",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/openapi.json",
+    "/",
+    "/app.js",
+    "/style.css",
+];
+
+/// Routes open without a token: the health checks (for a load balancer or orchestrator), and
+/// the page's compiled-in files, which hold no data and which a browser loads without being
+/// able to add a header; the page's own API calls carry the token.
+const OPEN_ROUTES: &[&str] = &["/healthz", "/readyz", "/", "/app.js", "/style.css"];
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut router = Router::new()
+        .route("/v1/annotate", post(annotate))
+        .route("/v1/tags", post(tags))
+        .route("/v1/topics", get(topics))
+        .route("/v1/models", get(models))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_json))
+        .route("/", get(page::index))
+        .route("/app.js", get(page::app_js))
+        .route("/style.css", get(page::style_css))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.options.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    // The origin was checked at start-up (`super::run`).
+    if let Some(origin) = &state.options.cors_origin
+        && let Ok(origin) = HeaderValue::from_str(origin.trim_end_matches('/'))
+    {
+        // Outside authentication: a browser's preflight carries no token, and is answered
+        // here for the one allowed origin.
+        router = router.layer(cors(origin));
+    }
+    router
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+fn cors(origin: HeaderValue) -> CorsLayer {
+    // A list, not `exact`: the header is sent only to that origin, not to every caller.
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list([origin]))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([CONTENT_TYPE, AUTHORIZATION])
+}
+
+/// An error answer: `{"error": {"kind", "message"}}` with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"kind": self.kind, "message": self.message}}).to_string();
+        let mut response = (self.status, [(CONTENT_TYPE, JSON)], body).into_response();
+        let headers = response.headers_mut();
+        match self.status {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+const JSON: &str = "application/json";
+const NDJSON: &str = "application/x-ndjson";
+
+/// The record error kind's name (`malformed_json`, `missing_text`, ...).
+fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Io => "io",
+        ErrorKind::InvalidUtf8 => "invalid_utf8",
+        ErrorKind::Binary => "binary",
+        ErrorKind::MalformedJson => "malformed_json",
+        ErrorKind::MissingText => "missing_text",
+        ErrorKind::Empty => "empty",
+        ErrorKind::TooLarge => "too_large",
+        ErrorKind::Model => "model",
+    }
+}
+
+/// The status a lone article's error record is answered with.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Model | ErrorKind::Io => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// How the articles came, which decides how the records go back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// One article object: its record, as an object.
+    One,
+    /// A JSON array: an array of records.
+    Array,
+    /// JSON Lines: JSON Lines, one record per article line.
+    Lines,
+}
+
+/// Reads the body into articles (or, per article, the error record that replaces it).
+fn parse_body(
+    bytes: &[u8],
+    headers: &HeaderMap,
+    state: &AppState,
+) -> Result<(Layout, Vec<Input>), ApiError> {
+    let opts = state.read_options;
+    let max = state.options.max_articles;
+    let too_many = |n: usize| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("{n} articles in one request; at most {max} (--max-articles)"),
+        )
+    };
+    let jsonl = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/x-ndjson" || v == "application/jsonl");
+    if jsonl {
+        // Ids default to line numbers, as a JSONL file's do (without the file name).
+        let lines: Vec<(usize, &[u8])> = bytes
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+            .collect();
+        if lines.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "empty",
+                "the body has no article lines",
+            ));
+        }
+        if lines.len() > max {
+            return Err(too_many(lines.len()));
+        }
+        let inputs = lines
+            .into_iter()
+            .map(|(i, line)| input_from_json(line, (i + 1).to_string(), opts))
+            .collect();
+        return Ok((Layout::Lines, inputs));
+    }
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty",
+            "the body is empty: send an article object, an array of them, or JSON Lines",
+        )),
+        Some(b'{') => match input_from_json(bytes, "1".into(), opts) {
+            Input::Failed { error, .. } => Err(ApiError::new(
+                status_of(error.kind),
+                kind_name(error.kind),
+                error.message.replacen("line is", "body is", 1),
+            )),
+            article => Ok((Layout::One, vec![article])),
+        },
+        Some(b'[') => {
+            let values: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
+                let kind = if std::str::from_utf8(bytes).is_err() {
+                    "invalid_utf8"
+                } else {
+                    "malformed_json"
+                };
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    kind,
+                    format!("body is not a JSON array: {e}"),
+                )
+            })?;
+            if values.len() > max {
+                return Err(too_many(values.len()));
+            }
+            // Each element is read exactly as a JSONL line would be, so a bad element gets
+            // its own error record (in its place) and the others still run.
+            let inputs = values
+                .iter()
+                .enumerate()
+                .map(|(i, value)| {
+                    let json = serde_json::to_vec(value).unwrap_or_default();
+                    input_from_json(&json, (i + 1).to_string(), opts)
+                })
+                .collect();
+            Ok((Layout::Array, inputs))
+        }
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the body must be an article object ({\"text\": ...}), an array of them, or JSON \
+             Lines (Content-Type: application/x-ndjson)",
+        )),
+    }
+}
+
+fn body_error(rejection: BytesRejection, max: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is over {max} bytes (--max-body-bytes)"),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "io",
+            format!("reading the body: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// `POST /v1/annotate`: records as `newstag annotate` prints them.
+async fn annotate(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    run(state, headers, body, Shape::Annotate).await
+}
+
+/// `POST /v1/tags[?top=N]`: `{"id", "tags"}` as `newstag tags --json` prints them.
+async fn tags(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut top = DEFAULT_TOP;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        if let Some(value) = pair.strip_prefix("top=") {
+            top = value.parse().map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_query",
+                    "top must be a non-negative integer",
+                )
+            })?;
+        }
+    }
+    run(state, headers, body, Shape::Tags { top, json: true }).await
+}
+
+/// Parses, queues, waits for the batcher (within the deadline) and answers.
+async fn run(
+    state: Arc<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    shape: Shape,
+) -> Result<Response, ApiError> {
+    let started = tokio::time::Instant::now();
+    let bytes = body.map_err(|r| body_error(r, state.options.max_body_bytes))?;
+    let (layout, inputs) = parse_body(&bytes, &headers, &state)?;
+    drop(bytes);
+    if inputs.is_empty() {
+        // `[]`: nothing to annotate, nothing to queue.
+        return Ok(respond(layout, Vec::new()));
+    }
+    let (reply, answer) = oneshot::channel();
+    state
+        .batcher
+        .submit(Job {
+            inputs,
+            shape,
+            reply,
+        })
+        .map_err(|rejected| match rejected {
+            Rejected::Full => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the queue is full (--queue); retry shortly",
+            ),
+            Rejected::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down",
+            ),
+        })?;
+    let deadline = started + std::time::Duration::from_millis(state.options.deadline_ms);
+    // On timeout `answer` is dropped, which tells the batcher to skip the job if it has not
+    // started on it.
+    let records = match tokio::time::timeout_at(deadline, answer).await {
+        Ok(Ok(Ok(records))) => records,
+        Ok(Ok(Err(failure))) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                failure.0,
+            ));
+        }
+        Ok(Err(_)) => {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the annotator stopped before answering",
+            ));
+        }
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "deadline_exceeded",
+                format!(
+                    "not answered within {} ms (--deadline-ms)",
+                    state.options.deadline_ms
+                ),
+            ));
+        }
+    };
+    Ok(respond(layout, records))
+}
+
+fn respond(layout: Layout, records: Vec<Rendered>) -> Response {
+    match layout {
+        Layout::One => {
+            let Some(record) = records.into_iter().next() else {
+                return ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "no record came back",
+                )
+                .into_response();
+            };
+            // A lone article that fails is the request's failure: its error record (which
+            // has the `{"error": {"kind", "message"}}` shape, plus its id) with a 4xx/5xx.
+            let status = record.error.map_or(StatusCode::OK, status_of);
+            (status, [(CONTENT_TYPE, JSON)], record.json).into_response()
+        }
+        Layout::Array => {
+            let len = records.iter().map(|r| r.json.len() + 1).sum::<usize>() + 2;
+            let mut body = Vec::with_capacity(len);
+            body.push(b'[');
+            for (i, record) in records.into_iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&record.json);
+            }
+            body.push(b']');
+            ([(CONTENT_TYPE, JSON)], body).into_response()
+        }
+        Layout::Lines => {
+            let mut body = Vec::new();
+            for record in records {
+                body.extend_from_slice(&record.json);
+                body.push(b'\n');
+            }
+            ([(CONTENT_TYPE, NDJSON)], body).into_response()
+        }
+    }
+}
+
+fn json_document(text: &str) -> Response {
+    ([(CONTENT_TYPE, JSON)], text.to_string()).into_response()
+}
+
+async fn topics(State(state): State<Arc<AppState>>) -> Response {
+    json_document(&state.topics_json)
+}
+
+async fn models(State(state): State<Arc<AppState>>) -> Response {
+    json_document(&state.models_json)
+}
+
+async fn openapi_json(State(state): State<Arc<AppState>>) -> Response {
+    json_document(&state.openapi_json)
+}
+
+async fn healthz() -> Response {
+    json_document(r#"{"status":"ok"}"#)
+}
+
+/// Models are loaded before the port is bound, so a server that answers is ready.
+async fn readyz() -> Response {
+    json_document(r#"{"status":"ready"}"#)
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route (see /openapi.json)",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method (see /openapi.json)",
+    )
+}
+
+/// sha256 of a token: compared digest against digest, so the comparison's time says nothing
+/// about the token (not even its length).
+pub fn digest(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
+}
+
+fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    // Constant time: every byte is looked at whatever the first difference.
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Requires the bearer token, when one is configured, on every route but the open ones.
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &state.token else {
+        return next.run(request).await;
+    };
+    if OPEN_ROUTES.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    match given {
+        Some(token) if same_digest(&digest(token.trim_ascii()), expected) => {
+            next.run(request).await
+        }
+        Some(_) => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong bearer token",
+        )
+        .into_response(),
+        None => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this server needs Authorization: Bearer TOKEN",
+        )
+        .into_response(),
+    }
+}
+
+/// Counts every request (whatever answered it: a route, a fallback, authentication, CORS) by
+/// route and status, and times it.
+async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = request.uri().path();
+    let route = ROUTES
+        .iter()
+        .copied()
+        .find(|r| *r == path)
+        .unwrap_or("other");
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    };
+    let response = next.run(request).await;
+    state
+        .metrics
+        .request(route, method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// `GET /v1/topics`: the topics the server reports, as the configuration chose them: the IPTC
+/// Media Topics tree (when the shipped set runs on the embedding classifier) and the set's own
+/// topics, each with its label, code, description and path.
+pub fn topics_document(config: &Config, store: &Store) -> anyhow::Result<Value> {
+    let set = if !config.labels.is_empty() {
+        TopicSet::from_labels(&config.labels)?
+    } else if let Some(path) = &config.topics {
+        TopicSet::from_file(path)?
+    } else {
+        TopicSet::news()
+    };
+    let (_, topic_model) = profile::choose(
+        config.profile,
+        config.ner.as_deref(),
+        config.topic_model.as_deref(),
+    )?;
+    let embedding = matches!(
+        topic_model,
+        TopicModel::Embedding | TopicModel::EmbeddingInt8
+    );
+    let mut topics = Vec::new();
+    let mut tree_release = None;
+    let mut tree_codes = std::collections::HashSet::new();
+    if set.taxonomy && embedding {
+        let xlsx = store.file_path(&store::IPTC_MEDIATOPICS, &store::IPTC_MEDIATOPICS.files[0]);
+        let taxonomy = Taxonomy::load(&xlsx)?;
+        for (i, concept) in taxonomy.concepts.iter().enumerate() {
+            let path: Vec<&str> = taxonomy
+                .path(i)
+                .into_iter()
+                .map(|k| taxonomy.concepts[k].name.as_str())
+                .collect();
+            tree_codes.insert(concept.code.clone());
+            topics.push(json!({
+                "label": concept.name,
+                "code": concept.code,
+                "description": concept.definition,
+                "path": path,
+                "level": concept.level,
+                "set": "iptc",
+            }));
+        }
+        tree_release = Some(taxonomy.updated.clone());
+    }
+    for topic in &set.topics {
+        // Beside the tree, the set's copies of IPTC subjects are the tree's own topics.
+        if topic.code.as_ref().is_some_and(|c| tree_codes.contains(c)) {
+            continue;
+        }
+        topics.push(json!({
+            "label": topic.label,
+            "code": topic.code,
+            "description": topic.description,
+            "path": [topic.label],
+            "level": 1,
+            "set": set.name,
+        }));
+    }
+    Ok(json!({
+        "set": set.name,
+        "iptc": tree_release.map(|updated| json!({"updated": updated})),
+        "threshold": config.threshold,
+        "depth": config.depth,
+        "topics": topics,
+    }))
+}
+
+/// `GET /v1/models`: which model produced which layer, and the store's models this server
+/// has, with their packages, versions and sha256.
+pub fn models_document(config: &Config, pipeline: &Pipeline, store: &Store) -> Value {
+    let stored: Vec<Value> = store::CATALOG
+        .iter()
+        .filter(|spec| store.is_present(spec))
+        .map(|spec| {
+            let files: Vec<Value> = spec
+                .files
+                .iter()
+                .map(|f| {
+                    json!({
+                        "name": f.name,
+                        "sha256": f.sha256,
+                        "package": f.package.name,
+                        "version": f.package.version,
+                    })
+                })
+                .collect();
+            json!({
+                "name": spec.name,
+                "description": spec.description,
+                "licence": spec.licence,
+                "files": files,
+            })
+        })
+        .collect();
+    json!({
+        "newstag": env!("CARGO_PKG_VERSION"),
+        "profile": config.profile,
+        "models": pipeline.models(),
+        "store": stored,
+    })
+}

@@ -1,0 +1,305 @@
+//! `GET /openapi.json`: an OpenAPI 3.1 description of every route. The record schemas are the
+//! published `schema/record.schema.json`, compiled in, so the document and the CLI's contract
+//! cannot drift apart; `tests/serve_api.rs` validates real responses against this document.
+
+use serde_json::{Map, Value, json};
+
+const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
+
+/// Every error kind an API error body can carry: the record error kinds, then the API's own.
+const ERROR_KINDS: &[&str] = &[
+    "io",
+    "invalid_utf8",
+    "binary",
+    "malformed_json",
+    "missing_text",
+    "empty",
+    "too_large",
+    "model",
+    "malformed_query",
+    "unauthorized",
+    "not_found",
+    "method_not_allowed",
+    "overloaded",
+    "shutting_down",
+    "deadline_exceeded",
+    "internal",
+];
+
+/// The record schema's definitions as OpenAPI components: `$defs/X` becomes
+/// `components/schemas/X` (references rewritten), and the record itself `Record`.
+fn record_components() -> Map<String, Value> {
+    let mut schema: Value =
+        serde_json::from_str(RECORD_SCHEMA).expect("schema/record.schema.json is valid JSON");
+    rewrite_refs(&mut schema);
+    let mut components = Map::new();
+    if let Some(Value::Object(defs)) = schema.as_object_mut().and_then(|o| o.remove("$defs")) {
+        components.extend(defs);
+    }
+    if let Some(root) = schema.as_object_mut() {
+        root.remove("$schema");
+        root.remove("$id");
+    }
+    components.insert("Record".into(), schema);
+    components
+}
+
+fn rewrite_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "$ref"
+                    && let Value::String(s) = v
+                    && let Some(name) = s.strip_prefix("#/$defs/")
+                {
+                    *s = format!("#/components/schemas/{name}");
+                } else {
+                    rewrite_refs(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs),
+        _ => {}
+    }
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": schema_ref("ApiError")}}
+    })
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// The responses every authenticated route can give besides its own.
+fn common_errors(responses: &mut Map<String, Value>) {
+    responses.insert(
+        "401".into(),
+        error_response(
+            "A token is configured and the request has no valid Authorization: Bearer header.",
+        ),
+    );
+}
+
+fn articles_operation(summary: &str, description: &str, record: &str) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "One record for one article object; an array of records, in input order, for an array (a bad element gets its error record in its place); JSON Lines for JSON Lines.",
+            "content": {
+                "application/json": {"schema": {"oneOf": [
+                    schema_ref(record),
+                    {"type": "array", "items": schema_ref(record)}
+                ]}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": format!("One {record} per line, in input order.")}}
+            }
+        }),
+    );
+    responses.insert("400".into(), error_response("Malformed JSON, a body of the wrong type, an article without a string text, invalid UTF-8, empty text: kind is the record error kind (malformed_json, missing_text, invalid_utf8, empty, ...). For one article object the body is its error record (with its id)."));
+    responses.insert("413".into(), error_response("The body is over --max-body-bytes, the request has more than --max-articles articles, or (one article object) its text is over --max-article-bytes: kind too_large."));
+    responses.insert(
+        "500".into(),
+        error_response("The annotator failed (kind model or internal)."),
+    );
+    responses.insert("503".into(), json!({
+        "description": "The queue is full (--queue): retry after the Retry-After header's seconds (kind overloaded); or the server is shutting down.",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        "content": {"application/json": {"schema": schema_ref("ApiError")}}
+    }));
+    responses.insert(
+        "504".into(),
+        error_response("Not answered within --deadline-ms (kind deadline_exceeded)."),
+    );
+    common_errors(&mut responses);
+    json!({
+        "summary": summary,
+        "description": description,
+        "requestBody": {
+            "required": true,
+            "content": {
+                "application/json": {"schema": {"oneOf": [
+                    schema_ref("Article"),
+                    {"type": "array", "items": {}, "description": "Articles; each element is read on its own, a bad one gives its error record."}
+                ]}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "JSON Lines: one article object per line (also accepted as application/jsonl). A line without id gets its line number."}}
+            }
+        },
+        "responses": responses,
+    })
+}
+
+fn get_operation(summary: &str, ok: Value, authenticated: bool) -> Value {
+    let mut responses = Map::new();
+    responses.insert("200".into(), ok);
+    if authenticated {
+        common_errors(&mut responses);
+    }
+    let mut operation = json!({"summary": summary, "responses": responses});
+    if !authenticated {
+        operation["security"] = json!([]);
+    }
+    operation
+}
+
+fn text_response(description: &str, media: &str) -> Value {
+    json!({"description": description, "content": {media: {"schema": {"type": "string"}}}})
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut schemas = record_components();
+    schemas.insert(
+        "Article".into(),
+        json!({
+            "type": "object",
+            "required": ["text"],
+            "properties": {
+                "id": {"type": ["string", "number"], "description": "Defaults to the article's position, from \"1\"."},
+                "title": {"type": ["string", "null"]},
+                "text": {"type": "string", "description": "The article text; every offset in the record refers to it."}
+            },
+            "additionalProperties": true,
+            "description": "Other fields pass through under the record's meta."
+        }),
+    );
+    schemas.insert(
+        "TagsRecord".into(),
+        json!({"oneOf": [
+            {
+                "type": "object",
+                "required": ["id", "tags"],
+                "properties": {"id": {"type": "string"}, "tags": {"type": "array", "items": schema_ref("tag")}},
+                "additionalProperties": false
+            },
+            schema_ref("error")
+        ]}),
+    );
+    schemas.insert(
+        "ApiError".into(),
+        json!({
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "id": {"type": "string", "description": "Present when one article object failed: its error record."},
+                "error": {
+                    "type": "object",
+                    "required": ["kind", "message"],
+                    "properties": {"kind": {"enum": ERROR_KINDS}, "message": {"type": "string"}},
+                    "additionalProperties": false
+                }
+            },
+            "additionalProperties": false
+        }),
+    );
+    schemas.insert(
+        "Topics".into(),
+        json!({
+            "type": "object",
+            "required": ["set", "topics"],
+            "properties": {
+                "set": {"type": "string", "description": "news (the shipped set), labels, or the topic file's path."},
+                "iptc": {"type": ["object", "null"], "properties": {"updated": {"type": "string"}}, "description": "The IPTC Media Topics release, when its tree is reported."},
+                "threshold": {"type": ["number", "null"]},
+                "depth": {"type": ["integer", "null"]},
+                "topics": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["label", "code", "description", "path", "level", "set"],
+                    "properties": {
+                        "label": {"type": "string"},
+                        "code": {"type": ["string", "null"]},
+                        "description": {"type": "string"},
+                        "path": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        "level": {"type": "integer", "minimum": 1},
+                        "set": {"type": "string"}
+                    },
+                    "additionalProperties": false
+                }}
+            },
+            "additionalProperties": false
+        }),
+    );
+    schemas.insert(
+        "Models".into(),
+        json!({
+            "type": "object",
+            "required": ["newstag", "profile", "models", "store"],
+            "properties": {
+                "newstag": {"type": "string"},
+                "profile": {"enum": ["fast", "accurate"]},
+                "models": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The model behind each layer, as in each record's models field."},
+                "store": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["name", "description", "licence", "files"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "description": {"type": "string"},
+                        "licence": {"type": "string"},
+                        "files": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["name", "sha256", "package", "version"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                                "package": {"type": "string"},
+                                "version": {"type": "string"}
+                            },
+                            "additionalProperties": false
+                        }}
+                    },
+                    "additionalProperties": false
+                }}
+            },
+            "additionalProperties": false
+        }),
+    );
+    schemas.insert(
+        "Status".into(),
+        json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}, "additionalProperties": false}),
+    );
+
+    let mut tags = articles_operation(
+        "Suggest tags",
+        "The same input as /v1/annotate; {\"id\", \"tags\"} per article as `newstag tags --json` prints them, honouring the vocabulary.",
+        "TagsRecord",
+    );
+    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 15}, "description": "Most tags per article."}]);
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "newstag",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Who and what is in a news article: sentences, entities, topics and tag suggestions, as the records `newstag annotate` prints. Requests from concurrent clients share model passes."
+        },
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/annotate": {"post": articles_operation(
+                "Annotate articles",
+                "One article object, a JSON array of them, or JSON Lines; records as `newstag annotate` prints them, one per article, in order.",
+                "Record")},
+            "/v1/tags": {"post": tags},
+            "/v1/topics": {"get": get_operation("The topics in use", json_response("The topic set, and the IPTC tree when it is reported.", schema_ref("Topics")), true)},
+            "/v1/models": {"get": get_operation("The models loaded", json_response("Which model makes which layer; the stored models with versions and sha256.", schema_ref("Models")), true)},
+            "/healthz": {"get": get_operation("The process is up", json_response("Always, while the process runs.", schema_ref("Status")), false)},
+            "/readyz": {"get": get_operation("The models are loaded", json_response("Models load before the port is bound, so always once it answers.", schema_ref("Status")), false)},
+            "/metrics": {"get": get_operation("Prometheus metrics", text_response("OpenMetrics text: requests by route and status, latency histograms, articles annotated, batch sizes, queue depth.", "application/openmetrics-text"), true)},
+            "/openapi.json": {"get": get_operation("This document", json_response("OpenAPI 3.1.", json!({"type": "object"})), true)},
+            "/": {"get": get_operation("The editor's page", text_response("HTML.", "text/html"), false)},
+            "/app.js": {"get": get_operation("The page's script", text_response("JavaScript.", "text/javascript"), false)},
+            "/style.css": {"get": get_operation("The page's style sheet", text_response("CSS.", "text/css"), false)}
+        },
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Only when the server runs with --token-file or NEWSTAG_TOKEN."}}
+        }
+    })
+}
