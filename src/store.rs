@@ -523,7 +523,7 @@ const CHECKED: &str = ".checked";
 
 /// The lines of a model's [`CHECKED`] file: name, sha256, size and modification time (ns) of
 /// each file when it last hashed right. A missing or unreadable file checks nothing.
-struct Checked(String);
+pub(crate) struct Checked(pub(crate) String);
 
 impl Checked {
     fn read(dir: &Path) -> Checked {
@@ -531,7 +531,7 @@ impl Checked {
     }
 
     /// The expected sha256 is part of the key: a catalogue that pins a new file re-hashes.
-    fn matches(&self, file: &ModelFile, path: &Path) -> bool {
+    pub(crate) fn matches(&self, file: &ModelFile, path: &Path) -> bool {
         let Some((size, time)) = size_and_time(path) else {
             return false;
         };
