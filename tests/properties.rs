@@ -151,7 +151,7 @@ proptest! {
     #[test]
     fn config_files(text in prop::collection::vec(prop_oneof![
         prop::sample::select(&[
-            "[[topic]]\n", "[[rule]]\n", "[[tag]]\n", "name = ", "label = ", "pattern = ",
+            "[[topic]]\n", "[[entity]]\n", "patterns = ", "[[tag]]\n", "name = ", "label = ", "pattern = ",
             "phrase = ", "regex = ", "kind = ", "aliases = ", "prototypes = ", "tag = ",
             "description = ", "threshold = ", "true", "1.5", "-1", "\"", "\"x\"", "'(?i)a+'",
             "\"(\"", "\"[\"", "\"\\\\\"", "[", "]", ",", "\n", "tag,kind,aliases\n", "|",
