@@ -698,8 +698,8 @@ fn memory_limits_give_clear_errors() {
     assert_ok(&good);
     let good_segment = run(&["segment", articles, "-q"]);
     for (kb, cmd) in [
-        (25_000, "segment"),
         (40_000, "segment"),
+        (60_000, "segment"),
         (100_000, "annotate"),
         (200_000, "annotate"),
         (250_000, "annotate"),
@@ -707,7 +707,11 @@ fn memory_limits_give_clear_errors() {
         (1_000_000, "annotate"),
         (4_000_000, "annotate"),
     ] {
-        let out = run_limited(&format!("ulimit -v {kb}"), &[cmd, articles, "-q"]);
+        // Two threads whatever the machine: thread stacks are address space too.
+        let out = run_limited(
+            &format!("ulimit -v {kb}"),
+            &[cmd, articles, "-q", "--threads", "2"],
+        );
         let err = stderr_of(&out);
         match out.status.code() {
             Some(0) => {
