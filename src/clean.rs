@@ -144,8 +144,14 @@ pub fn clean(text: &str) -> Cleaned {
 
     // Short labels count as boilerplate only beside other non-prose lines or at the end of the
     // page: alone between paragraphs a short line may be a headline or a one-line quote.
-    let is_short = |i: usize| is_label_like(&text[lines[i].clone()]);
-    let blank = |i: usize| text[lines[i].clone()].trim().is_empty();
+    // The line of a dateline with prose after it is judged, and later spanned, by that prose
+    // only: its date is already boilerplate, and a span over the whole line would overlap it.
+    let span_of = |i: usize| match &dateline_tail {
+        Some((j, tail)) if *j == i => tail.clone(),
+        _ => lines[i].clone(),
+    };
+    let is_short = |i: usize| is_label_like(&text[span_of(i)]);
+    let blank = |i: usize| text[span_of(i)].trim().is_empty();
     let last_prose_line = (0..lines.len())
         .rev()
         .find(|&i| !blank(i) && kinds[i].is_none() && !is_short(i));
@@ -175,9 +181,10 @@ pub fn clean(text: &str) -> Cleaned {
 
     // Spans: boilerplate lines trimmed; prose = maximal runs of the remaining lines.
     let mut block: Option<Range<usize>> = None;
-    for (i, r) in lines.iter().enumerate() {
+    for (i, kind) in kinds.iter().enumerate() {
+        let r = &span_of(i);
         let line = &text[r.clone()];
-        match kinds[i] {
+        match *kind {
             Some(kind) => {
                 if let Some(b) = block.take() {
                     cleaned.prose.push(b);
@@ -192,13 +199,16 @@ pub fn clean(text: &str) -> Cleaned {
                 }
             }
             None => {
-                let r = match &dateline_tail {
-                    Some((j, tail)) if *j == i => tail.clone(),
-                    _ => r.clone(),
-                };
+                // The prose after a dateline starts a block of its own: one carried on from
+                // the blank lines above would take in the date between them.
+                if dateline_tail.as_ref().is_some_and(|(j, _)| *j == i)
+                    && let Some(b) = block.take()
+                {
+                    cleaned.prose.push(b);
+                }
                 block = Some(match block {
                     Some(b) => b.start..r.end,
-                    None => r,
+                    None => r.clone(),
                 });
             }
         }
@@ -305,6 +315,27 @@ mod tests {
         assert_eq!(d("12/31/2024").as_deref(), Some("2024-12-31"));
         assert_eq!(d("February 30, 2025"), None);
         assert_eq!(d("The May 30 talks"), None);
+    }
+
+    #[test]
+    fn short_dateline_tail_is_one_label_not_the_whole_line() {
+        // Found by the property tests: the tail was labelled over the whole line, overlapping
+        // the dateline's own span.
+        let text = "\nMay 30, 2025aminister";
+        let c = clean(text);
+        let spans: Vec<_> = c
+            .boilerplate
+            .iter()
+            .map(|b| (b.range.clone(), b.kind))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (1..13, BoilerplateKind::Dateline),
+                (13..22, BoilerplateKind::Label)
+            ]
+        );
+        assert!(c.prose.iter().all(|p| text[p.clone()].trim().is_empty()));
     }
 
     #[test]

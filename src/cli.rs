@@ -321,7 +321,9 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
 /// The library says what is wrong; the command line says what to type about it.
 fn with_hint(error: crate::Error, config: &Config) -> anyhow::Error {
     let hint = match (error.kind(), error.model()) {
-        (ErrorKind::ModelMissing, Some(name)) if store::spec(name).is_some() => {
+        (ErrorKind::ModelMissing | ErrorKind::ModelCorrupt, Some(name))
+            if store::spec(name).is_some() =>
+        {
             format!(" (run: newstag models fetch {name})")
         }
         (ErrorKind::ModelMissing, Some(_)) if config.offline => {

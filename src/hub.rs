@@ -584,7 +584,7 @@ fn header(headers: &ureq::http::HeaderMap, name: &str) -> Option<String> {
 }
 
 /// `W/"abc"` -> `abc`.
-fn clean_etag(etag: &str) -> String {
+pub(crate) fn clean_etag(etag: &str) -> String {
     let etag = etag.trim();
     let etag = etag.strip_prefix("W/").unwrap_or(etag);
     etag.trim_matches('"').to_ascii_lowercase()
@@ -595,7 +595,7 @@ fn is_hex(s: &str, len: usize) -> bool {
 }
 
 /// `bytes 100-299/300` -> (100, Some(300)); `bytes 100-299/*` -> (100, None).
-fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
+pub(crate) fn parse_content_range(value: &str) -> Option<(u64, Option<u64>)> {
     let rest = value.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let (start, _end) = range.split_once('-')?;
@@ -643,7 +643,7 @@ fn is_loopback(url: &str) -> bool {
 }
 
 /// A `Location` header made absolute against the URL that sent it.
-fn resolve_location(base: &str, location: &str) -> String {
+pub(crate) fn resolve_location(base: &str, location: &str) -> String {
     if location.contains("://") {
         return location.to_string();
     }
@@ -675,7 +675,7 @@ fn encode(s: &str, keep_slash: bool) -> String {
     out
 }
 
-fn check_repo_id(repo_id: &str) -> Result<()> {
+pub(crate) fn check_repo_id(repo_id: &str) -> Result<()> {
     let parts: Vec<&str> = repo_id.split('/').collect();
     let ok = !repo_id.is_empty()
         && parts.len() <= 2
@@ -692,7 +692,7 @@ fn check_repo_id(repo_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_revision(revision: &str) -> Result<()> {
+pub(crate) fn check_revision(revision: &str) -> Result<()> {
     if revision
         .split('/')
         .any(|p| p.is_empty() || p == "." || p == "..")
@@ -705,7 +705,7 @@ fn check_revision(revision: &str) -> Result<()> {
 
 /// A file path of the repo, kept inside `dest_dir`: relative, no `.` or `..`, not our own
 /// bookkeeping.
-fn check_file_path(file: &str) -> Result<()> {
+pub(crate) fn check_file_path(file: &str) -> Result<()> {
     let parts: Vec<&str> = file.split('/').collect();
     let ok = !file.is_empty()
         && !file.contains('\\')

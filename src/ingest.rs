@@ -239,7 +239,7 @@ fn too_large(bytes: Option<usize>, opts: ReadOptions) -> DocError {
 }
 
 /// A JSON Lines stream: one article per non-blank line.
-struct JsonlReader<R> {
+pub(crate) struct JsonlReader<R> {
     name: String,
     reader: R,
     line_no: usize,
@@ -248,7 +248,7 @@ struct JsonlReader<R> {
 }
 
 impl<R: BufRead> JsonlReader<R> {
-    fn new(name: String, reader: R, opts: ReadOptions) -> Self {
+    pub(crate) fn new(name: String, reader: R, opts: ReadOptions) -> Self {
         JsonlReader {
             name,
             reader,

@@ -67,6 +67,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod hub;
 pub mod ingest;
+#[doc(hidden)]
+pub mod invariants;
 pub(crate) mod offsets;
 pub mod pipeline;
 #[doc(hidden)]

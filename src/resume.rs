@@ -52,10 +52,26 @@ struct RecordId<'a> {
 
 /// Reads the ids already in `path` (one JSON record per line), cuts off a trailing partial
 /// line left by a killed run, and returns the ids and the file opened for appending.
-/// A missing file is an empty run.
+/// A missing file is an empty run, and so is anything that is not a regular file (a device
+/// such as `/dev/null` or `/dev/full`, a FIFO): it holds no records to read (`/dev/full`
+/// reads as endless zero bytes, a FIFO blocks) and cannot be truncated.
 pub fn open_for_resume(path: &Path) -> Result<(DoneIds, File)> {
     let mut done = DoneIds::default();
     let mut complete_len = 0u64;
+    let regular = match std::fs::metadata(path) {
+        Ok(meta) => meta.is_file(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => {
+            return Err(e).with_context(|| format!("reading {}", path.display()));
+        }
+    };
+    if !regular {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {} to resume", path.display()))?;
+        return Ok((done, file));
+    }
     if path.exists() {
         let mut reader = BufReader::new(
             File::open(path).with_context(|| format!("reading {}", path.display()))?,

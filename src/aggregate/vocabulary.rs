@@ -43,17 +43,11 @@ impl Vocabulary {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading vocabulary {}", path.display()))?;
-        let entries = if path
+        let csv = path
             .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-        {
-            parse_csv(&text)
-        } else {
-            toml::from_str::<VocabFile>(&text)
-                .map(|f| f.tag)
-                .map_err(Into::into)
-        }
-        .with_context(|| format!("in vocabulary {}", path.display()))?;
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        let entries = entries_from_text(&text, csv)
+            .with_context(|| format!("in vocabulary {}", path.display()))?;
         Vocabulary::new(entries)
     }
 
@@ -84,6 +78,17 @@ fn key(name: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
+}
+
+/// The entries of a vocabulary file's text: CSV (`tag,kind,aliases`) or TOML.
+pub(crate) fn entries_from_text(text: &str, csv: bool) -> Result<Vec<VocabEntry>> {
+    if csv {
+        parse_csv(text)
+    } else {
+        toml::from_str::<VocabFile>(text)
+            .map(|f| f.tag)
+            .map_err(Into::into)
+    }
 }
 
 fn parse_csv(text: &str) -> Result<Vec<VocabEntry>> {
