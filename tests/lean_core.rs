@@ -1,6 +1,7 @@
 //! The core library, without the `cli` feature, depends on no command-line crate: a server or
 //! a Python package built on it does not pull in clap or indicatif, nor anyhow (the library's
-//! errors are its own typed `newstag::Error`; anyhow is the binary's).
+//! errors are its own typed `newstag::Error`; anyhow is the binary's), nor, without the
+//! `parquet` feature, arrow or parquet.
 
 use std::process::Command;
 
@@ -39,6 +40,14 @@ fn the_core_depends_on_no_command_line_crate() {
         "indicatif in the core:\n{tree}"
     );
     assert!(!crates.contains(&"anyhow"), "anyhow in the core:\n{tree}");
+    // Parquet output is a feature of its own (on by default for the binary): a front end that
+    // writes no Parquet does not compile arrow.
+    for c in &crates {
+        assert!(
+            *c != "parquet" && !c.starts_with("arrow"),
+            "{c} in the core:\n{tree}"
+        );
+    }
     // clap comes only with sentencex, whose published crate lists it for its own binary (an
     // upstream packaging matter; README, Development): nothing of newstag's own pulls it in.
     let dependents = core_tree(&["-i", "clap", "--depth", "1"]);
