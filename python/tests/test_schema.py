@@ -59,3 +59,10 @@ def test_spark_type_follows_the_schema(cli_records):
 
     for record in cli_records:
         walk(record, t)
+
+
+def test_the_installed_wheel_is_under_test():
+    import newstag
+
+    # Not python/newstag from the source tree: the compiled module is only in the wheel.
+    assert "site-packages" in newstag.__file__, newstag.__file__
