@@ -443,7 +443,7 @@ fn output_format(args: &InputArgs, shape: Shape) -> Option<Format> {
 enum Output {
     Jsonl(Box<dyn Write>),
     #[cfg(feature = "parquet")]
-    Parquet(ParquetSink),
+    Parquet(Box<ParquetSink>),
 }
 
 /// The articles to read (less, with `--resume`, those already in the output) and where their
@@ -517,10 +517,10 @@ fn parquet_output(
         }
         None => (ParquetOut::Stdout(io::stdout()), None),
     };
-    Ok(Output::Parquet(ParquetSink {
+    Ok(Output::Parquet(Box::new(ParquetSink {
         writer: ParquetWriter::new(out, shape, rows)?,
         path,
-    }))
+    })))
 }
 
 /// A Parquet run's output: its writer, and the path the finished file is renamed to.
@@ -557,7 +557,7 @@ impl Write for ParquetOut {
 enum Sink {
     Jsonl(RecordWriter<BufWriter<Box<dyn Write>>>),
     #[cfg(feature = "parquet")]
-    Parquet(ParquetSink),
+    Parquet(Box<ParquetSink>),
 }
 
 impl Sink {
@@ -606,7 +606,8 @@ impl Sink {
         match self {
             Sink::Jsonl(mut w) => Ok(w.flush()?),
             #[cfg(feature = "parquet")]
-            Sink::Parquet(ParquetSink { writer, path }) => {
+            Sink::Parquet(sink) => {
+                let ParquetSink { writer, path } = *sink;
                 let out = writer.finish().with_context(|| parquet_failed(&path))?;
                 if let (ParquetOut::File(temp), Some(path)) = (out, &path) {
                     temp.persist(path).with_context(|| {

@@ -131,7 +131,7 @@ fn annotate_parquet_holds_the_jsonl_records_in_several_row_groups() {
         .unwrap();
     assert!(seed["error"].is_null());
     assert_eq!(seed["topics"][0]["label"], "Arctic");
-    assert!(seed["topics"][0]["evidence"].as_array().unwrap().len() > 0);
+    assert!(!seed["topics"][0]["evidence"].as_array().unwrap().is_empty());
     assert!(
         seed["people"]
             .as_array()
@@ -139,7 +139,7 @@ fn annotate_parquet_holds_the_jsonl_records_in_several_row_groups() {
             .iter()
             .any(|p| p["name"] == "Putin")
     );
-    assert!(seed["tags"][0]["why"].as_array().unwrap().len() > 0);
+    assert!(!seed["tags"][0]["why"].as_array().unwrap().is_empty());
     assert_eq!(seed["published"], "2025-05-30");
     let kinds: Vec<(&str, &str)> = rows
         .iter()

@@ -416,6 +416,7 @@ impl DecoderFactory for JsonTextFactory {
 mod tests {
     use super::*;
     use ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use arrow_array::Array;
     use arrow_array::cast::AsArray;
 
     fn round_trip(lines: &[&str], shape: Shape, rows: usize) -> Vec<arrow_array::RecordBatch> {
