@@ -33,7 +33,7 @@ pub const EXIT_SOME_FAILED: i32 = 3;
 #[command(
     name = "newstag",
     version,
-    about = "Who and what is in news articles: sentences, topics and entities as JSON Lines."
+    about = "Who and what is in news articles: sentences, topics and entities as JSON Lines or Parquet."
 )]
 pub struct Cli {
     #[command(subcommand)]
