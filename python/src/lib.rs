@@ -495,6 +495,7 @@ impl Annotator {
             .unbind())
     }
 
+    /// `Annotator(profile="fast", entities="...", topics="...")`: the profile and the models.
     fn __repr__(&self) -> String {
         let models: Vec<String> = self
             .models
@@ -524,10 +525,13 @@ struct AnnotateIter {
 
 #[pymethods]
 impl AnnotateIter {
+    /// The iterator itself.
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
 
+    /// The next record: from the batch in hand, or from the next `batch_size` items, pulled
+    /// and annotated (with the GIL released) when the batch in hand is used up.
     fn __next__(&mut self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         if self.pending.is_empty() && !self.exhausted {
             let source = self.source.bind(py);
