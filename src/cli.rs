@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::article::{ErrorKind as DocErrorKind, Input};
@@ -33,7 +33,7 @@ pub const EXIT_SOME_FAILED: i32 = 3;
 #[command(
     name = "newstag",
     version,
-    about = "Who and what is in news articles: sentences, topics and entities as JSON Lines."
+    about = "Who and what is in news articles: sentences, topics and entities as JSON Lines or Parquet."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -62,9 +62,16 @@ enum Command {
 struct InputArgs {
     /// Files (.txt, .md, .jsonl, .ndjson, optionally .gz), directories, or - for stdin.
     paths: Vec<String>,
-    /// Write records here instead of stdout.
-    #[arg(short, long)]
+    /// Write records here instead of stdout (Parquet when FILE ends in .parquet).
+    #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Output format [default: parquet for an -o FILE ending in .parquet, else jsonl].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Parquet: articles per row group (a smaller group holds less in memory, a larger one
+    /// compresses and filters better) [default: 1000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    row_group_size: Option<u64>,
     /// No progress bar or messages on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -85,6 +92,16 @@ struct InputArgs {
     /// flags given beside it win.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+}
+
+/// What the records are written as.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// Apache Parquet, one row per article, with the record's nested schema (needs -o FILE,
+    /// or a stdout that is not a terminal).
+    Parquet,
 }
 
 #[derive(Args)]
@@ -245,10 +262,13 @@ fn try_main(cli: Cli) -> Result<i32> {
 
 /// Runs the full pipeline over the inputs and prints one annotation record per article.
 fn annotate(args: AnnotateArgs) -> Result<i32> {
+    let Some(format) = output_format(&args.input, Shape::Annotate) else {
+        return Ok(EXIT_USAGE);
+    };
     let Some((config, pipeline)) = load_pipeline(&args.models, &args.input)? else {
         return Ok(EXIT_USAGE);
     };
-    let (inputs, out) = open_run(&args.input, &config)?;
+    let (inputs, out) = open_run(&args.input, &config, format, Shape::Annotate)?;
     let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(
         &args.input,
@@ -261,14 +281,17 @@ fn annotate(args: AnnotateArgs) -> Result<i32> {
 
 /// What an editor runs: ranked tag suggestions per article, as a table or JSON.
 fn tags(args: TagsArgs) -> Result<i32> {
-    let Some((config, pipeline)) = load_pipeline(&args.models, &args.input)? else {
-        return Ok(EXIT_USAGE);
-    };
     let shape = Shape::Tags {
         top: args.top,
         json: args.json,
     };
-    let (inputs, out) = open_run(&args.input, &config)?;
+    let Some(format) = output_format(&args.input, shape) else {
+        return Ok(EXIT_USAGE);
+    };
+    let Some((config, pipeline)) = load_pipeline(&args.models, &args.input)? else {
+        return Ok(EXIT_USAGE);
+    };
+    let (inputs, out) = open_run(&args.input, &config, format, shape)?;
     let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(&args.input, out, shape, &pipeline.models(), batches)
 }
@@ -286,6 +309,9 @@ fn serve(args: ServeArgs) -> Result<i32> {
         threads: args.threads,
         resume: false,
         config: args.config,
+        // The server answers in JSON; it writes no files.
+        format: None,
+        row_group_size: None,
     };
     args.server.check()?;
     let Some((config, pipeline)) = load_pipeline(&args.models, &input)? else {
@@ -444,13 +470,67 @@ fn with_input_flags(config: &mut Config, input: &InputArgs) {
 /// Prints sentences and boilerplate per article; needs no model. Of a `--config` file it uses
 /// what segmenting needs: threads, batch size and the size limit.
 fn segment(args: InputArgs) -> Result<i32> {
+    let Some(format) = output_format(&args, Shape::Segment) else {
+        return Ok(EXIT_USAGE);
+    };
     let Some(config) = run_config(&args, None)? else {
         return Ok(EXIT_USAGE);
     };
     let pipeline = Pipeline::segmenter(&config)?;
-    let (inputs, out) = open_run(&args, &config)?;
+    let (inputs, out) = open_run(&args, &config, format, Shape::Segment)?;
     let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(&args, out, Shape::Segment, &Default::default(), batches)
+}
+
+/// The output format: `--format`, else Parquet for an `-o` file ending in `.parquet`, else
+/// JSONL; checked before any model loads. `None` means a usage error was already reported.
+fn output_format(args: &InputArgs, shape: Shape) -> Option<Format> {
+    let by_name = args.output.as_ref().is_some_and(|p| {
+        p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    });
+    let format = match args.format {
+        Some(format) => format,
+        None if by_name => Format::Parquet,
+        None => Format::Jsonl,
+    };
+    if args.row_group_size.is_some() && format != Format::Parquet {
+        eprintln!("newstag: error: --row-group-size is for Parquet output");
+        return None;
+    }
+    if format == Format::Jsonl {
+        return Some(format);
+    }
+    let refusal = if !cfg!(feature = "parquet") {
+        Some("this newstag was built without Parquet output (cargo feature `parquet`)")
+    } else if args.resume {
+        // Parquet's footer, which indexes every row, is written when the run ends: a killed
+        // run's file cannot be read back, so there is nothing to resume from.
+        Some(
+            "--resume needs JSONL output: a Parquet file is readable only once its run has \
+             finished (write JSONL to resume a long run, or rerun the Parquet one)",
+        )
+    } else if matches!(shape, Shape::Tags { json: false, .. }) {
+        Some("tags writes Parquet with --json only (the table is for reading)")
+    } else if args.output.is_none() && io::stdout().is_terminal() {
+        Some("Parquet is binary: give -o FILE or redirect stdout")
+    } else {
+        None
+    };
+    match refusal {
+        Some(message) => {
+            eprintln!("newstag: error: {message}");
+            None
+        }
+        None => Some(format),
+    }
+}
+
+/// Where the records of a run go.
+enum Output {
+    Jsonl(Box<dyn Write>),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<ParquetSink>),
 }
 
 /// The articles to read (less, with `--resume`, those already in the output) and where their
@@ -458,12 +538,15 @@ fn segment(args: InputArgs) -> Result<i32> {
 fn open_run(
     args: &InputArgs,
     config: &Config,
-) -> Result<(impl Iterator<Item = Input> + use<>, Box<dyn Write>)> {
+    format: Format,
+    shape: Shape,
+) -> Result<(impl Iterator<Item = Input> + use<>, Output)> {
     let sources = args.paths.iter().map(|p| Source::parse(p)).collect();
     let opts = config.read_options();
     let mut done = DoneIds::default();
-    let out: Box<dyn Write> = match (&args.output, args.resume) {
-        (Some(path), true) => {
+    let out = match (format, &args.output, args.resume) {
+        (Format::Parquet, path, _) => parquet_output(path.as_deref(), shape, args.row_group_size)?,
+        (Format::Jsonl, Some(path), true) => {
             let (ids, file) = open_for_resume(path)?;
             if !args.quiet && !ids.is_empty() {
                 eprintln!(
@@ -473,27 +556,179 @@ fn open_run(
                 );
             }
             done = ids;
-            Box::new(file)
+            Output::Jsonl(Box::new(file))
         }
-        (Some(path), false) => {
-            Box::new(File::create(path).with_context(|| format!("creating {}", path.display()))?)
-        }
-        (None, _) => Box::new(io::stdout().lock()),
+        (Format::Jsonl, Some(path), false) => Output::Jsonl(Box::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        (Format::Jsonl, None, _) => Output::Jsonl(Box::new(io::stdout().lock())),
     };
     let inputs = read_sources(sources, opts).filter(move |input| !done.contains(input.id()));
     Ok((inputs, out))
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_output(_: Option<&std::path::Path>, _: Shape, _: Option<u64>) -> Result<Output> {
+    unreachable!("output_format refuses Parquet without the parquet feature")
+}
+
+/// A Parquet writer to a temporary file beside `path` (renamed to it when the run ends, so
+/// that `path` is never a file without a footer), or to stdout.
+#[cfg(feature = "parquet")]
+fn parquet_output(
+    path: Option<&std::path::Path>,
+    shape: Shape,
+    row_group_size: Option<u64>,
+) -> Result<Output> {
+    use crate::emit::parquet::{DEFAULT_ROW_GROUP_ROWS, ParquetWriter};
+    let rows = row_group_size.map_or(DEFAULT_ROW_GROUP_ROWS, |n| n as usize);
+    let (out, path) = match path {
+        Some(path) => {
+            if path.is_dir() {
+                bail!("{} is a directory", path.display());
+            }
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => std::path::Path::new("."),
+            };
+            let mut temp = tempfile::Builder::new();
+            temp.prefix(".newstag-").suffix(".parquet.partial");
+            // A temporary file is private (0600); the finished one is an ordinary output,
+            // created as `File::create` creates the JSONL (0666 less the umask).
+            #[cfg(unix)]
+            temp.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let temp = temp
+                .tempfile_in(dir)
+                .with_context(|| format!("creating a file in {}", dir.display()))?;
+            (ParquetOut::File(temp), Some(path.to_path_buf()))
+        }
+        None => (ParquetOut::Stdout(io::stdout()), None),
+    };
+    Ok(Output::Parquet(Box::new(ParquetSink {
+        writer: ParquetWriter::new(out, shape, rows)?,
+        path,
+    })))
+}
+
+/// A Parquet run's output: its writer, and the path the finished file is renamed to.
+#[cfg(feature = "parquet")]
+struct ParquetSink {
+    writer: crate::emit::parquet::ParquetWriter<ParquetOut>,
+    path: Option<PathBuf>,
+}
+
+#[cfg(feature = "parquet")]
+enum ParquetOut {
+    File(tempfile::NamedTempFile),
+    Stdout(io::Stdout),
+}
+
+#[cfg(feature = "parquet")]
+impl Write for ParquetOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            ParquetOut::File(f) => f.write(buf),
+            ParquetOut::Stdout(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            ParquetOut::File(f) => f.flush(),
+            ParquetOut::Stdout(s) => s.flush(),
+        }
+    }
+}
+
+/// The writer of a run's records, in either format.
+enum Sink {
+    Jsonl(RecordWriter<BufWriter<Box<dyn Write>>>),
+    #[cfg(feature = "parquet")]
+    Parquet(Box<ParquetSink>),
+}
+
+impl Sink {
+    fn new(out: Output) -> Self {
+        match out {
+            Output::Jsonl(out) => Sink::Jsonl(RecordWriter::new(BufWriter::new(out))),
+            #[cfg(feature = "parquet")]
+            Output::Parquet(sink) => Sink::Parquet(sink),
+        }
+    }
+
+    fn write(&mut self, line: &[u8], is_error: bool) -> Result<()> {
+        match self {
+            Sink::Jsonl(w) => Ok(w.write(line, is_error)?),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(p) => p
+                .writer
+                .write(line, is_error)
+                .with_context(|| parquet_failed(&p.path)),
+        }
+    }
+
+    /// The end of a batch: JSON lines go out now (a pipe stage downstream, or a `tail -f`,
+    /// sees records as they are made, and a killed run loses at most the batch in flight,
+    /// which --resume redoes); Parquet rows wait for their row group.
+    fn end_batch(&mut self) -> Result<()> {
+        match self {
+            Sink::Jsonl(w) => Ok(w.flush()?),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(_) => Ok(()),
+        }
+    }
+
+    /// (records written, of which errors)
+    fn counts(&self) -> (usize, usize) {
+        match self {
+            Sink::Jsonl(w) => (w.written, w.failed),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(p) => (p.writer.written, p.writer.failed),
+        }
+    }
+
+    /// Flushes JSON lines; writes Parquet's last row group and footer and renames the file
+    /// into place.
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Jsonl(mut w) => Ok(w.flush()?),
+            #[cfg(feature = "parquet")]
+            Sink::Parquet(sink) => {
+                let ParquetSink { writer, path } = *sink;
+                let out = writer.finish().with_context(|| parquet_failed(&path))?;
+                if let (ParquetOut::File(temp), Some(path)) = (out, &path) {
+                    temp.persist(path).with_context(|| {
+                        format!("renaming the Parquet file to {}", path.display())
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a failed Parquet write leaves behind.
+#[cfg(feature = "parquet")]
+fn parquet_failed(path: &Option<PathBuf>) -> String {
+    match path {
+        Some(path) => format!(
+            "writing Parquet for {} (not written: it would have no footer)",
+            path.display()
+        ),
+        None => "writing Parquet to stdout (what was written has no footer: unreadable)".into(),
+    }
 }
 
 /// Writes the records of each batch in input order, flushing after each, with the progress
 /// bar and per-article error messages on stderr; returns the exit status.
 fn write_records(
     args: &InputArgs,
-    out: Box<dyn Write>,
+    out: Output,
     shape: Shape,
     models: &std::collections::BTreeMap<&'static str, String>,
     batches: impl Iterator<Item = Vec<Outcome>>,
 ) -> Result<i32> {
-    let mut writer = RecordWriter::new(BufWriter::new(out));
+    let mut sink = Sink::new(out);
     let progress = if !args.quiet && io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
@@ -519,29 +754,26 @@ fn write_records(
                 };
                 progress.suspend(|| eprintln!("newstag: {id}: {}{hint}", error.message));
             }
-            if let Err(e) = writer.write(&line, is_error) {
+            if let Err(e) = sink.write(&line, is_error) {
                 return broken_pipe_or(e);
             }
             progress.inc(1);
         }
-        // Each finished batch goes out now: a pipe stage downstream (or a `tail -f`) sees
-        // records as they are made, not when a buffer fills, and a killed run loses at most
-        // the batch in flight (which --resume redoes).
-        if let Err(e) = writer.flush() {
+        if let Err(e) = sink.end_batch() {
             return broken_pipe_or(e);
         }
     }
-    if let Err(e) = writer.flush() {
+    let (written, failed) = sink.counts();
+    if let Err(e) = sink.finish() {
         return broken_pipe_or(e);
     }
     progress.finish_and_clear();
-    if !args.quiet && writer.failed > 0 {
+    if !args.quiet && failed > 0 {
         eprintln!(
-            "newstag: {} of {} articles failed (their error records were written)",
-            writer.failed, writer.written
+            "newstag: {failed} of {written} articles failed (their error records were written)"
         );
     }
-    Ok(if writer.failed > 0 {
+    Ok(if failed > 0 {
         EXIT_SOME_FAILED
     } else {
         EXIT_OK
@@ -549,11 +781,11 @@ fn write_records(
 }
 
 /// A reader that went away (`| head`) is a normal end, not an error.
-fn broken_pipe_or(e: io::Error) -> Result<i32> {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        Ok(EXIT_OK)
-    } else {
-        Err(e).context("writing records")
+fn broken_pipe_or(e: anyhow::Error) -> Result<i32> {
+    match e.downcast_ref::<io::Error>() {
+        Some(io) if io.kind() == io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Some(_) => Err(e).context("writing records"),
+        None => Err(e),
     }
 }
 

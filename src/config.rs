@@ -166,8 +166,9 @@ impl Config {
         }
     }
 
-    /// The reported topics: the user's labels or topic file, else the shipped set.
-    fn topic_set(&self) -> Result<TopicSet> {
+    /// The reported topics: the user's labels or topic file, else the shipped set. Public
+    /// for a front end that lists them (the Python package's `Annotator.topics()`).
+    pub fn topic_set(&self) -> Result<TopicSet> {
         if !self.labels.is_empty() {
             TopicSet::from_labels(&self.labels)
         } else if let Some(path) = &self.topics {

@@ -1,4 +1,8 @@
-//! Emit: documents to JSON records with code point offsets, and the writer that prints them.
+//! Emit: documents to JSON records with code point offsets, and the writer that prints them;
+//! [`parquet`] (the `parquet` feature) writes the same records as Parquet rows.
+
+#[cfg(feature = "parquet")]
+pub mod parquet;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

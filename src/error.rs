@@ -183,6 +183,10 @@ other_errors!(
     rmpv::decode::Error,
 );
 
+// Parquet output (emit::parquet) only: the lean core has neither crate.
+#[cfg(feature = "parquet")]
+other_errors!(arrow_schema::ArrowError, ::parquet::errors::ParquetError);
+
 /// Adds what was being done to an error, keeping its kind and model: `.context("reading X")`,
 /// or `.with_context(|| format!("reading {path}"))` when the message costs something to make.
 /// On an `Option`, `None` becomes an error of kind [`ErrorKind::Other`] with that message.

@@ -35,7 +35,8 @@
 //! The front end's API (re-exported above): [`config`] (every choice of a run, and
 //! [`Pipeline::load`]), [`pipeline`] (the run loop), [`article`] (articles and their error
 //! records), [`ingest`] (reading them), [`document`] (the annotated document and its layer
-//! types), [`emit`] (records with code point offsets), [`error`], [`store`] (the model store
+//! types), [`emit`] (records with code point offsets; with the `parquet` feature, on by default,
+//! `emit::parquet` writes them as Parquet rows), [`error`], [`store`] (the model store
 //! and fetching), [`resume`] (continuing a killed run).
 //!
 //! The stages, in data-flow order, are the library's own: `clean` (dateline and boilerplate),

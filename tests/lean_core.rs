@@ -1,7 +1,8 @@
 //! The core library, without the default features, depends on no command-line crate and no
 //! HTTP-server crate: a Python package or another front end built on it pulls in neither clap
 //! and indicatif (the `cli` feature) nor tokio, axum, hyper and tower-http (`serve`), nor
-//! anyhow (the library's errors are its own typed `newstag::Error`; anyhow is the binary's).
+//! anyhow (the library's errors are its own typed `newstag::Error`; anyhow is the binary's),
+//! nor, without the `parquet` feature, arrow or parquet.
 
 use std::process::Command;
 
@@ -44,6 +45,14 @@ fn the_core_depends_on_no_front_end_crate() {
         "tower-http",
     ] {
         assert!(!crates.contains(&banned), "{banned} in the core:\n{tree}");
+    }
+    // Parquet output is a feature of its own (on by default for the binary): a front end that
+    // writes no Parquet does not compile arrow.
+    for c in &crates {
+        assert!(
+            *c != "parquet" && !c.starts_with("arrow"),
+            "{c} in the core:\n{tree}"
+        );
     }
     // clap comes only with sentencex, whose published crate lists it for its own binary (an
     // upstream packaging matter; README, Development): nothing of newstag's own pulls it in.
