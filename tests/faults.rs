@@ -171,6 +171,26 @@ fn kill_and_resume_until_done(
     (kills, partial)
 }
 
+/// A corpus of `n` generated articles in `dir` and one uninterrupted `command` run over it:
+/// (the corpus path, its ids, how long the run took, the bytes it wrote). The duration only
+/// spreads the kill points over a whole run on this machine.
+fn uninterrupted(
+    dir: &Path,
+    command: &str,
+    n: usize,
+    seed: u64,
+) -> (String, Vec<String>, Duration, Vec<u8>) {
+    let corpus = dir.join("corpus.jsonl");
+    let ids = write_corpus(&corpus, n, seed);
+    let corpus = corpus.to_str().unwrap().to_string();
+    let reference = dir.join("reference.jsonl");
+    let start = Instant::now();
+    let out = run(&[command, &corpus, "-q", "-o", reference.to_str().unwrap()]);
+    assert_ok(&out);
+    let full_run = start.elapsed();
+    (corpus, ids, full_run, fs::read(&reference).unwrap())
+}
+
 /// 100+ SIGKILLs at pseudo-random points of `newstag segment -o FILE --resume` over 400
 /// articles: after the final resume every article is in the file exactly once, every line is
 /// a JSON record, and the file is byte for byte what one uninterrupted run writes (a killed
@@ -178,17 +198,8 @@ fn kill_and_resume_until_done(
 #[test]
 fn segment_survives_sigkill_and_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus.jsonl");
-    let ids = write_corpus(&corpus, 400, 7);
-    let corpus = corpus.to_str().unwrap();
-
-    let reference = dir.path().join("reference.jsonl");
-    let start = Instant::now();
-    let out = run(&["segment", corpus, "-q", "-o", reference.to_str().unwrap()]);
-    assert_ok(&out);
-    // Only used to spread the kill points over a whole run on this machine.
-    let full_run = start.elapsed();
-    let reference = fs::read(&reference).unwrap();
+    let (corpus, ids, full_run, reference) = uninterrupted(dir.path(), "segment", 400, 7);
+    let corpus = corpus.as_str();
 
     let mut rng = Rng(2024);
     let mut kills = 0;
@@ -238,15 +249,8 @@ fn segment_survives_sigkill_and_resume() {
 fn annotate_survives_sigkill_and_resume() {
     ensure_models();
     let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus.jsonl");
-    let ids = write_corpus(&corpus, 30, 11);
-    let corpus = corpus.to_str().unwrap();
-    let reference = dir.path().join("reference.jsonl");
-    let start = Instant::now();
-    let out = run(&["annotate", corpus, "-q", "-o", reference.to_str().unwrap()]);
-    assert_ok(&out);
-    let full_run = start.elapsed();
-    let reference = fs::read(&reference).unwrap();
+    let (corpus, ids, full_run, reference) = uninterrupted(dir.path(), "annotate", 30, 11);
+    let corpus = corpus.as_str();
 
     let path = dir.path().join("out.jsonl");
     let p = path.to_str().unwrap();
