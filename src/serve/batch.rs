@@ -2,11 +2,15 @@
 //!
 //! A request hands its articles over as one [`Job`]. The queue is bounded in articles, not
 //! requests, because articles are what cost model time. The batcher takes the first waiting
-//! job, then gathers more until it holds `batch_size` articles or `wait` has passed since it
-//! took the first, runs them through the pipeline together (on the pipeline's own thread
-//! pool), renders every outcome and answers each job with its own records, in order. So a lone
-//! request waits at most `wait` more than its own annotation, and under load the model passes
-//! are as full as the CLI's.
+//! job and every job already queued behind it; under load it also waits up to `wait` for
+//! more, until it holds `batch_size` articles. It runs them through the pipeline together (on
+//! the pipeline's own thread pool), renders every outcome and answers each job with its own
+//! records, in order.
+//!
+//! "Under load" means jobs were waiting when the previous pass ended, or arrived with this
+//! one: then company is likely within milliseconds, and waiting for it fills the passes as the
+//! CLI's are. A request that comes to an idle server is run at once, so a lone editor never
+//! pays the wait; requests that arrive while it runs queue up and share the next pass anyway.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -159,14 +163,17 @@ struct Worker {
 impl Worker {
     fn run(self) {
         let models = self.pipeline.models();
-        while let Some(jobs) = self.gather() {
+        let mut under_load = false;
+        while let Some(jobs) = self.gather(under_load) {
             self.annotate(jobs, &models);
+            under_load = !self.shared.lock().jobs.is_empty();
         }
     }
 
-    /// The next batch: the first live job, and those that join it within the wait. `None`
-    /// once the queue is closed and empty.
-    fn gather(&self) -> Option<Vec<Job>> {
+    /// The next batch: the first live job, those queued behind it, and, `under_load` or when
+    /// others came with it, those that join within the wait. `None` once the queue is closed
+    /// and empty.
+    fn gather(&self, under_load: bool) -> Option<Vec<Job>> {
         let mut queue = self.shared.lock();
         let first = loop {
             match self.pop(&mut queue) {
@@ -181,7 +188,12 @@ impl Worker {
                 }
             }
         };
-        let until = Instant::now() + self.settings.wait;
+        let wait = if under_load || !queue.jobs.is_empty() {
+            self.settings.wait
+        } else {
+            Duration::ZERO
+        };
+        let until = Instant::now() + wait;
         let mut articles = first.inputs.len();
         let mut jobs = vec![first];
         while articles < self.settings.batch_size {
