@@ -102,6 +102,41 @@ pub fn run(
     pipeline: Pipeline,
     store: &Store,
 ) -> Result<()> {
+    let state = state(options, config, pipeline, store)?;
+    // The HTTP side only parses, waits and writes; the model work runs on the batcher thread
+    // and the pipeline's own pool, so two I/O workers are plenty and leave the cores to it.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let served = runtime.block_on(serve(state.clone()));
+    // Every request has been answered (graceful shutdown waits for them); the batcher has
+    // nothing left to do, and stops.
+    drop(runtime);
+    state.batcher.close();
+    served
+}
+
+/// The routes over `pipeline`, without a listener or signal handling: for the HTTP fuzz target
+/// (`tests/fuzz`), which serves them on its own connections. Not part of the API.
+#[doc(hidden)]
+pub fn router(
+    options: ServeOptions,
+    config: &Config,
+    pipeline: Pipeline,
+    store: &Store,
+) -> Result<axum::Router> {
+    Ok(api::router(state(options, config, pipeline, store)?))
+}
+
+/// What the handlers share, with the batcher started.
+fn state(
+    options: ServeOptions,
+    config: &Config,
+    pipeline: Pipeline,
+    store: &Store,
+) -> Result<Arc<AppState>> {
     options.check()?;
     let token = token(&options)?;
     let metrics = metrics::Metrics::new();
@@ -116,7 +151,7 @@ pub fn run(
         },
         metrics.clone(),
     )?;
-    let state = Arc::new(AppState {
+    Ok(Arc::new(AppState {
         batcher,
         metrics,
         token,
@@ -125,20 +160,7 @@ pub fn run(
         models_json,
         openapi_json: openapi::document().to_string(),
         options,
-    });
-    // The HTTP side only parses, waits and writes; the model work runs on the batcher thread
-    // and the pipeline's own pool, so two I/O workers are plenty and leave the cores to it.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let served = runtime.block_on(serve(state.clone()));
-    // Every request has been answered (graceful shutdown waits for them); the batcher has
-    // nothing left to do, and stops.
-    drop(runtime);
-    state.batcher.close();
-    served
+    }))
 }
 
 async fn serve(state: Arc<AppState>) -> Result<()> {
