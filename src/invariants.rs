@@ -205,21 +205,45 @@ pub fn jsonl(bytes: &[u8]) {
 /// breaks off. Decompression is capped (a few KB can inflate to gigabytes).
 pub fn gzip(bytes: &[u8]) {
     const CAP: u64 = 16 << 20;
-    let open = || std::io::Read::take(flate2::read::MultiGzDecoder::new(Cursor::new(bytes)), CAP);
-    let mut plain = Vec::new();
-    // On a corrupt stream the bytes before the error stay in `plain`.
-    let _ = std::io::Read::read_to_end(&mut open(), &mut plain);
-    let lines = plain
+    // The lines are counted in exactly the bytes the reader was given: how much of a corrupt
+    // stream decompresses before the error depends on the sizes of the reads, so decompressing
+    // it a second time, separately, can stop elsewhere.
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let tee = Tee {
+        inner: std::io::Read::take(flate2::read::MultiGzDecoder::new(Cursor::new(bytes)), CAP),
+        seen: seen.clone(),
+    };
+    let mut reader = JsonlReader::new("in".into(), BufReader::new(tee), ReadOptions::default());
+    let mut inputs = 0usize;
+    // Bounded, so that a reader that loops is caught rather than run forever: no stream
+    // under the cap has more lines than bytes.
+    while reader.next().is_some() {
+        inputs += 1;
+        assert!(inputs <= CAP as usize + 1, "the reader does not stop");
+    }
+    let lines = seen
+        .borrow()
         .split_inclusive(|&b| b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .count();
-    let inputs = JsonlReader::new("in".into(), BufReader::new(open()), ReadOptions::default())
-        .take(lines + 2)
         .count();
     assert!(
         inputs <= lines + 1,
         "{inputs} inputs from {lines} lines of decompressed text"
     );
+}
+
+/// A reader that keeps a copy of every byte it hands on.
+struct Tee<R> {
+    inner: R,
+    seen: std::rc::Rc<std::cell::RefCell<Vec<u8>>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.borrow_mut().extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// A topic set, entity rules and a vocabulary (TOML and CSV) from arbitrary text: a value or
