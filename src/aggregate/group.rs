@@ -72,19 +72,19 @@ pub fn group_mentions(
             named[k].1,
         )
     });
+    // The groups a name could join, found by key rather than by trying every group: an
+    // article listing thousands of names would otherwise cost mentions x groups.
+    let mut index = GroupIndex::default();
     for k in order {
         let (name, mi) = &named[k];
         let m = &mentions[*mi];
-        let target = groups
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.category == m.category && same_entity(&g.name, name, m.category))
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>();
+        let mut target = index.candidates(name, m.category);
+        target.retain(|&i| same_entity(&groups[i].name, name, m.category));
         // A short name that fits two different people ("Smith") joins neither.
         let gi = if target.len() == 1 {
             target[0]
         } else {
+            index.add(groups.len(), name, m.category);
             groups.push(DocEntity {
                 name: name.clone(),
                 category: m.category,
@@ -109,6 +109,62 @@ pub fn group_mentions(
 
     score(text, mentions, &mut groups, n_sentences, title_names);
     groups
+}
+
+/// The keys under which a group's name can be matched by [`same_entity`]: its whole name
+/// (ASCII case folded); for a person, each shorter tail of its tokens ("Putin" in "Vladimir
+/// Putin") and its first token ("Xi" in "Xi Jinping"); otherwise its acronym ("NATO").
+/// Candidates are checked with `same_entity` itself, so the index only narrows the search.
+#[derive(Default)]
+struct GroupIndex(std::collections::HashMap<(Category, Key), Vec<usize>>);
+
+#[derive(PartialEq, Eq, Hash)]
+enum Key {
+    Whole(String),
+    Tail(String),
+    First(String),
+    Acronym(String),
+}
+
+impl GroupIndex {
+    fn add(&mut self, group: usize, name: &str, category: Category) {
+        let tokens: Vec<&str> = name.split_whitespace().collect();
+        let mut keys = vec![Key::Whole(name.to_ascii_lowercase())];
+        if category == Category::Person {
+            keys.extend((1..tokens.len()).map(|i| Key::Tail(tokens[i..].join(" "))));
+            keys.extend(tokens.first().map(|t| Key::First(t.to_string())));
+        } else {
+            keys.push(Key::Acronym(acronym(&tokens).to_ascii_lowercase()));
+        }
+        for key in keys {
+            let groups = self.0.entry((category, key)).or_default();
+            if groups.last() != Some(&group) {
+                groups.push(group);
+            }
+        }
+    }
+
+    /// Groups of `category` that `name` may belong to, in the order they were made.
+    fn candidates(&self, name: &str, category: Category) -> Vec<usize> {
+        let tokens: Vec<&str> = name.split_whitespace().collect();
+        let mut keys = vec![
+            Key::Whole(name.to_ascii_lowercase()),
+            Key::Tail(tokens.join(" ")),
+        ];
+        if let [only] = tokens[..] {
+            keys.push(Key::First(only.to_string()));
+            keys.push(Key::Acronym(only.to_ascii_lowercase()));
+        }
+        let mut found: Vec<usize> = keys
+            .into_iter()
+            .filter_map(|key| self.0.get(&(category, key)))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
 }
 
 /// Fills in spans, first sentence and salience from each group's mentions, and sorts the

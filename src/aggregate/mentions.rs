@@ -17,10 +17,11 @@
 //!   something ("Beijing’s presence") or says or wants something ("Moscow said") speaks for
 //!   its government.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::names::normalize_name;
@@ -259,33 +260,89 @@ pub fn propagate_names(
     // Longer names first, so "Northern Sea Route" is claimed before a shorter name inside it.
     names.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
 
-    let mut added: Vec<Mention> = Vec::new();
-    for (name, (label, category, score)) in &names {
-        for s in sentences {
-            let sentence = &text[s.clone()];
-            for (at, _) in sentence.match_indices(name.as_str()) {
-                let (start, end) = (s.start + at, s.start + at + name.len());
-                let taken = |m: &Mention| m.start < end && start < m.end;
-                if mentions.iter().any(taken) || added.iter().any(taken) {
-                    continue;
-                }
-                if !stands_alone(text, s.clone(), start..end) {
-                    continue;
-                }
-                added.push(Mention {
-                    start,
-                    end,
-                    label: label.clone(),
-                    category: *category,
-                    sentence: sentence_of(sentences, start),
-                    score: *score,
-                });
-            }
+    // Every occurrence of every name in one pass over each sentence (overlapping ones too),
+    // rather than one search of the whole text per name: an article listing thousands of
+    // names would otherwise cost names x text.
+    let Ok(automaton) = AhoCorasick::new(names.iter().map(|(name, _)| name.as_str())) else {
+        return mentions;
+    };
+    // (name, sentence, start, end), per name in text order.
+    let mut found: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for (si, s) in sentences.iter().enumerate() {
+        for m in automaton.find_overlapping_iter(&text[s.clone()]) {
+            let pattern = m.pattern().as_usize();
+            found.push((pattern, si, s.start + m.start(), s.start + m.end()));
         }
+    }
+    found.sort_unstable();
+    // Names claim in turn, longest first, each its occurrences left to right, as
+    // `str::match_indices` yields them: an occurrence that overlaps the name's previous one
+    // is not one.
+    let mut taken = Taken::new(&mentions);
+    let mut added: Vec<Mention> = Vec::new();
+    let mut previous: Option<(usize, usize)> = None;
+    for (pattern, si, start, end) in found {
+        if previous.is_some_and(|(p, e)| p == pattern && start < e) {
+            continue;
+        }
+        previous = Some((pattern, end));
+        if taken.overlaps(start, end) || !stands_alone(text, sentences[si].clone(), start..end) {
+            continue;
+        }
+        let (label, category, score) = &names[pattern].1;
+        taken.insert(start, end);
+        added.push(Mention {
+            start,
+            end,
+            label: label.clone(),
+            category: *category,
+            sentence: sentence_of(sentences, start),
+            score: *score,
+        });
     }
     mentions.extend(added);
     mentions.sort_by_key(|m| (m.start, m.end));
     mentions
+}
+
+/// The byte ranges held by mentions, as disjoint intervals (start -> end), for overlap tests in
+/// logarithmic time.
+struct Taken(BTreeMap<usize, usize>);
+
+impl Taken {
+    fn new(mentions: &[Mention]) -> Self {
+        let mut spans: Vec<(usize, usize)> = mentions
+            .iter()
+            .filter(|m| m.start < m.end)
+            .map(|m| (m.start, m.end))
+            .collect();
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (start, end) in spans {
+            match merged.last_mut() {
+                Some(last) if start < last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        Taken(merged.into_iter().collect())
+    }
+
+    /// Whether `start..end` shares a byte with a taken range.
+    fn overlaps(&self, start: usize, end: usize) -> bool {
+        // The disjoint intervals are sorted by start and by end alike: only the last one that
+        // starts before `end` can reach past `start`.
+        self.0
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > start)
+    }
+
+    /// Takes `start..end`, which overlaps nothing taken.
+    fn insert(&mut self, start: usize, end: usize) {
+        if start < end {
+            self.0.insert(start, end);
+        }
+    }
 }
 
 /// Whether an occurrence of a known name at `at` inside sentence `s` is a mention of it: whole
@@ -434,14 +491,34 @@ fn governing_word(text: &str, start: usize) -> Option<&str> {
 
 /// Words before `start` in its clause, nearest first; a word is a run of letters, so
 /// "allies—including" gives "including" and then "allies".
+///
+/// Read backwards lazily, as far as the words taken: finding the clause's start first would
+/// scan back to the last full stop for every mention, and a long text without one (a list of
+/// names, a scraped table) would cost mentions x text.
 fn previous_words(text: &str, start: usize) -> impl Iterator<Item = &str> {
     let before = &text[..start];
-    let clause = before
-        .rfind(['.', '!', '?', ';', '\n'])
-        .map_or(0, |i| i + 1);
-    before[clause..]
-        .rsplit(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
+    let mut chars = before.char_indices().rev().peekable();
+    std::iter::from_fn(move || {
+        // Back to the end of the nearest word, unless the clause ends first.
+        let (mut word_start, end) = loop {
+            let &(i, c) = chars.peek()?;
+            if matches!(c, '.' | '!' | '?' | ';' | '\n') {
+                chars = "".char_indices().rev().peekable();
+                return None;
+            }
+            chars.next();
+            if c.is_alphabetic() {
+                break (i, i + c.len_utf8());
+            }
+        };
+        while let Some(&(i, c)) = chars.peek()
+            && c.is_alphabetic()
+        {
+            word_start = i;
+            chars.next();
+        }
+        Some(&before[word_start..end])
+    })
 }
 
 fn is_named(c: Category) -> bool {
@@ -563,6 +640,35 @@ pub(crate) fn tiny_gazetteer() -> Gazetteer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previous_words_reads_back_to_the_clause_start_as_splitting_would() {
+        // The direct definition: the clause after the last stop, split into letter runs.
+        fn split(text: &str, start: usize) -> Vec<&str> {
+            let before = &text[..start];
+            let clause = before
+                .rfind(['.', '!', '?', ';', '\n'])
+                .map_or(0, |i| i + 1);
+            before[clause..]
+                .rsplit(|c: char| !c.is_alphabetic())
+                .filter(|w| !w.is_empty())
+                .collect()
+        }
+        let texts = [
+            "He flew to a city in Norway",
+            "Talks. In a long, long week — with Beijing’s envoy — 12 of us met in Oslo",
+            "é à x; y z\nvia  the  Arctic  and  Ørsted",
+            "",
+            "...",
+            "a",
+        ];
+        for text in texts {
+            for (start, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                let lazy: Vec<&str> = previous_words(text, start).collect();
+                assert_eq!(lazy, split(text, start), "{text:?} at {start}");
+            }
+        }
+    }
 
     fn at(text: &str, word: &str, nth: usize, label: &str) -> Mention {
         let start = text.match_indices(word).nth(nth).expect(word).0;

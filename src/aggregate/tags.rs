@@ -70,7 +70,7 @@ fn rank<'a>(
     vocabulary: Option<&Vocabulary>,
     vocabulary_only: bool,
 ) -> Vec<Tag> {
-    let mut drafts: Vec<Draft> = Vec::new();
+    let mut drafts = Drafts::default();
     for t in topics {
         let why = t
             .sentences
@@ -136,6 +136,7 @@ fn rank<'a>(
             vocabulary,
         );
     }
+    let mut drafts = drafts.list;
     if vocabulary_only {
         drafts.retain(|d| d.tag.vocabulary);
     }
@@ -165,10 +166,29 @@ struct Suggestion<'a> {
     from_entity: bool,
 }
 
+/// The suggestions so far, and which holds each name (ASCII case folded): an article with
+/// thousands of salient entities would otherwise compare every one with every draft.
+#[derive(Default)]
+struct Drafts {
+    list: Vec<Draft>,
+    /// Folded name -> the first draft that has it.
+    by_name: std::collections::HashMap<String, usize>,
+}
+
+impl Drafts {
+    fn index(&mut self, name: &str, draft: usize) {
+        let first = self
+            .by_name
+            .entry(name.to_ascii_lowercase())
+            .or_insert(draft);
+        *first = (*first).min(draft);
+    }
+}
+
 /// Adds a suggestion, snapping it to the vocabulary and merging it with one already there
 /// under the same name or one of its aliases (the Arctic topic and the Arctic place are one
 /// suggestion; a "NATO" topic and the North Atlantic Treaty Organization too).
-fn push(drafts: &mut Vec<Draft>, s: Suggestion, vocabulary: Option<&Vocabulary>) {
+fn push(drafts: &mut Drafts, s: Suggestion, vocabulary: Option<&Vocabulary>) {
     let snapped = vocabulary.and_then(|v| {
         v.lookup(std::iter::once(s.name.as_str()).chain(s.aliases.iter().map(String::as_str)))
     });
@@ -178,12 +198,12 @@ fn push(drafts: &mut Vec<Draft>, s: Suggestion, vocabulary: Option<&Vocabulary>)
     };
     let mut names = vec![name.clone()];
     names.extend(s.aliases.iter().cloned());
-    let same = |d: &Draft| {
-        d.names
-            .iter()
-            .any(|a| names.iter().any(|b| a.eq_ignore_ascii_case(b)))
-    };
-    if let Some(existing) = drafts.iter_mut().find(|d| same(d)) {
+    let found = names
+        .iter()
+        .filter_map(|n| drafts.by_name.get(&n.to_ascii_lowercase()).copied())
+        .min();
+    if let Some(at) = found {
+        let existing = &mut drafts.list[at];
         let t = &mut existing.tag;
         if s.score > t.score {
             t.score = s.score;
@@ -197,14 +217,23 @@ fn push(drafts: &mut Vec<Draft>, s: Suggestion, vocabulary: Option<&Vocabulary>)
         t.why.extend(s.why);
         t.vocabulary |= in_vocab;
         existing.from_entity |= s.from_entity;
+        let mut added = Vec::new();
         for n in names {
             if !existing.names.iter().any(|a| a.eq_ignore_ascii_case(&n)) {
+                added.push(n.clone());
                 existing.names.push(n);
             }
         }
+        for n in added {
+            drafts.index(&n, at);
+        }
         return;
     }
-    drafts.push(Draft {
+    let at = drafts.list.len();
+    for n in &names {
+        drafts.index(n, at);
+    }
+    drafts.list.push(Draft {
         tag: Tag {
             tag: name,
             kind,
@@ -221,7 +250,8 @@ fn push(drafts: &mut Vec<Draft>, s: Suggestion, vocabulary: Option<&Vocabulary>)
 fn quote(s: &str) -> String {
     const MAX: usize = 90;
     let s = s.trim();
-    if s.chars().count() <= MAX {
+    // Counted only as far as needed: a sentence can be a whole unpunctuated article.
+    if s.chars().nth(MAX).is_none() {
         format!("“{s}”")
     } else {
         let cut: String = s.chars().take(MAX).collect();
