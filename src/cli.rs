@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -526,9 +527,10 @@ fn output_format(args: &InputArgs, shape: Shape) -> Option<Format> {
     }
 }
 
-/// Where the records of a run go.
+/// Where the records of a run go. A JSONL file comes with a second handle on it, to push each
+/// batch to the disk (see [`Sink::end_batch`]).
 enum Output {
-    Jsonl(Box<dyn Write>),
+    Jsonl(Box<dyn Write>, Option<File>),
     #[cfg(feature = "parquet")]
     Parquet(Box<ParquetSink>),
 }
@@ -556,15 +558,30 @@ fn open_run(
                 );
             }
             done = ids;
-            Output::Jsonl(Box::new(file))
+            jsonl_file(file)?
         }
-        (Format::Jsonl, Some(path), false) => Output::Jsonl(Box::new(
-            File::create(path).with_context(|| format!("creating {}", path.display()))?,
-        )),
-        (Format::Jsonl, None, _) => Output::Jsonl(Box::new(io::stdout().lock())),
+        (Format::Jsonl, Some(path), false) => {
+            jsonl_file(File::create(path).with_context(|| format!("creating {}", path.display()))?)?
+        }
+        (Format::Jsonl, None, _) => Output::Jsonl(Box::new(io::stdout().lock()), None),
     };
     let inputs = read_sources(sources, opts).filter(move |input| !done.contains(input.id()));
     Ok((inputs, out))
+}
+
+/// A JSONL output file, with the handle that syncs it when it is a regular file (a device or a
+/// FIFO has nothing to sync).
+fn jsonl_file(file: File) -> Result<Output> {
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let sync = if regular {
+        Some(
+            file.try_clone()
+                .context("duplicating the output file's handle")?,
+        )
+    } else {
+        None
+    };
+    Ok(Output::Jsonl(Box::new(file), sync))
 }
 
 #[cfg(not(feature = "parquet"))]
@@ -642,7 +659,7 @@ impl Write for ParquetOut {
 
 /// The writer of a run's records, in either format.
 enum Sink {
-    Jsonl(RecordWriter<BufWriter<Box<dyn Write>>>),
+    Jsonl(RecordWriter<BufWriter<Box<dyn Write>>>, Option<Syncer>),
     #[cfg(feature = "parquet")]
     Parquet(Box<ParquetSink>),
 }
@@ -650,7 +667,13 @@ enum Sink {
 impl Sink {
     fn new(out: Output) -> Self {
         match out {
-            Output::Jsonl(out) => Sink::Jsonl(RecordWriter::new(BufWriter::new(out))),
+            Output::Jsonl(out, sync) => Sink::Jsonl(
+                RecordWriter::new(BufWriter::new(out)),
+                sync.map(|file| Syncer {
+                    file,
+                    last: Instant::now(),
+                }),
+            ),
             #[cfg(feature = "parquet")]
             Output::Parquet(sink) => Sink::Parquet(sink),
         }
@@ -658,7 +681,7 @@ impl Sink {
 
     fn write(&mut self, line: &[u8], is_error: bool) -> Result<()> {
         match self {
-            Sink::Jsonl(w) => Ok(w.write(line, is_error)?),
+            Sink::Jsonl(w, _) => Ok(w.write(line, is_error)?),
             #[cfg(feature = "parquet")]
             Sink::Parquet(p) => p
                 .writer
@@ -669,10 +692,19 @@ impl Sink {
 
     /// The end of a batch: JSON lines go out now (a pipe stage downstream, or a `tail -f`,
     /// sees records as they are made, and a killed run loses at most the batch in flight,
-    /// which --resume redoes); Parquet rows wait for their row group.
+    /// which --resume redoes); Parquet rows wait for their row group. A file is also synced
+    /// to the disk (see [`Syncer`]).
     fn end_batch(&mut self) -> Result<()> {
         match self {
-            Sink::Jsonl(w) => Ok(w.flush()?),
+            Sink::Jsonl(w, sync) => {
+                w.flush()?;
+                if let Some(sync) = sync
+                    && sync.last.elapsed() >= SYNC_EVERY
+                {
+                    sync.sync()?;
+                }
+                Ok(())
+            }
             #[cfg(feature = "parquet")]
             Sink::Parquet(_) => Ok(()),
         }
@@ -681,7 +713,7 @@ impl Sink {
     /// (records written, of which errors)
     fn counts(&self) -> (usize, usize) {
         match self {
-            Sink::Jsonl(w) => (w.written, w.failed),
+            Sink::Jsonl(w, _) => (w.written, w.failed),
             #[cfg(feature = "parquet")]
             Sink::Parquet(p) => (p.writer.written, p.writer.failed),
         }
@@ -691,12 +723,23 @@ impl Sink {
     /// into place.
     fn finish(self) -> Result<()> {
         match self {
-            Sink::Jsonl(mut w) => Ok(w.flush()?),
+            Sink::Jsonl(mut w, sync) => {
+                w.flush()?;
+                if let Some(mut sync) = sync {
+                    sync.sync()?;
+                }
+                Ok(())
+            }
             #[cfg(feature = "parquet")]
             Sink::Parquet(sink) => {
                 let ParquetSink { writer, path } = *sink;
                 let out = writer.finish().with_context(|| parquet_failed(&path))?;
                 if let (ParquetOut::File(temp), Some(path)) = (out, &path) {
+                    // On the disk before it takes the name: a power cut never leaves a
+                    // named file without its footer.
+                    temp.as_file()
+                        .sync_all()
+                        .context("syncing the Parquet file to disk")?;
                     temp.persist(path).with_context(|| {
                         format!("renaming the Parquet file to {}", path.display())
                     })?;
@@ -704,6 +747,29 @@ impl Sink {
                 Ok(())
             }
         }
+    }
+}
+
+/// How often a JSONL output file is pushed to the disk, at most.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// Pushes a JSONL output file to the disk (`fdatasync`) at the end of a batch when a second has
+/// passed since the last time, and at the end of the run: a power cut then loses at most the
+/// last second's records, and the damage it may leave past the last sync (zero bytes where the
+/// file grew) is at the end of the file, where `--resume` cuts it off. Once a second, not once
+/// a batch: `segment` makes a batch in a millisecond, and a sync can take longer than that.
+struct Syncer {
+    file: File,
+    last: Instant,
+}
+
+impl Syncer {
+    fn sync(&mut self) -> Result<()> {
+        self.file
+            .sync_data()
+            .context("syncing the output file to disk")?;
+        self.last = Instant::now();
+        Ok(())
     }
 }
 

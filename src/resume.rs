@@ -51,7 +51,8 @@ struct RecordId<'a> {
 }
 
 /// Reads the ids already in `path` (one JSON record per line), cuts off a trailing partial
-/// line left by a killed run, and returns the ids and the file opened for appending.
+/// line left by a killed run (or, after a power cut, everything from the first line with a
+/// NUL byte), and returns the ids and the file opened for appending.
 /// A missing file is an empty run, and so is anything that is not a regular file (a device
 /// such as `/dev/null` or `/dev/full`, a FIFO): it holds no records to read (`/dev/full`
 /// reads as endless zero bytes, a FIFO blocks) and cannot be truncated.
@@ -81,6 +82,12 @@ pub fn open_for_resume(path: &Path) -> Result<(DoneIds, File)> {
             line.clear();
             let n = reader.read_until(b'\n', &mut line)?;
             if n == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            // A record never holds a NUL byte (JSON escapes control characters), but a file
+            // that grew just before a power cut can read back as zeros where the unsynced
+            // records were: the damage starts here, and everything from here is redone.
+            if line.contains(&0) {
                 break;
             }
             // A line that is not a record with a string id was not written by us; keep it, but
@@ -130,5 +137,27 @@ mod tests {
         );
         let (done, _) = open_for_resume(&dir.path().join("new.jsonl")).unwrap();
         assert!(done.is_empty());
+    }
+
+    #[test]
+    fn a_zero_filled_tail_from_a_power_cut_is_cut_from_its_first_line() {
+        // What a file that grew just before a power cut can read back as: a block of zeros
+        // where unsynced records were, possibly followed by a block that did reach the disk.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let mut bytes = b"{\"id\":\"a\"}\n{\"id\":\"b\"}\n".to_vec();
+        let kept = bytes.len() as u64;
+        bytes.extend_from_slice(&[0u8; 4096]);
+        bytes.extend_from_slice(b"\"}\n{\"id\":\"d\"}\n\0\0\0");
+        std::fs::write(&path, &bytes).unwrap();
+        let (done, file) = open_for_resume(&path).unwrap();
+        drop(file);
+        assert_eq!(done.len(), 2);
+        assert!(done.contains("a") && done.contains("b"));
+        assert!(
+            !done.contains("d"),
+            "a record past the damage is redone, not kept"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), kept);
     }
 }

