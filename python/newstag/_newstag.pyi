@@ -39,7 +39,8 @@ class Annotator:
     """Newstag's models, loaded once, and the run's options.
 
     Each option is the CLI flag (and ``--config`` file field) of the same name; one left None keeps
-    the ``config`` file's value, else the default. Shareable across threads.
+    the ``config`` file's value, else the default. ``store`` is the model store's directory
+    (default: ``$NEWSTAG_HOME``, else ``~/.cache/newstag``, as the CLI). Shareable across threads.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Annotator:
         vocabulary_only: Optional[bool] = None,
         max_article_bytes: Optional[int] = None,
         config: Optional[PathLike] = None,
+        store: Optional[PathLike] = None,
     ) -> None: ...
     def annotate(self, items: Iterable[Item], /) -> List[Record]:
         """One record per item, in order, as ``newstag annotate`` writes them."""

@@ -154,12 +154,37 @@ def _annotator(options: Dict[str, Any]) -> Any:
         return annotator
 
 
+def _store_dir(store: str) -> str:
+    """The directory a shipped store was unpacked into, on this executor."""
+    import os
+
+    from pyspark import SparkFiles
+
+    if os.path.isabs(store):
+        candidates = [store]
+    else:
+        candidates = [os.path.join(os.getcwd(), store)]
+        try:
+            candidates.append(os.path.join(SparkFiles.getRootDirectory(), store))
+        except Exception:  # no SparkFiles directory outside a Spark task
+            pass
+    for candidate in candidates:
+        if os.path.isdir(candidate):
+            return candidate
+    raise FileNotFoundError(
+        f"newstag: the model store {store!r} is not on this executor (looked in "
+        f"{', '.join(candidates)}); ship it with --archives newstag-store.tgz#{store} "
+        "or SparkContext.addArchive"
+    )
+
+
 def annotate(
     df: "DataFrame",
     text_col: str = "text",
     id_col: str = "id",
     title_col: Optional[str] = None,
     output_col: str = "newstag",
+    store: Optional[str] = None,
     **annotator_options: Any,
 ) -> "DataFrame":
     """``df`` with one more column, ``output_col`` (default ``"newstag"``): each row's record as
@@ -172,6 +197,13 @@ def annotate(
     1 by default), since Spark already runs one task per core. Rows whose text is empty or null
     get an error struct (``newstag.error``), the others are annotated. Rows keep their partition
     and order.
+
+    ``store`` is where the executors find the models, for clusters that cannot fetch them: an
+    absolute path present on every executor, or the name an archive of the store was shipped
+    under (``--archives newstag-store.tgz#newstag-store``, or ``SparkContext.addArchive``): it
+    is looked up in the executor's working directory (where YARN and Kubernetes unpack
+    archives) and then in ``SparkFiles``' directory (local mode, standalone). Without it, each
+    executor uses its own ``$NEWSTAG_HOME`` or ``~/.cache/newstag``.
     """
     from pyspark.sql import types as T
 
@@ -194,6 +226,8 @@ def annotate(
         opts = dict(options)
         if "threads" not in opts and context is not None:
             opts["threads"] = max(1, int(context.cpus()))
+        if store is not None:
+            opts["store"] = _store_dir(store)
         annotator = _annotator(opts)
         chunk = annotator.config()["batch_size"]
         partition = context.partitionId() if context is not None else 0

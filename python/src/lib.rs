@@ -243,7 +243,8 @@ fn parse_lines(py: Python<'_>, lines: Vec<String>) -> PyResult<Vec<Py<PyAny>>> {
 /// Every option is the CLI flag (and `--config` file field) of the same name; those left None
 /// keep the config file's value or the default. Models come from the same store as the CLI's
 /// (`$NEWSTAG_HOME`, else `$XDG_CACHE_HOME/newstag`, else `~/.cache/newstag`), fetched there on
-/// first use unless `offline=True`.
+/// first use unless `offline=True`; `store` names another store directory (one shipped to a
+/// Spark executor, say).
 ///
 /// One Annotator can be shared by any number of Python threads: the GIL is released while Rust
 /// annotates, and each call runs on the Annotator's own worker threads.
@@ -311,7 +312,7 @@ impl Annotator {
         entity_rules = None, vocabulary = None, threads = None, offline = None,
         batch_size = None, threshold = None, depth = None, aggregation = None,
         precision = None, cascade = None, vocabulary_only = None, max_article_bytes = None,
-        config = None,
+        config = None, store = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -334,6 +335,7 @@ impl Annotator {
         vocabulary_only: Option<bool>,
         max_article_bytes: Option<usize>,
         config: Option<PathBuf>,
+        store: Option<PathBuf>,
     ) -> PyResult<Self> {
         if let Some(labels) = &labels
             && labels.iter().any(|l| l.trim().is_empty())
@@ -394,7 +396,10 @@ impl Annotator {
             .map_err(|e| py_error(py, Error::from(e), false))?;
         let pipeline = py
             .detach(|| {
-                let store = Store::from_env()?;
+                let store = match store {
+                    Some(dir) => Store::new(dir),
+                    None => Store::from_env()?,
+                };
                 Pipeline::load(&config, &store, &mut |msg| eprintln!("newstag: {msg}"))
             })
             .map_err(|e| py_error(py, e, config.offline))?;

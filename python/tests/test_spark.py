@@ -163,3 +163,45 @@ def test_bad_arguments(spark):
         annotate(df, text_col="body")
     with pytest.raises(ValueError, match="already"):
         annotate(df, output_col="text")
+
+
+def _store_root() -> str:
+    """The store the CLI and the wheel use here (``Store::from_env``'s rule)."""
+    if os.environ.get("NEWSTAG_HOME"):
+        return os.environ["NEWSTAG_HOME"]
+    if os.environ.get("XDG_CACHE_HOME"):
+        return os.path.join(os.environ["XDG_CACHE_HOME"], "newstag")
+    return os.path.expanduser("~/.cache/newstag")
+
+
+def _pack_store(path, leave_out=()) -> str:
+    """The store as an archive an offline cluster is sent (``tar czf`` of its directories)."""
+    import tarfile
+
+    root = _store_root()
+    with tarfile.open(path, "w:gz", compresslevel=1) as tar:
+        for name in sorted(os.listdir(root)):
+            if name in ("tools", *leave_out) or name.startswith("."):
+                continue
+            tar.add(os.path.join(root, name), arcname=name)
+    return str(path)
+
+
+def test_a_store_shipped_as_an_archive(spark, items, tmp_path):
+    """The offline-cluster route: the store packed, shipped with ``addArchive`` (what
+    ``--archives`` does), found by the executors under its alias, and used offline; a shipped
+    store that lacks a model fails the job naming it, so the models did come from the archive
+    (the machine's own store has every model)."""
+    context = spark.sparkContext
+    context.addArchive(_pack_store(tmp_path / "newstag-store.tgz") + "#shipped-store")
+    items = plain(items)
+    expected = by_id(strip(r) for r in cli_records_for(items, tmp_path))
+    assert spark_records(frame(spark, items, 2), store="shipped-store", offline=True) == expected
+
+    context.addArchive(
+        _pack_store(tmp_path / "partial.tgz", leave_out=("en-core-web-sm",)) + "#partial-store"
+    )
+    with pytest.raises(Exception, match="en-core-web-sm"):
+        spark_records(frame(spark, items[:2], 1), store="partial-store", offline=True)
+    with pytest.raises(Exception, match="not on this executor"):
+        spark_records(frame(spark, items[:2], 1), store="never-shipped")
