@@ -203,3 +203,11 @@ def test_offline_in_process_with_an_empty_store(monkeypatch, tmp_path, annotator
     with pytest.raises(newstag.ModelMissingError) as e:
         newstag.Annotator(offline=True)
     assert e.value.model
+
+
+def test_a_store_named_by_argument(tmp_path, annotator):
+    # store= is read instead of the environment's store, which has every model here.
+    with pytest.raises(newstag.ModelMissingError) as e:
+        newstag.Annotator(offline=True, store=tmp_path / "empty")
+    assert e.value.model
+    assert str(tmp_path / "empty") in str(e.value)
