@@ -645,12 +645,7 @@ fn concurrent_fetches_into_one_store() {
         &["models", "verify", "iptc-mediatopics", "geonames"],
     );
     assert_ok(&verify);
-    let leftovers: Vec<_> = fs::read_dir(&store)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".fetch"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_no_staging_left(&store);
 }
 
 /// A fetch killed part way: the model is either absent or whole (files are renamed into place
@@ -679,7 +674,12 @@ fn killed_fetch_leaves_a_correct_store() {
     assert_ok(&run_with_store(&store, &["models", "fetch", "geonames"]));
     assert_ok(&run_with_store(&store, &["models", "verify", "geonames"]));
     // What the killed fetches staged is cleared by the next one (their processes are gone).
-    let leftovers: Vec<_> = fs::read_dir(&store)
+    assert_no_staging_left(&store);
+}
+
+/// No fetch's staging directory (`.fetch-*`) is left in the store.
+fn assert_no_staging_left(store: &Path) {
+    let leftovers: Vec<_> = fs::read_dir(store)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with(".fetch"))

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
 
 /// Every error kind an API error body can carry: the record error kinds, then the API's own.
-const ERROR_KINDS: &[&str] = &[
+pub const ERROR_KINDS: &[&str] = &[
     "io",
     "invalid_utf8",
     "binary",

@@ -254,27 +254,10 @@ fn dechunk(mut bytes: &[u8]) -> (Vec<u8>, &[u8]) {
     }
 }
 
-/// The error kinds a record or an error body may name (the record schema's, plus the
-/// server's own for HTTP-level refusals).
-const KINDS: &[&str] = &[
-    // The record error kinds (schema/record.schema.json).
-    "io",
-    "invalid_utf8",
-    "binary",
-    "malformed_json",
-    "missing_text",
-    "empty",
-    "too_large",
-    "model",
-    // The server's own, for what is refused before any article is read.
-    "malformed_query",
-    "overloaded",
-    "shutting_down",
-    "deadline_exceeded",
-    "not_found",
-    "method_not_allowed",
-    "unauthorized",
-];
+/// The error kinds a record or an error body may name: those the server's OpenAPI document
+/// declares (the record error kinds, and the server's own for refusals before any article is
+/// read).
+const KINDS: &[&str] = newstag::serve::ERROR_KINDS;
 
 fn check_error_body(response: &Response) {
     let value: Value = serde_json::from_slice(&response.body).unwrap_or_else(|e| {
