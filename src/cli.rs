@@ -527,10 +527,9 @@ fn output_format(args: &InputArgs, shape: Shape) -> Option<Format> {
     }
 }
 
-/// Where the records of a run go. A JSONL file comes with a second handle on it, to push each
-/// batch to the disk (see [`Sink::end_batch`]).
+/// Where the records of a run go. A JSONL file comes with what pushes it to the disk.
 enum Output {
-    Jsonl(Box<dyn Write>, Option<File>),
+    Jsonl(Box<dyn Write>, Option<Syncer>),
     #[cfg(feature = "parquet")]
     Parquet(Box<ParquetSink>),
 }
@@ -569,15 +568,17 @@ fn open_run(
     Ok((inputs, out))
 }
 
-/// A JSONL output file, with the handle that syncs it when it is a regular file (a device or a
-/// FIFO has nothing to sync).
+/// A JSONL output file, with a [`Syncer`] on a second handle when it is a regular file (a
+/// device or a FIFO has nothing to sync).
 fn jsonl_file(file: File) -> Result<Output> {
     let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     let sync = if regular {
-        Some(
-            file.try_clone()
+        Some(Syncer {
+            file: file
+                .try_clone()
                 .context("duplicating the output file's handle")?,
-        )
+            last: Instant::now(),
+        })
     } else {
         None
     };
@@ -667,13 +668,7 @@ enum Sink {
 impl Sink {
     fn new(out: Output) -> Self {
         match out {
-            Output::Jsonl(out, sync) => Sink::Jsonl(
-                RecordWriter::new(BufWriter::new(out)),
-                sync.map(|file| Syncer {
-                    file,
-                    last: Instant::now(),
-                }),
-            ),
+            Output::Jsonl(out, sync) => Sink::Jsonl(RecordWriter::new(BufWriter::new(out)), sync),
             #[cfg(feature = "parquet")]
             Output::Parquet(sink) => Sink::Parquet(sink),
         }

@@ -540,10 +540,10 @@ impl Store {
 
     /// Fetches the model unless it is present.
     pub fn ensure(&self, spec: &ModelSpec, log: &mut dyn FnMut(&str)) -> Result<PathBuf> {
-        // Also when the model is present: a fetch killed after its last rename leaves a
-        // staging dir beside a complete model.
-        self.clear_stale_staging();
         if self.is_present(spec) {
+            // A fetch killed after its last rename leaves a staging dir beside a complete
+            // model; `fetch` clears them itself on the other paths.
+            self.clear_stale_staging();
             match self.check_intact(spec) {
                 Ok(()) => return Ok(self.model_dir(spec)),
                 // A damaged file is replaced by a fresh copy, like a missing one.

@@ -498,12 +498,13 @@ fn governing_word(text: &str, start: usize) -> Option<&str> {
 fn previous_words(text: &str, start: usize) -> impl Iterator<Item = &str> {
     let before = &text[..start];
     let mut chars = before.char_indices().rev().peekable();
+    let mut clause_ended = false;
     std::iter::from_fn(move || {
         // Back to the end of the nearest word, unless the clause ends first.
         let (mut word_start, end) = loop {
-            let &(i, c) = chars.peek()?;
+            let &(i, c) = chars.peek().filter(|_| !clause_ended)?;
             if matches!(c, '.' | '!' | '?' | ';' | '\n') {
-                chars = "".char_indices().rev().peekable();
+                clause_ended = true;
                 return None;
             }
             chars.next();
