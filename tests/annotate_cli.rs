@@ -191,6 +191,35 @@ fn depth_caps_the_concepts_and_labels_stay_zero_shot() {
 }
 
 #[test]
+fn hobbies_reach_lifestyle_and_leisure() {
+    // A subject no labelled news was fitted on: it must come through the tree's zero-shot
+    // prior, not be taken by the subjects that have heads (fixtures/leisure/README.md).
+    ensure_models();
+    let dir = fixtures().join("../leisure");
+    let mut paths: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| p.to_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    let mut args = vec!["annotate", "-q", "--ner", "none", "--threshold", "0"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = run(&args);
+    assert_ok(&out);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 4);
+    for r in &recs {
+        let tops = top_level_codes(r);
+        assert!(
+            tops[..3].iter().any(|c| c == "medtop:10000000"),
+            "{}: {tops:?}",
+            r["id"]
+        );
+    }
+}
+
+#[test]
 fn records_match_the_published_schema() {
     ensure_models();
     let schema: Value = serde_json::from_str(

@@ -14,18 +14,23 @@
 //! 3. Scores roll up the tree: `cos_sub` and `z_sub` are the maxima over a concept's subtree, so
 //!    an article about sailing reaches *sport* through *sailing*.
 //! 4. One logit per topic, `w·(z, z_sub, cos, cos_sub)`, with the four weights fitted (shared by
-//!    every topic, so topics without training data are calibrated too), plus a
-//!    fitted linear head on `d` for the top-level topics that labelled news covers, and, for a
-//!    topic with patterns, `PATTERN_LOGIT` when its patterns match.
-//! 5. The 17 top-level topics compete in one softmax. A topic outside the tree is scored against
-//!    the top-level topics' zero-shot logits from their own prototypes (no heads, no subtree):
-//!    `p = e^l / (e^l + Σ e^l_t)`, how much more the article is about it than about the
-//!    subjects of the taxonomy.
-//! 6. Reported: the best top-level topic when `p >= FLOOR`, every other topic when `p >= threshold`
-//!    (default `SECONDARY`); under each reported top-level topic, the most specific concept that
-//!    carries it, found by descending while one child holds `DESCEND_SHARE` of its siblings'
-//!    softmax (no deeper than `depth`), scored `p` times those shares and reported from `FLOOR`. Evidence: the sentences ranked by the same probability
-//!    computed on each sentence alone.
+//!    every topic, so topics without training data are calibrated too), plus, for a top-level
+//!    topic, a fitted bias and a fitted linear head on `d` where labelled news covers the
+//!    subject, and, for a topic with patterns, `PATTERN_LOGIT` when its patterns match.
+//! 5. Each top-level topic has its own probability, `sigmoid(logit)` (one-vs-rest): an article
+//!    can be about several subjects, and a subject fitted on labelled news cannot take
+//!    probability away from one without data, as it would in a softmax. A topic outside the tree
+//!    is scored against the top-level topics' zero-shot logits from their own prototypes (no
+//!    heads, no subtree): `p = e^l / (e^l + Σ e^l_t)`, how much more the article is about it
+//!    than about the subjects of the taxonomy.
+//! 6. Reported: the best top-level topic always, every other one when `p >= REPORT` (more likely
+//!    than not); under each reported top-level topic, the most specific concept that carries
+//!    it, found by descending while one child holds `DESCEND_SHARE` of its siblings' softmax (no
+//!    deeper than `depth`), scored `p` times those shares and reported from `FLOOR`. Desk topics
+//!    beside the tree from `SECONDARY`; a user's own set (labels, a topic file): its best topic
+//!    always, the others from `SECONDARY`. An explicit threshold replaces all of these bars, and
+//!    then nothing is reported below it. Evidence: the sentences ranked by the same probability
+//!    computed on each sentence alone, from the same bar.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,11 +51,16 @@ const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
 /// The fitted calibration (see the module comment and `scripts/fit_topics.py`).
 pub const CALIBRATION: &str = include_str!("../../models/topics/iptc-calibration.json");
 
-/// The best top-level topic is reported when it holds this much of the softmax: twice what a
-/// uniform guess over the 17 would give. Set a priori, not tuned on the evaluation.
+/// A concept found below a reported top-level topic is reported when its score (the topic's
+/// probability times the descent's shares) reaches this. Set a priori, not tuned on the
+/// evaluation.
 pub const FLOOR: f32 = 0.12;
-/// Other topics are reported from this probability up: a secondary topic must hold a third of
-/// the article against everything else. Set a priori, not tuned on the evaluation.
+/// Top-level topics other than the best are reported from this calibrated probability up: more
+/// likely than not. Set a priori, not tuned on the evaluation.
+pub const REPORT: f32 = 0.5;
+/// Topics outside the tree (desk topics, a user's labels) are reported from this score up: a
+/// topic must hold a third of the article against the taxonomy's subjects. Set a priori, not
+/// tuned on the evaluation.
 pub const SECONDARY: f32 = 0.33;
 /// A child concept carries its parent when it holds at least this share of its siblings.
 pub const DESCEND_SHARE: f32 = 0.5;
@@ -71,7 +81,13 @@ pub const DEFAULT_DEPTH: usize = 6;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Calibration {
     pub fitted: String,
+    /// The top-level topics' one-vs-rest logits.
     pub weights: Weights,
+    /// Common to every top-level topic's logit.
+    pub bias: f32,
+    /// The softmax competition among topics without heads: which child concept carries its
+    /// parent, and topics outside the tree against the top-level subjects.
+    pub zero_shot: Weights,
     pub heads: Vec<Head>,
 }
 
@@ -81,6 +97,12 @@ pub struct Weights {
     pub z_sub: f32,
     pub cos_own: f32,
     pub cos_sub: f32,
+}
+
+impl Weights {
+    fn logit(&self, z: f32, z_sub: f32, cos: f32, cos_sub: f32) -> f32 {
+        self.z_own * z + self.z_sub * z_sub + self.cos_own * cos + self.cos_sub * cos_sub
+    }
 }
 
 /// A linear head on the document vector for one top-level topic.
@@ -185,13 +207,14 @@ pub struct EmbeddingClassifier {
     /// Report the tree's topics (the default) or only the topics outside it (a user's set).
     report_tree: bool,
     calibration: Calibration,
-    threshold: f32,
+    /// The user's threshold, when one was given: it replaces every default bar.
+    threshold: Option<f32>,
     depth: usize,
 }
 
 /// Scores of one vector (the document or one sentence) against every topic.
 struct Scored {
-    /// Softmax over the top-level topics, with heads (index into `tops`).
+    /// Probability of each top-level topic, with heads (index into `tops`).
     tops: Vec<f32>,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
     concept_logits: Vec<f32>,
@@ -288,14 +311,14 @@ impl EmbeddingClassifier {
             set_name: topics.name,
             report_tree,
             calibration,
-            threshold: threshold.unwrap_or(SECONDARY),
+            threshold,
             depth: depth.unwrap_or(DEFAULT_DEPTH).max(1),
         })
     }
 
+    /// The zero-shot logit (no head) of a topic from its features.
     fn shared_logit(&self, z: f32, z_sub: f32, cos: f32, cos_sub: f32) -> f32 {
-        let w = &self.calibration.weights;
-        w.z_own * z + w.z_sub * z_sub + w.cos_own * cos + w.cos_sub * cos_sub
+        self.calibration.zero_shot.logit(z, z_sub, cos, cos_sub)
     }
 
     /// Scores `n` unit vectors (row-major) against every topic. `pattern_share[i][o]` is the
@@ -321,14 +344,16 @@ impl EmbeddingClassifier {
                 let concept_logits: Vec<f32> = (0..c)
                     .map(|k| self.shared_logit(z[k], z_sub[k], cos[k], cos_sub[k]))
                     .collect();
-                let zero_shot: Vec<f32> =
-                    self.tree.tops.iter().map(|&t| concept_logits[t]).collect();
-                let with_heads: Vec<f32> = zero_shot
+                let cal = &self.calibration;
+                let tops: Vec<f32> = self
+                    .tree
+                    .tops
                     .iter()
                     .zip(&self.tree.heads)
-                    .map(|(l, h)| match h {
-                        Some(h) => l + h.bias + dot(&h.weights, v),
-                        None => *l,
+                    .map(|(&t, h)| {
+                        let prior = cal.weights.logit(z[t], z_sub[t], cos[t], cos_sub[t]);
+                        let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
+                        sigmoid(prior + cal.bias + head)
                     })
                     .collect();
                 // Outside topics are measured against the top-level topics' own prototypes,
@@ -350,7 +375,7 @@ impl EmbeddingClassifier {
                     })
                     .collect();
                 Scored {
-                    tops: softmax(with_heads.iter().copied()),
+                    tops,
                     concept_logits,
                     outside,
                 }
@@ -407,12 +432,12 @@ impl EmbeddingClassifier {
         let scored = self.score(&units, vecs.len() + 1, &shares);
         let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
         // Only sentences are evidence (the title has no sentence index).
-        let evidence = |of: &dyn Fn(&Scored) -> f32| -> Vec<Evidence> {
+        let evidence = |of: &dyn Fn(&Scored) -> f32, bar: f32| -> Vec<Evidence> {
             let mut e: Vec<(usize, f32)> = unit_scores[..n_sent]
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (i, of(s)))
-                .filter(|&(_, p)| p >= self.threshold)
+                .filter(|&(_, p)| p >= bar)
                 .collect();
             e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             e.into_iter()
@@ -423,13 +448,17 @@ impl EmbeddingClassifier {
                 })
                 .collect()
         };
-        let floor = FLOOR.min(self.threshold);
+        // Without a threshold of the user's, the best topic of the tree, or of a user's own
+        // set, is always reported: its score says how sure.
+        let best_always = self.threshold.is_none();
+        let tree_bar = self.threshold.unwrap_or(REPORT);
+        let floor = FLOOR.min(tree_bar);
         let mut out = Vec::new();
         if self.report_tree {
-            for t in reported(&doc_scores.tops, |_| self.threshold, Some(floor)) {
+            for t in reported(&doc_scores.tops, |_| tree_bar, best_always) {
                 let p = doc_scores.tops[t];
                 let top = self.tree.tops[t];
-                let ev = evidence(&|s| s.tops[t]);
+                let ev = evidence(&|s| s.tops[t], tree_bar);
                 if let Some((concept, share)) = self
                     .descend(top, &doc_scores.concept_logits)
                     .filter(|&(_, share)| p * share >= floor)
@@ -440,17 +469,21 @@ impl EmbeddingClassifier {
             }
         }
         // Desk topics ride beside the tree and need their threshold; a user's own set is the
-        // whole answer, so its best topic is reported from the floor, as the tree's is.
-        let outside_floor = (!self.report_tree).then_some(floor);
-        let thresholds = |o: usize| self.outside.topics[o].threshold.unwrap_or(self.threshold);
-        for o in reported(&doc_scores.outside, thresholds, outside_floor) {
+        // whole answer, so its best topic is always reported, as the tree's is.
+        let outside_bar = self.threshold.unwrap_or(SECONDARY);
+        let thresholds = |o: usize| self.outside.topics[o].threshold.unwrap_or(outside_bar);
+        for o in reported(
+            &doc_scores.outside,
+            thresholds,
+            best_always && !self.report_tree,
+        ) {
             let topic = &self.outside.topics[o];
             out.push(TopicScore {
                 label: topic.label.clone(),
                 code: topic.code.clone(),
                 path: vec![topic.label.clone()],
                 score: round4(doc_scores.outside[o]),
-                evidence: evidence(&|s| s.outside[o]),
+                evidence: evidence(&|s| s.outside[o], thresholds(o)),
             });
         }
         sort_topics(&mut out);
@@ -504,18 +537,16 @@ fn title_of(doc: &Document) -> Option<&str> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// Which of `ps` are reported: those reaching their threshold, and the best one when it
-/// reaches `floor` (when given). In index order.
-fn reported(ps: &[f32], threshold: impl Fn(usize) -> f32, floor: Option<f32>) -> Vec<usize> {
+/// Which of `ps` are reported: those reaching their threshold, and the best one whatever its
+/// score when `best_always`. In index order.
+fn reported(ps: &[f32], threshold: impl Fn(usize) -> f32, best_always: bool) -> Vec<usize> {
     let best = ps
         .iter()
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
         .map(|(i, _)| i);
     (0..ps.len())
-        .filter(|&i| {
-            ps[i] >= threshold(i) || (Some(i) == best && floor.is_some_and(|f| ps[i] >= f))
-        })
+        .filter(|&i| ps[i] >= threshold(i) || (best_always && Some(i) == best))
         .collect()
 }
 
@@ -663,16 +694,13 @@ mod tests {
     }
 
     #[test]
-    fn the_best_is_reported_from_the_floor_the_rest_from_the_threshold() {
+    fn the_best_is_always_reported_the_rest_from_the_threshold() {
         let ps = [0.2, 0.15, 0.4, 0.05];
-        assert_eq!(reported(&ps, |_| 0.3, Some(0.12)), vec![2]);
-        assert_eq!(reported(&ps, |_| 0.1, Some(0.12)), vec![0, 1, 2]);
-        assert_eq!(
-            reported(&[0.1, 0.05], |_| 0.3, Some(0.12)),
-            Vec::<usize>::new()
-        );
-        assert_eq!(reported(&[0.2, 0.05], |_| 0.3, None), Vec::<usize>::new());
-        assert_eq!(reported(&[0.2, 0.05], |i| [0.1, 0.9][i], None), vec![0]);
+        assert_eq!(reported(&ps, |_| 0.3, true), vec![2]);
+        assert_eq!(reported(&ps, |_| 0.1, true), vec![0, 1, 2]);
+        assert_eq!(reported(&[0.01, 0.05], |_| 0.3, true), vec![1]);
+        assert_eq!(reported(&[0.2, 0.05], |_| 0.3, false), Vec::<usize>::new());
+        assert_eq!(reported(&[0.2, 0.05], |i| [0.1, 0.9][i], false), vec![0]);
     }
 
     #[test]

@@ -26,7 +26,8 @@
 //!    a long article is diluted;
 //! 4. topics with `score >= threshold` (the topic's own, else the classifier's, default 0.5)
 //!    are reported, sorted by score, with up to 5 evidence sentences whose own score reaches
-//!    the threshold, strongest first.
+//!    the threshold, strongest first; of a user's own set (labels, a topic file), the best
+//!    topic is always reported unless the threshold was given explicitly.
 //!
 //! Cascade ([`NliClassifier::with_shortlist`]): a cheap classifier (the embedding one) picks
 //! each document's `k` best topics and only those are scored by NLI, with the same scores they
@@ -55,6 +56,8 @@ pub struct NliClassifier {
     topics: TopicSet,
     template: String,
     threshold: f32,
+    /// Report the best topic whatever its score (a user's own set, no explicit threshold).
+    best_always: bool,
     /// Cascade: a cheap classifier whose top `k` topics per document are the only ones the NLI
     /// model scores.
     shortlist: Option<(Box<dyn TopicClassifier>, usize)>,
@@ -117,9 +120,10 @@ impl NliClassifier {
             model,
             entailment,
             contradiction,
-            topics,
             template: DEFAULT_TEMPLATE.to_string(),
             threshold: threshold.unwrap_or(DEFAULT_THRESHOLD),
+            best_always: threshold.is_none() && !topics.taxonomy,
+            topics,
             shortlist: None,
         })
     }
@@ -256,6 +260,7 @@ impl NliClassifier {
         let title = doc.article.title.as_deref().unwrap_or("");
         let k = units.div_ceil(10).clamp(1, MAX_TOP_K);
         let mut out = Vec::new();
+        let mut best: Option<TopicScore> = None;
         for (t, topic) in self.topics.topics.iter().enumerate() {
             if unit_scores[0][t].is_nan() {
                 continue; // not on the shortlist
@@ -278,9 +283,15 @@ impl NliClassifier {
             let score = scored[..k].iter().map(|s| s.1).sum::<f32>() / k as f32;
             let threshold = topic.threshold.unwrap_or(self.threshold);
             if score < threshold {
+                if self.best_always && best.as_ref().is_none_or(|b| score > b.score) {
+                    best = Some(topic_score(topic, score, &scored, threshold, |s| s));
+                }
                 continue;
             }
             out.push(topic_score(topic, score, &scored, threshold, |s| s));
+        }
+        if out.is_empty() {
+            out.extend(best);
         }
         sort_topics(&mut out);
         out
