@@ -6,8 +6,8 @@ of the sentences `newstag segment` finds, on
   * OpenVINO fp32 and bf16 (bf16 runs on AMX or AVX512-BF16 where the CPU has them; ONNX
     Runtime's CPU provider has no bf16 arithmetic),
 then the topic scores of every article (bench_peer.py's scoring, threshold 0, all 35 topics)
-with bf16 embeddings against fp32 ones. Not part of newstag; it backs the README's
-*Known limits* on the 3x target. Nothing here asserts on timings.
+with bf16 embeddings against fp32 ones. Not part of newstag; it backs docs/limits.md on
+reaching 3x the Python pipeline. Nothing here asserts on timings.
 
 Pinned environment:
     python3 -m venv /tmp/precvenv
@@ -16,7 +16,7 @@ Pinned environment:
 Usage (from the repository root; the store must hold all-minilm-l6-v2-fp32):
     target/release/newstag segment -q CORPUS.jsonl > SEGMENTS.jsonl
     /tmp/precvenv/bin/python scripts/bench_precision.py SEGMENTS.jsonl [--threads 2] [--runs 3]
-(scripts/bench's corpus: 100 articles of 20 nlp-corpus sentences; the README's run used it.)
+(scripts/bench's corpus: 100 articles of 20 nlp-corpus sentences; the run in docs/benchmarks.md used it.)
 """
 
 import argparse

@@ -8,7 +8,7 @@
 //! each model pass runs on ONNX Runtime's N intra-op threads (one session per model, see
 //! [`crate::runtime::Runtime`]). Entities and topics do not depend on each other, but running
 //! them side by side would put up to 2N threads to work on N cores; measured, it was no faster
-//! (README, "Threads").
+//! (docs/annotate.md, "Threads").
 
 use std::collections::BTreeMap;
 

@@ -30,7 +30,7 @@ use tokenizers::{
 /// The thread plan: one session per model, each forward pass on `intra_threads` (= `--threads`)
 /// threads, and the pipeline's stages take turns on a batch ([`crate::pipeline`]), so model
 /// passes and rayon's `--threads` workers are never busy at the same time. Measured on 2 cores
-/// (README, "Threads"): a session per thread with one intra-op thread each, run side by side,
+/// (docs/annotate.md, "Threads"): a session per thread with one intra-op thread each, run side by side,
 /// was no faster and cost ~200 MB per extra session (with the int8 MiniLM export, whose int8
 /// weights ONNX Runtime folds back to fp32 at load); running entities and topics side by side
 /// was no faster than in turn.

@@ -576,7 +576,7 @@ fn editor_page_in_chromium() {
     );
     browser.click(&browser.find("#copy-json"));
 
-    // The screenshot for the README: the annotated seed at a laptop's size, the Arctic topic's
+    // The screenshot for the manual (docs/serve.md): the annotated seed at a laptop's size, the Arctic topic's
     // evidence pinned, scrolled to the text with the tag panel at its top.
     browser.window_size(1440, 900);
     browser.hover(&browser.find("h1"));

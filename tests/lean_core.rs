@@ -55,7 +55,7 @@ fn the_core_depends_on_no_front_end_crate() {
         );
     }
     // clap comes only with sentencex, whose published crate lists it for its own binary (an
-    // upstream packaging matter; README, Development): nothing of newstag's own pulls it in.
+    // upstream packaging matter; docs/development.md): nothing of newstag's own pulls it in.
     let dependents = core_tree(&["-i", "clap", "--depth", "1"]);
     for line in dependents.lines().skip(1) {
         assert!(
