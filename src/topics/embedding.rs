@@ -686,10 +686,12 @@ mod tests {
         assert!(c.heads.iter().all(|h| h.code.starts_with("medtop:")));
         let raw: serde_json::Value = serde_json::from_str(CALIBRATION).unwrap();
         assert!(raw["data"]["split"].as_str().is_some_and(|s| !s.is_empty()));
+        let files = raw["data"]["files"].as_object().unwrap();
+        assert!(!files.is_empty());
         assert!(
-            raw["data"]["sha256"]
-                .as_str()
-                .is_some_and(|s| s.len() == 64)
+            files
+                .values()
+                .all(|h| h.as_str().is_some_and(|s| s.len() == 64))
         );
     }
 
