@@ -30,6 +30,8 @@ use serde_json::{Value, json};
 /// shared server (a static, never dropped) goes with it.
 struct Server {
     addr: String,
+    /// The bearer token it was started with, from `--token-file` or `NEWSTAG_TOKEN`.
+    token: Option<String>,
     wrapper: Child,
     stdin: Option<ChildStdin>,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -49,8 +51,16 @@ impl Server {
             .spawn()
             .expect("start newstag serve");
         let (addr, stderr) = read_address(&mut child);
+        let token = match args.iter().position(|a| *a == "--token-file") {
+            Some(i) => Some(fs::read_to_string(args[i + 1]).unwrap().trim().to_string()),
+            None => env
+                .iter()
+                .find(|(k, _)| *k == "NEWSTAG_TOKEN")
+                .map(|(_, v)| v.to_string()),
+        };
         Server {
             addr,
+            token,
             stdin: child.stdin.take(),
             wrapper: child,
             stderr,
@@ -239,7 +249,7 @@ fn call(
             .expect("read the body"),
     };
     if method != "OPTIONS" && method != "HEAD" {
-        check_against_openapi(method, path, &reply);
+        check_against_openapi(server, method, path, &reply);
     }
     reply
 }
@@ -267,44 +277,51 @@ fn post(server: &Server, path: &str, content_type: &str, body: &[u8]) -> Reply {
     )
 }
 
-/// The shared server's `/openapi.json`.
-fn openapi() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut response = agent()
-            .get(shared().url("/openapi.json"))
-            .call()
-            .expect("GET /openapi.json");
-        assert_eq!(response.status(), 200);
+/// `server`'s own `/openapi.json` (each server describes itself: with or without a token).
+fn openapi(server: &Server) -> Arc<Value> {
+    static DOCS: OnceLock<Mutex<HashMap<String, Arc<Value>>>> = OnceLock::new();
+    let docs = DOCS.get_or_init(Default::default);
+    if let Some(doc) = docs.lock().unwrap().get(&server.addr) {
+        return doc.clone();
+    }
+    let mut request = agent().get(server.url("/openapi.json"));
+    if let Some(token) = &server.token {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let mut response = request.call().expect("GET /openapi.json");
+    assert_eq!(response.status(), 200);
+    let doc: Arc<Value> = Arc::new(
         serde_json::from_str(&response.body_mut().read_to_string().unwrap())
-            .expect("the document is JSON")
-    })
+            .expect("the document is JSON"),
+    );
+    docs.lock()
+        .unwrap()
+        .insert(server.addr.clone(), doc.clone());
+    doc
 }
 
-/// A validator for the schema at `pointer` in the OpenAPI document: the document itself with
-/// a root `$ref`, so the references inside it resolve as they do for any OpenAPI tool.
-fn validator(pointer: &str) -> Arc<jsonschema::Validator> {
+/// A validator for the schema at `pointer` in `server`'s OpenAPI document: the document itself
+/// with a root `$ref`, so the references inside it resolve as they do for any OpenAPI tool.
+fn validator(server: &Server, pointer: &str) -> Arc<jsonschema::Validator> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(v) = cache.lock().unwrap().get(pointer) {
+    let key = format!("{} {pointer}", server.addr);
+    if let Some(v) = cache.lock().unwrap().get(&key) {
         return v.clone();
     }
-    let doc = openapi();
+    let doc = openapi(server);
     assert!(
         doc.pointer(pointer.trim_start_matches('#')).is_some(),
         "the OpenAPI document has no {pointer}"
     );
-    let mut schema = doc.clone();
+    let mut schema = (*doc).clone();
     schema["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
     schema["$ref"] = json!(pointer);
     let compiled = Arc::new(
         jsonschema::validator_for(&schema)
             .unwrap_or_else(|e| panic!("schema at {pointer} does not compile: {e}")),
     );
-    cache
-        .lock()
-        .unwrap()
-        .insert(pointer.to_string(), compiled.clone());
+    cache.lock().unwrap().insert(key, compiled.clone());
     compiled
 }
 
@@ -312,8 +329,8 @@ fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-fn assert_valid(pointer: &str, instance: &Value, what: &str) {
-    let problems: Vec<String> = validator(pointer)
+fn assert_valid(server: &Server, pointer: &str, instance: &Value, what: &str) {
+    let problems: Vec<String> = validator(server, pointer)
         .iter_errors(instance)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
@@ -326,10 +343,10 @@ fn assert_valid(pointer: &str, instance: &Value, what: &str) {
 
 /// Every reply must be described by the document: its route, method, status and media type,
 /// and its JSON must match the schema there (each line's, for JSON Lines).
-fn check_against_openapi(method: &str, path: &str, reply: &Reply) {
+fn check_against_openapi(server: &Server, method: &str, path: &str, reply: &Reply) {
     let route = path.split('?').next().unwrap_or(path);
     let what = format!("{method} {path} -> {}", reply.status);
-    let doc = openapi();
+    let doc = openapi(server);
     let operation = format!("/paths/{}/{}", escape(route), method.to_ascii_lowercase());
     let media = reply
         .header("content-type")
@@ -356,15 +373,22 @@ fn check_against_openapi(method: &str, path: &str, reply: &Reply) {
         // Unknown routes and methods (or, with a token configured, a request without one):
         // the shared error shape.
         assert!(
-            matches!(reply.status, 401 | 404 | 405),
+            matches!(reply.status, 404 | 405) || (reply.status == 401 && server.token.is_some()),
             "{what}: unknown route"
         );
         assert_eq!(media, "application/json", "{what}");
-        assert_valid("#/components/schemas/ApiError", &reply.json(), &what);
+        assert_valid(
+            server,
+            "#/components/schemas/ApiError",
+            &reply.json(),
+            &what,
+        );
         return;
     };
     match media.as_str() {
-        "application/json" => assert_valid(&format!("#{content}/schema"), &reply.json(), &what),
+        "application/json" => {
+            assert_valid(server, &format!("#{content}/schema"), &reply.json(), &what)
+        }
         "application/x-ndjson" => {
             let record = if route == "/v1/tags" {
                 "#/components/schemas/TagsRecord"
@@ -372,7 +396,7 @@ fn check_against_openapi(method: &str, path: &str, reply: &Reply) {
                 "#/components/schemas/Record"
             };
             for line in reply.text().lines() {
-                assert_valid(record, &serde_json::from_str(line).unwrap(), &what);
+                assert_valid(server, record, &serde_json::from_str(line).unwrap(), &what);
             }
         }
         _ => assert!(!reply.body.is_empty(), "{what}: empty {media}"),
@@ -681,6 +705,137 @@ fn bad_requests_are_400_with_the_record_error_kinds() {
     assert_eq!(get(server, "/healthz").status, 200);
 }
 
+/// What the document's `Article` schema says about an instance, as any JSON Schema tool reads it.
+fn article_schema_allows(server: &Server, article: &Value) -> bool {
+    validator(server, "#/components/schemas/Article").is_valid(article)
+}
+
+#[test]
+fn the_server_answers_exactly_what_the_article_schema_allows() {
+    let server = shared();
+    // Outside the schema: 400 with the documented kind, and the schema agrees it is outside.
+    let rejected = [
+        (
+            json!({"id": true, "text": "Putin spoke."}),
+            "malformed_json",
+        ),
+        (
+            json!({"id": {"a": 1}, "text": "Putin spoke."}),
+            "malformed_json",
+        ),
+        (
+            json!({"id": "t", "title": true, "text": "Putin spoke."}),
+            "malformed_json",
+        ),
+        (
+            json!({"title": ["x"], "text": "Putin spoke.", "x": 1}),
+            "malformed_json",
+        ),
+        (json!({"text": ""}), "empty"),
+        // Blank by Rust's `char::is_whitespace`, which the pattern spells out: NEL and the
+        // ideographic space are blank, which JSON Schema's `\s` would not say of NEL.
+        (json!({"text": " \t\n\u{85}\u{3000}\u{2028}"}), "empty"),
+        (json!({"text": null}), "missing_text"),
+    ];
+    for (article, kind) in rejected {
+        assert!(!article_schema_allows(server, &article), "{article}");
+        for route in ["/v1/annotate", "/v1/tags"] {
+            assert_eq!(
+                post_json(server, route, &article).error_kind(400),
+                kind,
+                "{article}"
+            );
+        }
+    }
+    let reply = post_json(
+        server,
+        "/v1/annotate",
+        &json!({"id": "t", "title": 5, "text": "x"}),
+    );
+    assert_eq!(reply.json()["id"], "t", "the error record keeps a good id");
+
+    // Inside the schema: 200, with the fields where the document says they go.
+    let article = json!({"id": null, "title": null, "text": "\u{feff}Putin spoke.", "desk": "Arctic", "n": [1]});
+    assert!(article_schema_allows(server, &article));
+    let record = post_json(server, "/v1/annotate", &article).json();
+    assert_eq!(record["id"], "1", "a null id is the article's position");
+    assert!(record["title"].is_null());
+    assert_eq!(record["meta"], json!({"desk": "Arctic", "n": [1]}));
+    let article = json!({"id": 7.5, "title": "T", "text": "Putin spoke."});
+    assert!(article_schema_allows(server, &article));
+    let record = post_json(server, "/v1/tags", &article).json();
+    assert_eq!(record["id"], "7.5");
+    // U+FEFF is not blank to the server, nor to the pattern (though ECMA-262's `\s` has it).
+    assert!(article_schema_allows(server, &json!({"text": "\u{feff}"})));
+    assert_eq!(
+        post_json(server, "/v1/tags", &json!({"text": "\u{feff}"})).status,
+        200
+    );
+
+    // In an array or JSON Lines a bad article is its error record, in its place.
+    let reply = post_json(
+        server,
+        "/v1/annotate",
+        &json!([{"id": "a", "text": "Putin spoke."}, {"id": false, "text": "x"}]),
+    );
+    assert_eq!(reply.status, 200);
+    let records = reply.json();
+    assert_eq!(records[1]["error"]["kind"], "malformed_json");
+    assert_eq!(records[1]["id"], "2");
+    let reply = post(
+        server,
+        "/v1/tags",
+        "application/x-ndjson",
+        b"{\"text\": \"Putin spoke.\"}\n{\"title\": 1, \"text\": \"x\"}\n",
+    );
+    let lines: Vec<Value> = reply
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0].get("error").is_none());
+    assert_eq!(lines[1]["error"]["kind"], "malformed_json");
+}
+
+#[test]
+fn top_takes_any_non_negative_integer_and_nothing_else() {
+    let server = shared();
+    let article = json!({"text": seed_text()});
+    let every = post_json(server, "/v1/tags?top=100000", &article).json();
+    // Past u64: still a valid integer by the document, so every tag, not an error.
+    let huge = post_json(
+        server,
+        "/v1/tags?top=123456789012345678901234567890",
+        &article,
+    )
+    .json();
+    assert_eq!(huge, every);
+    assert_eq!(
+        post_json(server, "/v1/tags?top=0", &article).json()["tags"],
+        json!([])
+    );
+    for bad in ["-1", "%2B5", "+5", "1.5", "", "x"] {
+        let reply = post_json(server, &format!("/v1/tags?top={bad}"), &article);
+        assert_eq!(reply.error_kind(400), "malformed_query", "top={bad}");
+    }
+}
+
+#[test]
+fn without_a_token_the_document_asks_for_none() {
+    let doc = openapi(shared());
+    assert!(doc.get("security").is_none());
+    assert!(doc["components"].get("securitySchemes").is_none());
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            assert!(operation.get("security").is_none(), "{method} {path}");
+            assert!(
+                operation["responses"].get("401").is_none(),
+                "{method} {path}"
+            );
+        }
+    }
+}
+
 #[test]
 fn unknown_routes_are_404_and_wrong_methods_405() {
     let server = shared();
@@ -831,6 +986,30 @@ fn a_token_guards_every_route_but_health_and_the_page_and_cors_allows_one_origin
         &[],
     );
     let good = ("Authorization", "Bearer s3cret-token");
+    // Its document says so: bearer security on every route, lifted (`security: []`) on the
+    // open ones, which alone have no 401.
+    let doc = openapi(&server);
+    assert_eq!(doc["security"], json!([{"bearer": []}]));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let open =
+                ["/healthz", "/readyz", "/", "/app.js", "/style.css"].contains(&path.as_str());
+            assert_eq!(
+                operation.get("security") == Some(&json!([])),
+                open,
+                "{method} {path}"
+            );
+            assert_eq!(
+                operation["responses"].get("401").is_none(),
+                open,
+                "{method} {path}"
+            );
+        }
+    }
     for path in ["/v1/topics", "/v1/models", "/metrics", "/openapi.json"] {
         let reply = get(&server, path);
         assert_eq!(reply.error_kind(401), "unauthorized", "{path}");
@@ -970,7 +1149,7 @@ fn a_full_queue_is_503_with_retry_after() {
                 503 => {
                     assert_eq!(body["error"]["kind"], "overloaded");
                     assert_eq!(retry.as_deref(), Some("1"));
-                    assert_valid("#/components/schemas/ApiError", body, "503");
+                    assert_valid(&server, "#/components/schemas/ApiError", body, "503");
                     rejected = Some(body.clone());
                 }
                 other => panic!("unexpected {other}: {body}"),

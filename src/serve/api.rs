@@ -24,10 +24,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::AppState;
 use super::batch::{Job, Rejected, Rendered};
 use super::page;
-use crate::article::{ErrorKind, Input};
+use crate::article::{DocError, ErrorKind, Input};
 use crate::config::Config;
 use crate::emit::Shape;
-use crate::ingest::input_from_json;
+use crate::ingest::{ReadOptions, input_from_json, input_from_value};
 use crate::pipeline::Pipeline;
 use crate::profile::{self, TopicModel};
 use crate::store::{self, Store};
@@ -101,6 +101,9 @@ fn cors(origin: HeaderValue) -> CorsLayer {
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
+    /// The article's id, when one article object failed before the pipeline (its error record,
+    /// as a record that failed in the pipeline carries it).
+    id: Option<String>,
     kind: &'static str,
     message: String,
 }
@@ -109,6 +112,7 @@ impl ApiError {
     fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
+            id: None,
             kind,
             message: message.into(),
         }
@@ -117,7 +121,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"kind": self.kind, "message": self.message}}).to_string();
+        let error = json!({"kind": self.kind, "message": self.message});
+        let body = match self.id {
+            Some(id) => json!({"id": id, "error": error}),
+            None => json!({"error": error}),
+        }
+        .to_string();
         let mut response = (self.status, [(CONTENT_TYPE, JSON)], body).into_response();
         let headers = response.headers_mut();
         match self.status {
@@ -170,6 +179,47 @@ enum Layout {
     Lines,
 }
 
+/// One article as the OpenAPI document's `Article` schema allows it: the library's reader
+/// ([`input_from_json`]) keeps a wrong-typed `id` as its JSON text and a wrong-typed `title`
+/// under `meta`, which suits a JSONL file nobody can fix mid-run, but the server publishes a
+/// contract, and a client that sends `"id": true` should hear that it broke it, not get a record
+/// with `"id": "true"`.
+fn read_article(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        // Not JSON: the library's reader names the error (malformed JSON, invalid UTF-8).
+        return input_from_json(bytes, default_id, opts);
+    };
+    if let Value::Object(obj) = &value {
+        let id = match obj.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Null) | None => default_id.clone(),
+            Some(_) => {
+                return Input::Failed {
+                    id: default_id,
+                    error: DocError::new(
+                        ErrorKind::MalformedJson,
+                        "\"id\" must be a string, a number or null",
+                    ),
+                };
+            }
+        };
+        if obj
+            .get("title")
+            .is_some_and(|t| !t.is_string() && !t.is_null())
+        {
+            return Input::Failed {
+                id,
+                error: DocError::new(
+                    ErrorKind::MalformedJson,
+                    "\"title\" must be a string or null",
+                ),
+            };
+        }
+    }
+    input_from_value(value, default_id, opts)
+}
+
 /// Reads the body into articles (or, per article, the error record that replaces it).
 fn parse_body(
     bytes: &[u8],
@@ -210,7 +260,7 @@ fn parse_body(
         }
         let inputs = lines
             .into_iter()
-            .map(|(i, line)| input_from_json(line, (i + 1).to_string(), opts))
+            .map(|(i, line)| read_article(line, (i + 1).to_string(), opts))
             .collect();
         return Ok((Layout::Lines, inputs));
     }
@@ -221,12 +271,15 @@ fn parse_body(
             "empty",
             "the body is empty: send an article object, an array of them, or JSON Lines",
         )),
-        Some(b'{') => match input_from_json(bytes, "1".into(), opts) {
-            Input::Failed { error, .. } => Err(ApiError::new(
-                status_of(error.kind),
-                kind_name(error.kind),
-                error.message.replacen("line is", "body is", 1),
-            )),
+        Some(b'{') => match read_article(bytes, "1".into(), opts) {
+            Input::Failed { id, error } => Err(ApiError {
+                id: Some(id),
+                ..ApiError::new(
+                    status_of(error.kind),
+                    kind_name(error.kind),
+                    error.message.replacen("line is", "body is", 1),
+                )
+            }),
             article => Ok((Layout::One, vec![article])),
         },
         Some(b'[') => {
@@ -252,7 +305,7 @@ fn parse_body(
                 .enumerate()
                 .map(|(i, value)| {
                     let json = serde_json::to_vec(value).unwrap_or_default();
-                    input_from_json(&json, (i + 1).to_string(), opts)
+                    read_article(&json, (i + 1).to_string(), opts)
                 })
                 .collect();
             Ok((Layout::Array, inputs))
@@ -301,16 +354,26 @@ async fn tags(
     let mut top = DEFAULT_TOP;
     for pair in query.as_deref().unwrap_or("").split('&') {
         if let Some(value) = pair.strip_prefix("top=") {
-            top = value.parse().map_err(|_| {
+            top = parse_top(value).ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
                     "malformed_query",
-                    "top must be a non-negative integer",
+                    "top must be a non-negative integer (decimal digits)",
                 )
             })?;
         }
     }
     run(state, headers, body, Shape::Tags { top, json: true }).await
+}
+
+/// `?top=`: decimal digits only (no sign, which `usize::from_str` would take and the document's
+/// `integer, minimum 0` does not promise); a number past `usize` asks for more tags than any
+/// article has, so it means every tag rather than an error for a valid integer.
+fn parse_top(value: &str) -> Option<usize> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(value.parse().unwrap_or(usize::MAX))
 }
 
 /// Parses, queues, waits for the batcher (within the deadline) and answers.
@@ -646,4 +709,19 @@ pub fn models_document(config: &Config, pipeline: &Pipeline, store: &Store) -> V
         "models": pipeline.models(),
         "store": stored,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_is_decimal_digits_and_too_large_means_every_tag() {
+        assert_eq!(parse_top("0"), Some(0));
+        assert_eq!(parse_top("007"), Some(7));
+        assert_eq!(parse_top("99999999999999999999999999"), Some(usize::MAX));
+        for bad in ["", "+5", "-1", "1.0", "1e3", " 5", "five"] {
+            assert_eq!(parse_top(bad), None, "{bad:?}");
+        }
+    }
 }

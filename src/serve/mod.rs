@@ -162,7 +162,7 @@ fn state(
         read_options: config.read_options(),
         topics_json,
         models_json,
-        openapi_json: openapi::document().to_string(),
+        openapi_json: openapi::document(token.is_some()).to_string(),
         options,
     }))
 }

@@ -1,6 +1,12 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 description of every route. The record schemas are the
 //! published `schema/record.schema.json`, compiled in, so the document and the CLI's contract
-//! cannot drift apart; `tests/serve_api.rs` validates real responses against this document.
+//! cannot drift apart; `tests/serve_api.rs` validates real responses against this document, and
+//! `scripts/test_openapi` runs an OpenAPI-driven fuzzer (schemathesis) against a real server
+//! with and without a token.
+//!
+//! The document describes the server that serves it: security and the 401 answers appear only
+//! when a token is configured, because a client generated from the document of a server without
+//! one would otherwise send (or be asked for) a header the server never reads.
 
 use serde_json::{Map, Value, json};
 
@@ -78,8 +84,23 @@ fn json_response(description: &str, schema: Value) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": schema}}})
 }
 
-/// The responses every authenticated route can give besides its own.
-fn common_errors(responses: &mut Map<String, Value>) {
+/// Characters the server counts as blank in a text (Rust's `char::is_whitespace`, the Unicode
+/// White_Space property), spelled out: JSON Schema's `\s` is ECMA-262's set, which differs
+/// (it has U+FEFF, lacks U+0085), so `\S` would let a client send a text the server rejects.
+const BLANK: &str =
+    "\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+
+/// `pattern` for a string with at least one non-blank character (JSON Schema patterns are not
+/// anchored: one such character anywhere matches).
+pub fn non_blank_pattern() -> String {
+    format!("[^{BLANK}]")
+}
+
+/// The responses every authenticated route can give besides its own (when a token is set).
+fn common_errors(responses: &mut Map<String, Value>, auth: bool) {
+    if !auth {
+        return;
+    }
     responses.insert(
         "401".into(),
         error_response(
@@ -88,7 +109,7 @@ fn common_errors(responses: &mut Map<String, Value>) {
     );
 }
 
-fn articles_operation(summary: &str, description: &str, record: &str) -> Value {
+fn articles_operation(summary: &str, description: &str, record: &str, auth: bool) -> Value {
     let mut responses = Map::new();
     responses.insert(
         "200".into(),
@@ -103,7 +124,7 @@ fn articles_operation(summary: &str, description: &str, record: &str) -> Value {
             }
         }),
     );
-    responses.insert("400".into(), error_response("Malformed JSON, a body of the wrong type, an article without a string text, invalid UTF-8, empty text: kind is the record error kind (malformed_json, missing_text, invalid_utf8, empty, ...). For one article object the body is its error record (with its id)."));
+    responses.insert("400".into(), error_response("The request is not what the schema above allows, or the query is malformed. kind: malformed_json (not JSON; not an article object, an array or JSON Lines; an id or title of the wrong type), missing_text (no text, or text not a string), empty (a blank text, or a body with no article), invalid_utf8, malformed_query (top not a non-negative integer). For one article object the body is its error record (with its id); in an array or JSON Lines a bad article gets its error record in its place and the request is answered 200."));
     responses.insert("413".into(), error_response("The body is over --max-body-bytes, the request has more than --max-articles articles, or (one article object) its text is over --max-article-bytes: kind too_large."));
     responses.insert(
         "500".into(),
@@ -118,7 +139,7 @@ fn articles_operation(summary: &str, description: &str, record: &str) -> Value {
         "504".into(),
         error_response("Not answered within --deadline-ms (kind deadline_exceeded)."),
     );
-    common_errors(&mut responses);
+    common_errors(&mut responses, auth);
     json!({
         "summary": summary,
         "description": description,
@@ -129,21 +150,20 @@ fn articles_operation(summary: &str, description: &str, record: &str) -> Value {
                     schema_ref("Article"),
                     {"type": "array", "items": {}, "description": "Articles; each element is read on its own, a bad one gives its error record."}
                 ]}},
-                "application/x-ndjson": {"schema": {"type": "string", "description": "JSON Lines: one article object per line (also accepted as application/jsonl). A line without id gets its line number."}}
+                "application/x-ndjson": {"schema": {"type": "string", "pattern": "[^\\t\\n\\f\\r ]", "description": "JSON Lines: one article object per line (also accepted as application/jsonl); blank lines are skipped, and a body with none but blank lines is answered 400 (kind empty). A line without id gets its line number; a bad line gets its error record in its place."}}
             }
         },
         "responses": responses,
     })
 }
 
-fn get_operation(summary: &str, ok: Value, authenticated: bool) -> Value {
+/// A GET route; `open`: answered without a token even when one is configured.
+fn get_operation(summary: &str, ok: Value, open: bool, auth: bool) -> Value {
     let mut responses = Map::new();
     responses.insert("200".into(), ok);
-    if authenticated {
-        common_errors(&mut responses);
-    }
+    common_errors(&mut responses, auth && !open);
     let mut operation = json!({"summary": summary, "responses": responses});
-    if !authenticated {
+    if auth && open {
         operation["security"] = json!([]);
     }
     operation
@@ -153,8 +173,8 @@ fn text_response(description: &str, media: &str) -> Value {
     json!({"description": description, "content": {media: {"schema": {"type": "string"}}}})
 }
 
-/// The whole document.
-pub fn document() -> Value {
+/// The whole document, for a server with (`auth`) or without a bearer token.
+pub fn document(auth: bool) -> Value {
     let mut schemas = record_components();
     schemas.insert(
         "Article".into(),
@@ -162,12 +182,12 @@ pub fn document() -> Value {
             "type": "object",
             "required": ["text"],
             "properties": {
-                "id": {"type": ["string", "number"], "description": "Defaults to the article's position, from \"1\"."},
+                "id": {"type": ["string", "number", "null"], "description": "The record's id (a number as JSON writes it). Absent or null: the article's position, from \"1\"."},
                 "title": {"type": ["string", "null"]},
-                "text": {"type": "string", "description": "The article text; every offset in the record refers to it."}
+                "text": {"type": "string", "minLength": 1, "pattern": non_blank_pattern(), "description": "The article text, with at least one non-whitespace character; every offset in the record refers to it."}
             },
             "additionalProperties": true,
-            "description": "Other fields pass through under the record's meta."
+            "description": "An article. Any other field passes through, unchanged, under the record's meta. An id or title of another type is answered 400 (kind malformed_json), a missing or non-string text 400 (missing_text), a blank text 400 (empty)."
         }),
     );
     schemas.insert(
@@ -269,10 +289,11 @@ pub fn document() -> Value {
         "Suggest tags",
         "The same input as /v1/annotate; {\"id\", \"tags\"} per article as `newstag tags --json` prints them, honouring the vocabulary.",
         "TagsRecord",
+        auth,
     );
-    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 15}, "description": "Most tags per article."}]);
+    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 15}, "description": "Most tags per article: decimal digits; a number too large to count is every tag. Anything else is answered 400 (kind malformed_query)."}]);
 
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "newstag",
@@ -280,26 +301,28 @@ pub fn document() -> Value {
             "description": "Who and what is in a news article: sentences, entities, topics and tag suggestions, as the records `newstag annotate` prints. Requests from concurrent clients share model passes."
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-        "security": [{"bearer": []}],
         "paths": {
             "/v1/annotate": {"post": articles_operation(
                 "Annotate articles",
                 "One article object, a JSON array of them, or JSON Lines; records as `newstag annotate` prints them, one per article, in order.",
-                "Record")},
+                "Record",
+                auth)},
             "/v1/tags": {"post": tags},
-            "/v1/topics": {"get": get_operation("The topics in use", json_response("The topic set, and the IPTC tree when it is reported.", schema_ref("Topics")), true)},
-            "/v1/models": {"get": get_operation("The models loaded", json_response("Which model makes which layer; the stored models with versions and sha256.", schema_ref("Models")), true)},
-            "/healthz": {"get": get_operation("The process is up", json_response("Always, while the process runs.", schema_ref("Status")), false)},
-            "/readyz": {"get": get_operation("The models are loaded", json_response("Models load before the port is bound, so always once it answers.", schema_ref("Status")), false)},
-            "/metrics": {"get": get_operation("Prometheus metrics", text_response("OpenMetrics text: requests by route and status, latency histograms, articles annotated, batch sizes, queue depth.", "application/openmetrics-text"), true)},
-            "/openapi.json": {"get": get_operation("This document", json_response("OpenAPI 3.1.", json!({"type": "object"})), true)},
-            "/": {"get": get_operation("The editor's page", text_response("HTML.", "text/html"), false)},
-            "/app.js": {"get": get_operation("The page's script", text_response("JavaScript.", "text/javascript"), false)},
-            "/style.css": {"get": get_operation("The page's style sheet", text_response("CSS.", "text/css"), false)}
+            "/v1/topics": {"get": get_operation("The topics in use", json_response("The topic set, and the IPTC tree when it is reported.", schema_ref("Topics")), false, auth)},
+            "/v1/models": {"get": get_operation("The models loaded", json_response("Which model makes which layer; the stored models with versions and sha256.", schema_ref("Models")), false, auth)},
+            "/healthz": {"get": get_operation("The process is up", json_response("Always, while the process runs.", schema_ref("Status")), true, auth)},
+            "/readyz": {"get": get_operation("The models are loaded", json_response("Models load before the port is bound, so always once it answers.", schema_ref("Status")), true, auth)},
+            "/metrics": {"get": get_operation("Prometheus metrics", text_response("OpenMetrics text: requests by route and status, latency histograms, articles annotated, batch sizes, queue depth.", "application/openmetrics-text"), false, auth)},
+            "/openapi.json": {"get": get_operation("This document", json_response("OpenAPI 3.1.", json!({"type": "object"})), false, auth)},
+            "/": {"get": get_operation("The editor's page", text_response("HTML.", "text/html"), true, auth)},
+            "/app.js": {"get": get_operation("The page's script", text_response("JavaScript.", "text/javascript"), true, auth)},
+            "/style.css": {"get": get_operation("The page's style sheet", text_response("CSS.", "text/css"), true, auth)}
         },
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "Only when the server runs with --token-file or NEWSTAG_TOKEN."}}
-        }
-    })
+        "components": {"schemas": schemas}
+    });
+    if auth {
+        document["security"] = json!([{"bearer": []}]);
+        document["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer", "description": "This server runs with --token-file or NEWSTAG_TOKEN: every route but the health checks and the page's files needs Authorization: Bearer TOKEN."}});
+    }
+    document
 }
