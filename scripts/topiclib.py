@@ -149,8 +149,8 @@ def split_of(article_id):
     return "fit" if hashlib.sha256(article_id.encode()).digest()[0] % 2 == 0 else "eval"
 
 
-# Each source's labels onto IPTC top-level subjects (the data README's reading; see README,
-# Topics). `informs`: the subjects on which an article of that source is evidence either way.
+# Each source's labels onto IPTC top-level subjects (the data README's reading; see
+# docs/topics.md). `informs`: the subjects on which an article of that source is evidence either way.
 BBC_DESKS = {
     "business": "medtop:04000000",
     "entertainment": "medtop:01000000",

