@@ -100,6 +100,7 @@ pub fn clean_and_segment(text: &str) {
         "fuzz".into(),
         ReadOptions {
             max_article_bytes: usize::MAX,
+            ..ReadOptions::default()
         },
     );
     let outcomes = prepare_batch(vec![input]);
