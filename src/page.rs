@@ -24,6 +24,12 @@ const PRESCAN_BYTES: usize = 1024;
 /// characters that every later stage would misread.
 const MAX_REPLACEMENT_SHARE: f64 = 0.01;
 
+/// Pages whose elements nest deeper than this are refused: the extractor walks the tree
+/// recursively, and a page of 100,000 unclosed `<div>`s overflows a worker thread's stack (an
+/// abort no guard catches) after minutes of work. Browsers flatten trees deeper than 512
+/// (Blink) to keep layout safe; real news pages nest 20 to 40 deep.
+const MAX_NESTING: usize = 512;
+
 /// What extraction made of one page.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Extracted {
@@ -92,6 +98,15 @@ pub fn extract(
         return Err(DocError::new(ErrorKind::Empty, "the page is empty"));
     }
     let source = decode(html, content_type, url)?;
+    let depth = nesting_depth(source.as_bytes());
+    if depth > MAX_NESTING {
+        return Err(DocError::new(
+            ErrorKind::TooLarge,
+            format!(
+                "the page nests its elements about {depth} deep, over the limit of {MAX_NESTING}"
+            ),
+        ));
+    }
     let options = rs_trafilatura::Options {
         url: url.map(str::to_string),
         ..rs_trafilatura::Options::default()
@@ -271,6 +286,72 @@ fn meta_charset(head: &[u8]) -> Option<&'static Encoding> {
     None
 }
 
+/// The deepest nesting of elements in `html`, estimated from its tags without parsing it:
+/// start tags push, end tags pop, except void elements, self-closing tags and the elements
+/// whose end tag HTML lets a page leave out (`p`, `li`, `td`, ..., closed by their siblings).
+/// Comments, doctypes and text do not count. An estimate, erring high on broken markup,
+/// which is what a guard wants.
+fn nesting_depth(html: &[u8]) -> usize {
+    const FLAT: [&[u8]; 30] = [
+        b"area",
+        b"base",
+        b"br",
+        b"col",
+        b"embed",
+        b"hr",
+        b"img",
+        b"input",
+        b"link",
+        b"meta",
+        b"source",
+        b"track",
+        b"wbr",
+        b"param",
+        b"keygen",
+        b"p",
+        b"li",
+        b"dt",
+        b"dd",
+        b"option",
+        b"optgroup",
+        b"tr",
+        b"td",
+        b"th",
+        b"tbody",
+        b"thead",
+        b"tfoot",
+        b"colgroup",
+        b"rp",
+        b"rt",
+    ];
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(at) = html[i..].iter().position(|&b| b == b'<') {
+        i += at + 1;
+        let rest = &html[i..];
+        let end = rest.iter().position(|&b| b == b'>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let Some(name) = tag.strip_prefix(b"/") {
+            if name.first().is_some_and(u8::is_ascii_alphabetic) {
+                depth = depth.saturating_sub(1);
+            }
+        } else if tag.first().is_some_and(u8::is_ascii_alphabetic) {
+            let name_len = tag
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .unwrap_or(tag.len());
+            let name = &tag[..name_len];
+            let flat = FLAT.iter().any(|f| f.eq_ignore_ascii_case(name));
+            if !flat && !tag.ends_with(b"/") {
+                depth += 1;
+                max = max.max(depth);
+            }
+        }
+        i += end;
+    }
+    max
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -366,10 +447,28 @@ mod tests {
         let kind = |bytes: &[u8]| decode(bytes, None, None).unwrap_err().kind;
         assert_eq!(kind(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), ErrorKind::Binary);
         assert_eq!(kind(b"\x1f\x8b\x08\0\0\0\0\0"), ErrorKind::Binary);
-        // Declared Shift_JIS, and bytes no encoding reads cleanly.
-        let mut bad = b"<meta charset=shift_jis>".to_vec();
+        // A UTF-8 byte order mark, then bytes that are not UTF-8: a BOM is final, so no
+        // guess replaces it. (A declaration by header or meta tag the bytes do not fit gives
+        // way to the detector's guess, which a single-byte encoding always fits.)
+        let mut bad = b"\xEF\xBB\xBF<p>".to_vec();
         bad.extend(std::iter::repeat_n(0xFFu8, 200));
         assert_eq!(kind(&bad), ErrorKind::InvalidUtf8);
+        // One stray bad byte in a long page is replaced, not a refusal.
+        let mut stray = b"\xEF\xBB\xBF".to_vec();
+        stray.extend("<p>Fine text. </p>".repeat(20).bytes());
+        stray.push(0xFF);
+        assert!(decode(&stray, None, None).unwrap().ends_with('\u{FFFD}'));
+    }
+
+    #[test]
+    fn nesting_is_estimated_from_the_tags() {
+        assert_eq!(
+            nesting_depth(b"<html><body><div><p>a<p>b<br></div></body></html>"),
+            3
+        );
+        assert_eq!(nesting_depth(b"<ul><li>a<li>b</ul><img src=x/><x/>"), 1);
+        assert_eq!(nesting_depth("<div>".repeat(600).as_bytes()), 600);
+        assert_eq!(nesting_depth(b"<!-- <div> --> 1 < 2"), 0);
     }
 
     #[test]

@@ -272,6 +272,10 @@ impl<R: BufRead> WarcReader<R> {
             id: Some(id.clone()),
             message: e,
         })?;
+        self.end_of_record().map_err(|message| Broken {
+            id: Some(id.clone()),
+            message,
+        })?;
         let (page, header_type) = if http {
             match http_payload(body, limit, length) {
                 Ok(Payload::Page { body, content_type }) => (body, content_type),
@@ -306,6 +310,24 @@ impl<R: BufRead> WarcReader<R> {
                 ..Page::default()
             })),
         })))
+    }
+
+    /// Reads the blank lines that end a record, and looks at what follows: in a `.warc.gz`
+    /// the record's gzip member ends here, and only then is its checksum checked, so a
+    /// damaged member is found while its record is the one being read (and is reported as
+    /// that record's error, not the next one's).
+    fn end_of_record(&mut self) -> Result<(), String> {
+        for _ in 0..4 {
+            match self.reader.fill_buf() {
+                Ok([b'\r' | b'\n', ..]) => self.reader.consume(1),
+                Ok(_) => break,
+                Err(e) => return Err(format!("cannot read the WARC record: {e}")),
+            }
+        }
+        self.reader
+            .fill_buf()
+            .map(|_| ())
+            .map_err(|e| format!("cannot read the WARC record: {e}"))
     }
 
     /// Reads and drops `n` bytes of a record's block.

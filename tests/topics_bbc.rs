@@ -255,9 +255,14 @@ fn held_out_wars_terror_and_corruption_reach_their_subjects() {
             .filter(|&&i| top_codes(&default[i]).contains(&code))
             .count() as f64
             / n;
-        eprintln!("{label}: {code} in the first three {top3:.3}, reported {reported:.3} ({n} articles)");
+        eprintln!(
+            "{label}: {code} in the first three {top3:.3}, reported {reported:.3} ({n} articles)"
+        );
         // Margins below the full held-out table (README), so a 40-article sample does not
         // flake.
-        assert!(top3 >= margin, "{label}: {code} in the first three for {top3:.3}");
+        assert!(
+            top3 >= margin,
+            "{label}: {code} in the first three for {top3:.3}"
+        );
     }
 }

@@ -494,6 +494,6 @@ mod tests {
         );
         let tags = schema(Shape::Tags { top: 5, json: true }).unwrap();
         let names: Vec<&str> = tags.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, ["id", "tags", "error"]);
+        assert_eq!(names, ["id", "text", "tags", "error"]);
     }
 }
