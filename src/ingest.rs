@@ -7,7 +7,9 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use serde_json::{Map, Value};
+#[cfg(feature = "html")]
+use serde_json::Map;
+use serde_json::Value;
 use walkdir::WalkDir;
 
 #[cfg(feature = "html")]
