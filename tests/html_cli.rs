@@ -762,9 +762,11 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
         .unwrap();
 }
 
-/// The records of a page validate against the published schema (`text` included).
+/// `annotate` on pages: the records carry the extracted text, the page's title, date and site,
+/// entities whose offsets are into that text, and they validate against the published schema.
 #[test]
-fn page_records_match_the_schema() {
+fn annotated_pages_match_the_schema() {
+    ensure_models();
     let schema: Value = serde_json::from_str(
         &fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/record.schema.json"),
@@ -772,13 +774,38 @@ fn page_records_match_the_schema() {
         .unwrap(),
     )
     .unwrap();
-    let text = &schema["$defs"]["annotation"]["properties"]["text"];
-    assert_eq!(text["type"], "string");
-    assert!(
-        !schema["$defs"]["annotation"]["required"]
-            .as_array()
-            .unwrap()
-            .contains(&Value::from("text")),
-        "text is optional: text input has none"
-    );
+    let validator = jsonschema::validator_for(&schema).expect("valid schema");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quay.html");
+    fs::write(&path, page()).unwrap();
+    fs::write(dir.path().join("z-empty.html"), "").unwrap();
+    let out = run(&["annotate", "-q", dir.path().to_str().unwrap()]);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2);
+    for r in &recs {
+        let problems: Vec<String> = validator.iter_errors(r).map(|e| e.to_string()).collect();
+        assert!(problems.is_empty(), "{}: {problems:?}", r["id"]);
+    }
+    let r = &recs[0];
+    assert_eq!(r["title"], "Tromsø quay opening delayed to March");
+    assert_eq!(r["published"], "2026-11-02");
+    assert_eq!(r["source"], "Harbour Gazette");
+    assert_offsets(r);
+    let chars: Vec<char> = text_of(r).chars().collect();
+    let mut people = Vec::new();
+    for e in r["entities"].as_array().unwrap() {
+        let (s, end) = (
+            e["start"].as_u64().unwrap() as usize,
+            e["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            chars[s..end].iter().collect::<String>(),
+            e["text"].as_str().unwrap()
+        );
+        if e["category"] == "person" {
+            people.push(e["text"].as_str().unwrap());
+        }
+    }
+    assert!(people.contains(&"Maria Lindqvist"), "{people:?}");
+    assert_eq!(error_kind(&recs[1]), "empty");
 }
