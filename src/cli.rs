@@ -860,6 +860,10 @@ fn write_records(
             {
                 // The record says what is wrong; what to type about it is the command line's.
                 let hint = match error.kind {
+                    // A web page has two limits: the page's, and its extracted text's.
+                    DocErrorKind::TooLarge if error.message.contains("page limit") => {
+                        " (raise --max-page-bytes to read it)"
+                    }
                     DocErrorKind::TooLarge => " (raise --max-article-bytes to annotate it)",
                     _ => "",
                 };

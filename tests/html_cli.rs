@@ -303,6 +303,10 @@ fn bad_pages_each_get_an_error_record_in_place() {
     assert!(text_of(&recs[5]).contains(PARAS[0]));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("5 of 6 articles failed"), "{stderr}");
+    assert!(
+        stderr.contains("page limit of 100000 bytes (raise --max-page-bytes to read it)"),
+        "{stderr}"
+    );
 
     // The article limit applies to the extracted text.
     let out = run(&[
