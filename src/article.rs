@@ -1,5 +1,6 @@
 //! The article as it enters the pipeline, and the per-article error that replaces a record.
 
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -11,6 +12,47 @@ pub struct Article {
     pub title: Option<String>,
     pub text: String,
     pub meta: Map<String, Value>,
+    /// Set when the article came as a web page (an HTML file, a JSONL `html` field, a WARC
+    /// record): its bytes until [`crate::pipeline::prepare`] extracts `text` from them, then
+    /// what the page said about itself. `None` for text input.
+    pub page: Option<Box<Page>>,
+}
+
+impl Article {
+    /// An article from plain text: no page behind it.
+    pub fn from_text(id: String, title: Option<String>, text: String) -> Self {
+        Article {
+            id,
+            title,
+            text,
+            meta: Map::new(),
+            page: None,
+        }
+    }
+}
+
+/// A web page behind an article. The reader fills the first group of fields; extraction (in
+/// the parallel prepare stage, not in the reader, so that a WARC file is extracted on every
+/// core) empties `html` and fills the second group.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The page as it came, undecoded (empty once extracted).
+    pub html: Vec<u8>,
+    /// The HTTP `Content-Type` header, when the page came with one (a WARC response): its
+    /// charset comes before the page's own meta tag, as in a browser.
+    pub content_type: Option<String>,
+    /// Where the page was fetched from (the WARC-Target-URI, a JSONL `url` field).
+    pub url: Option<String>,
+    /// When it was fetched (WARC-Date): the date of last resort.
+    pub fetched: Option<NaiveDate>,
+    /// The article size limit, applied to the extracted text.
+    pub max_text_bytes: usize,
+    /// The page's own metadata, found by extraction.
+    pub title: Option<String>,
+    pub published: Option<NaiveDate>,
+    pub author: Option<String>,
+    pub site: Option<String>,
+    pub language: Option<String>,
 }
 
 /// Why one article produced no annotations. It becomes that article's output record, so a

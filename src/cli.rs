@@ -49,6 +49,10 @@ enum Command {
     Tags(TagsArgs),
     /// Split articles into sentences and boilerplate only (no models needed).
     Segment(InputArgs),
+    /// The main text and metadata of web pages (HTML files, WARC files, JSONL with "html"),
+    /// one JSON record per page, as annotate reads them (no models needed).
+    #[cfg(feature = "html")]
+    Extract(InputArgs),
     /// Serve the annotator over HTTP (JSON API, metrics, the editor's page) until SIGTERM.
     #[cfg(feature = "serve")]
     Serve(ServeArgs),
@@ -61,7 +65,8 @@ enum Command {
 
 #[derive(Args)]
 struct InputArgs {
-    /// Files (.txt, .md, .jsonl, .ndjson, optionally .gz), directories, or - for stdin.
+    /// Files (.txt, .md, .jsonl, .ndjson, .html, .htm, .xhtml, .warc, optionally .gz),
+    /// directories, or - for stdin.
     paths: Vec<String>,
     /// Write records here instead of stdout (Parquet when FILE ends in .parquet).
     #[arg(short, long, value_name = "FILE")]
@@ -79,6 +84,11 @@ struct InputArgs {
     /// Articles larger than this many bytes get a too_large error record [default: 1048576].
     #[arg(long, value_name = "N")]
     max_article_bytes: Option<usize>,
+    /// Web pages (HTML files, WARC payloads, JSONL "html") larger than this many bytes get a
+    /// too_large error record; --max-article-bytes applies to their extracted text
+    /// [default: 8388608].
+    #[arg(long, value_name = "N")]
+    max_page_bytes: Option<usize>,
     /// Articles per batch: model calls are batched across this many articles [default: 64].
     #[arg(long, value_name = "N")]
     batch_size: Option<usize>,
@@ -255,6 +265,8 @@ fn try_main(cli: Cli) -> Result<i32> {
         Command::Annotate(args) => annotate(args),
         Command::Tags(args) => tags(args),
         Command::Segment(args) => segment(args),
+        #[cfg(feature = "html")]
+        Command::Extract(args) => extract(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve(args),
         Command::Models { command } => models(command),
@@ -306,6 +318,7 @@ fn serve(args: ServeArgs) -> Result<i32> {
         output: None,
         quiet: args.quiet,
         max_article_bytes: args.max_article_bytes,
+        max_page_bytes: None,
         batch_size: args.batch_size,
         threads: args.threads,
         resume: false,
@@ -466,6 +479,9 @@ fn with_input_flags(config: &mut Config, input: &InputArgs) {
     if let Some(n) = input.max_article_bytes {
         config.max_article_bytes = n;
     }
+    if let Some(n) = input.max_page_bytes {
+        config.max_page_bytes = n;
+    }
 }
 
 /// Prints sentences and boilerplate per article; needs no model. Of a `--config` file it uses
@@ -481,6 +497,40 @@ fn segment(args: InputArgs) -> Result<i32> {
     let (inputs, out) = open_run(&args, &config, format, Shape::Segment)?;
     let batches = pipeline.annotate_stream(inputs, config.batch_size);
     write_records(&args, out, Shape::Segment, &Default::default(), batches)
+}
+
+/// Prints one record per web page: its extracted text and metadata (`{"id", "url"?, "title"?,
+/// "published"?, "author"?, "site"?, "language"?, "text"}`); an input that is not a page gives
+/// `{"id", "text"}`. Needs no model; pages are extracted in parallel, a batch at a time.
+#[cfg(feature = "html")]
+fn extract(args: InputArgs) -> Result<i32> {
+    if args.format == Some(Format::Parquet)
+        || args.output.as_ref().is_some_and(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        })
+    {
+        eprintln!("newstag: error: extract writes JSONL only");
+        return Ok(EXIT_USAGE);
+    }
+    let Some(config) = run_config(&args, None)? else {
+        return Ok(EXIT_USAGE);
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.thread_count())
+        .build()
+        .context("starting the worker threads")?;
+    let (inputs, out) = open_run(&args, &config, Format::Jsonl, Shape::Segment)?;
+    let batches = crate::pipeline::Batches::new(inputs, config.batch_size, move |batch| {
+        use rayon::prelude::*;
+        pool.install(|| {
+            batch
+                .into_par_iter()
+                .map(crate::pipeline::extract_only)
+                .collect()
+        })
+    });
+    write_records(&args, out, Shape::Extract, &Default::default(), batches)
 }
 
 /// The output format: `--format`, else Parquet for an `-o` file ending in `.parquet`, else
@@ -810,6 +860,10 @@ fn write_records(
             {
                 // The record says what is wrong; what to type about it is the command line's.
                 let hint = match error.kind {
+                    // A web page has two limits: the page's, and its extracted text's.
+                    DocErrorKind::TooLarge if error.message.contains("page limit") => {
+                        " (raise --max-page-bytes to read it)"
+                    }
                     DocErrorKind::TooLarge => " (raise --max-article-bytes to annotate it)",
                     _ => "",
                 };
@@ -829,6 +883,20 @@ fn write_records(
         return broken_pipe_or(e);
     }
     progress.finish_and_clear();
+    #[cfg(feature = "html")]
+    if !args.quiet {
+        // A WARC file holds requests, metadata, images and redirects besides pages: say how
+        // many records were passed over, so that a short output is not a mystery.
+        let skipped = crate::warc::skipped();
+        if !skipped.is_empty() {
+            let total: u64 = skipped.values().sum();
+            let by_kind: Vec<String> = skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            eprintln!(
+                "newstag: {total} WARC records skipped (not HTML pages): {}",
+                by_kind.join(", ")
+            );
+        }
+    }
     if !args.quiet && failed > 0 {
         eprintln!(
             "newstag: {failed} of {written} articles failed (their error records were written)"

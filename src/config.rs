@@ -59,8 +59,11 @@ pub struct Config {
     pub threads: Option<usize>,
     /// Articles per batch: model calls are batched across this many articles.
     pub batch_size: usize,
-    /// Articles larger than this many bytes get a `too_large` error record.
+    /// Articles larger than this many bytes get a `too_large` error record (for a web page:
+    /// its extracted text).
     pub max_article_bytes: usize,
+    /// Web pages larger than this many bytes, as they came, get a `too_large` error record.
+    pub max_page_bytes: usize,
     /// Never fetch: a model missing from the store is an error.
     pub offline: bool,
 }
@@ -84,6 +87,7 @@ impl Default for Config {
             threads: None,
             batch_size: DEFAULT_BATCH_SIZE,
             max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+            max_page_bytes: crate::ingest::DEFAULT_MAX_PAGE_BYTES,
             offline: false,
         }
     }
@@ -163,6 +167,7 @@ impl Config {
     pub fn read_options(&self) -> ReadOptions {
         ReadOptions {
             max_article_bytes: self.max_article_bytes,
+            max_page_bytes: self.max_page_bytes,
         }
     }
 

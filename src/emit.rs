@@ -109,6 +109,10 @@ pub struct AnnotationRecord<'a> {
     pub title: Option<&'a str>,
     pub published: Option<String>,
     pub source: Option<&'a str>,
+    /// The text every offset refers to, when it is not the input's own (extracted from a
+    /// web page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
     pub sentences: Vec<SpanOut<'a>>,
     pub boilerplate: Vec<BoilerplateOut<'a>>,
     pub topics: &'a [TopicScore],
@@ -129,6 +133,9 @@ pub struct AnnotationRecord<'a> {
 pub struct SegmentRecord<'a> {
     pub id: &'a str,
     pub published: Option<String>,
+    /// As in [`AnnotationRecord::text`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
     pub sentences: Vec<SpanOut<'a>>,
     pub boilerplate: Vec<BoilerplateOut<'a>>,
 }
@@ -173,12 +180,60 @@ pub enum Shape {
         top: usize,
         json: bool,
     },
+    /// `newstag extract`: a web page's text and metadata ([`ExtractRecord`]).
+    Extract,
+}
+
+/// `newstag extract`'s record for one page, in the shape of trafilatura's JSON output.
+#[derive(Serialize)]
+pub struct ExtractRecord<'a> {
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<&'a str>,
+    pub text: &'a str,
+}
+
+fn extract_record(doc: &Document) -> ExtractRecord<'_> {
+    let page = doc.article.page.as_deref();
+    ExtractRecord {
+        id: &doc.article.id,
+        url: page.and_then(|p| p.url.as_deref()),
+        title: doc.article.title.as_deref(),
+        // The page's own date, else the day it was fetched (a WARC record's), as annotate
+        // falls back to it.
+        published: page
+            .and_then(|p| p.published.or(p.fetched))
+            .map(|d| d.to_string()),
+        author: page.and_then(|p| p.author.as_deref()),
+        site: page.and_then(|p| p.site.as_deref()),
+        language: page.and_then(|p| p.language.as_deref()),
+        text: &doc.article.text,
+    }
 }
 
 #[derive(Serialize)]
 struct TagsRecord<'a> {
     id: &'a str,
+    /// As in [`AnnotationRecord::text`]: what the tags' quotes come from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
     tags: &'a [Tag],
+}
+
+/// The text to print with a record: an extracted page's (the reader cannot see it in its
+/// input), not an input text's (the reader has it; printing it again would double the output).
+fn page_text(doc: &Document) -> Option<&str> {
+    doc.article.page.as_ref().map(|_| doc.article.text.as_str())
 }
 
 /// Renders one outcome in the requested shape, newline-terminated.
@@ -191,6 +246,7 @@ pub fn render(
         (Shape::Tags { top, json: true }, Outcome::Done(doc)) => {
             let mut line = serde_json::to_vec(&TagsRecord {
                 id: &doc.article.id,
+                text: page_text(doc),
                 tags: &doc.tags[..top.min(doc.tags.len())],
             })?;
             line.push(b'\n');
@@ -259,22 +315,27 @@ pub fn to_json_line(
 ) -> serde_json::Result<Vec<u8>> {
     let mut line = match outcome {
         Outcome::Failed { id, error } => serde_json::to_vec(&ErrorRecord { id, error })?,
+        Outcome::Done(doc) if shape == Shape::Extract => serde_json::to_vec(&extract_record(doc))?,
         Outcome::Done(doc) => {
             let text = &doc.article.text;
             let map = CharOffsets::new(text);
             let published = doc.cleaned.published.map(|d| d.to_string());
             match shape {
-                Shape::Segment | Shape::Tags { .. } => serde_json::to_vec(&SegmentRecord {
-                    id: &doc.article.id,
-                    published,
-                    sentences: spans(text, &map, &doc.sentences),
-                    boilerplate: boilerplate(doc, &map),
-                })?,
+                Shape::Segment | Shape::Tags { .. } | Shape::Extract => {
+                    serde_json::to_vec(&SegmentRecord {
+                        id: &doc.article.id,
+                        published,
+                        text: page_text(doc),
+                        sentences: spans(text, &map, &doc.sentences),
+                        boilerplate: boilerplate(doc, &map),
+                    })?
+                }
                 Shape::Annotate => serde_json::to_vec(&AnnotationRecord {
                     id: &doc.article.id,
                     title: doc.article.title.as_deref(),
                     published,
                     source: doc.cleaned.source.as_deref(),
+                    text: page_text(doc),
                     sentences: spans(text, &map, &doc.sentences),
                     boilerplate: boilerplate(doc, &map),
                     topics: &doc.topics,

@@ -1,14 +1,19 @@
-//! Ingest: paths, directories, JSON Lines, gzip and standard input, read lazily into a stream of
-//! articles (or per-document errors) in input order.
+//! Ingest: paths, directories, JSON Lines, gzip and standard input (and, with the `html`
+//! feature, HTML pages and WARC files), read lazily into a stream of articles (or per-document
+//! errors) in input order.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
-use serde_json::{Map, Value};
+#[cfg(feature = "html")]
+use serde_json::Map;
+use serde_json::Value;
 use walkdir::WalkDir;
 
+#[cfg(feature = "html")]
+use crate::article::Page;
 use crate::article::{Article, DocError, ErrorKind, Input};
 
 /// Bytes sniffed for NUL to tell a binary file from text.
@@ -35,14 +40,24 @@ impl Source {
 /// Limits the reader applies while it still holds the bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadOptions {
-    /// Articles over this many bytes become `too_large` errors, read no further than that.
+    /// Articles over this many bytes become `too_large` errors, read no further than that. For
+    /// a web page, the limit applies to its extracted text.
     pub max_article_bytes: usize,
+    /// Web pages over this many bytes (as they came, before extraction) become `too_large`
+    /// errors.
+    pub max_page_bytes: usize,
 }
+
+/// Pages over this many bytes get a `too_large` record unless configured otherwise: far above
+/// a news page (the dev set's largest is under 1 MB; Common Crawl cuts payloads at 1 MiB), low
+/// enough that a stray video or archive is refused before it is parsed.
+pub const DEFAULT_MAX_PAGE_BYTES: usize = 8 << 20;
 
 impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             max_article_bytes: 1 << 20,
+            max_page_bytes: DEFAULT_MAX_PAGE_BYTES,
         }
     }
 }
@@ -91,8 +106,20 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// How a file's content is laid out, from its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Text { gz: bool },
-    Jsonl { gz: bool },
+    Text {
+        gz: bool,
+    },
+    Jsonl {
+        gz: bool,
+    },
+    #[cfg(feature = "html")]
+    Html {
+        gz: bool,
+    },
+    #[cfg(feature = "html")]
+    Warc {
+        gz: bool,
+    },
 }
 
 impl Kind {
@@ -106,6 +133,10 @@ impl Kind {
         match ext {
             "txt" | "md" | "text" => Some(Kind::Text { gz }),
             "jsonl" | "ndjson" => Some(Kind::Jsonl { gz }),
+            #[cfg(feature = "html")]
+            "html" | "htm" | "xhtml" => Some(Kind::Html { gz }),
+            #[cfg(feature = "html")]
+            "warc" => Some(Kind::Warc { gz }),
             _ => None,
         }
     }
@@ -139,10 +170,104 @@ fn read_file(path: PathBuf, opts: ReadOptions) -> Box<dyn Iterator<Item = Input>
             };
             Box::new(JsonlReader::new(id, BufReader::new(reader), opts))
         }
+        #[cfg(feature = "html")]
+        Kind::Html { gz } => {
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(MultiGzDecoder::new(file))
+            } else {
+                Box::new(file)
+            };
+            Box::new(std::iter::once(read_page(id, reader, opts)))
+        }
+        #[cfg(feature = "html")]
+        Kind::Warc { gz } => {
+            let reader: Box<dyn Read + Send> = if gz {
+                Box::new(crate::warc::Members::new(BufReader::new(file)))
+            } else {
+                Box::new(file)
+            };
+            Box::new(crate::warc::WarcReader::new(
+                id,
+                BufReader::with_capacity(1 << 16, reader),
+                opts,
+            ))
+        }
     }
 }
 
-/// Standard input: JSON Lines when its first non-blank byte is `{`, otherwise one article.
+/// One whole HTML file or stream as one page, read no further than one byte past the page
+/// limit; its text is extracted later, in the pipeline's parallel stage.
+#[cfg(feature = "html")]
+fn read_page(id: String, reader: impl Read, opts: ReadOptions) -> Input {
+    let mut html = Vec::new();
+    if let Err(e) = reader
+        .take(opts.max_page_bytes as u64 + 1)
+        .read_to_end(&mut html)
+    {
+        return io_failure(id, &e);
+    }
+    if html.len() > opts.max_page_bytes {
+        return Input::Failed {
+            id,
+            error: crate::warc::page_too_large(opts.max_page_bytes),
+        };
+    }
+    Input::Article(page_article(id, html, None, opts))
+}
+
+/// A JSON object's `html` page (the object's `title`, if a string, is the article's title;
+/// its `url` tells the extractor where the page is from; its other fields pass through).
+#[cfg(feature = "html")]
+fn page_from_json(
+    id: String,
+    html: String,
+    mut obj: Map<String, Value>,
+    opts: ReadOptions,
+) -> Input {
+    if html.len() > opts.max_page_bytes {
+        return Input::Failed {
+            id,
+            error: crate::warc::page_too_large(opts.max_page_bytes),
+        };
+    }
+    let url = match obj.get("url") {
+        Some(Value::String(u)) => Some(u.clone()),
+        _ => None,
+    };
+    let title = match obj.remove("title") {
+        Some(Value::String(s)) => Some(s),
+        Some(Value::Null) | None => None,
+        Some(other) => {
+            obj.insert("title".into(), other);
+            None
+        }
+    };
+    let mut article = page_article(id, html.into_bytes(), url, opts);
+    article.title = title;
+    article.meta = obj;
+    Input::Article(article)
+}
+
+/// An article whose text is still to be extracted from `html`.
+#[cfg(feature = "html")]
+fn page_article(id: String, html: Vec<u8>, url: Option<String>, opts: ReadOptions) -> Article {
+    Article {
+        id,
+        title: None,
+        text: String::new(),
+        meta: Map::new(),
+        page: Some(Box::new(Page {
+            html,
+            url,
+            max_text_bytes: opts.max_article_bytes,
+            ..Page::default()
+        })),
+    }
+}
+
+/// Standard input: JSON Lines when its first non-blank byte is `{`; with the `html` feature, a
+/// WARC file when it starts `WARC/`, an HTML page when it starts with an HTML tag (see
+/// [`crate::page::looks_like_html`]); otherwise one article.
 fn read_stdin(opts: ReadOptions) -> Box<dyn Iterator<Item = Input> + Send> {
     let mut stdin = io::stdin().lock();
     // Peek without consuming, so a plain-text article keeps its leading whitespace and offsets.
@@ -165,7 +290,22 @@ fn read_stdin(opts: ReadOptions) -> Box<dyn Iterator<Item = Input> + Send> {
     };
     // Release the lock (its buffer is already consumed into `head`) before reading on.
     drop(stdin);
+    #[cfg(feature = "html")]
+    let (warc, html) = (
+        head.trim_ascii_start().starts_with(b"WARC/"),
+        crate::page::looks_like_html(&head),
+    );
     let reader = Cursor::new(head).chain(io::stdin());
+    #[cfg(feature = "html")]
+    if warc {
+        return Box::new(crate::warc::WarcReader::new(
+            "-".to_string(),
+            BufReader::new(Box::new(reader) as Box<dyn Read + Send>),
+            opts,
+        ));
+    } else if html {
+        return Box::new(std::iter::once(read_page("-".to_string(), reader, opts)));
+    }
     if first == Some(b'{') {
         Box::new(JsonlReader::new(
             "-".to_string(),
@@ -196,12 +336,7 @@ fn read_text(id: String, reader: impl Read, opts: ReadOptions) -> Input {
         return io_failure(id, &e);
     }
     match text_from_bytes(bytes, opts) {
-        Ok(text) => Input::Article(Article {
-            id,
-            title: None,
-            text,
-            meta: Map::new(),
-        }),
+        Ok(text) => Input::Article(Article::from_text(id, None, text)),
         Err(error) => Input::Failed { id, error },
     }
 }
@@ -293,9 +428,11 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
 /// One article from one JSON document's bytes (a JSONL line, a server's request body), read
 /// as `newstag annotate` reads a line of a JSONL file.
 ///
-/// The document must be an object with a string `text`; `id` (a string or number) names the
-/// article, else `default_id` does (a JSONL file's `path:line`); a string `title` is the
-/// title; every other field is passed through to the record untouched. What is wrong with it
+/// The document must be an object with a string `text` (or, with the `html` feature, a string
+/// `html`: a web page, whose text is extracted, with a string `url` telling where it is
+/// from); `id` (a string or number) names the article, else `default_id` does (a JSONL
+/// file's `path:line`); a string `title` is the title; every other field is passed through to
+/// the record untouched. What is wrong with it
 /// becomes an [`Input::Failed`] of kind [`ErrorKind::MalformedJson`], `InvalidUtf8`,
 /// `MissingText` or `TooLarge` (text over `opts.max_article_bytes`); empty text is left to
 /// the pipeline, which gives it an `Empty` record. A front end that wants a
@@ -343,6 +480,17 @@ pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> 
         id: id.clone(),
         error: DocError::new(kind, message),
     };
+    #[cfg(feature = "html")]
+    if !obj.contains_key("text") {
+        match obj.remove("html") {
+            Some(Value::String(html)) => return page_from_json(id, html, obj, opts),
+            // Not a page: left with the pass-through fields, and the line has no text.
+            Some(other) => {
+                obj.insert("html".into(), other);
+            }
+            None => {}
+        }
+    }
     let text = match obj.remove("text") {
         Some(Value::String(s)) => s,
         Some(_) => return fail(ErrorKind::MissingText, "\"text\" is not a string".into()),
@@ -368,6 +516,7 @@ pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> 
         title,
         text,
         meta: obj,
+        page: None,
     })
 }
 
@@ -444,6 +593,7 @@ mod tests {
     fn a_json_value_reads_as_a_jsonl_line() {
         let opts = ReadOptions {
             max_article_bytes: 8,
+            ..ReadOptions::default()
         };
         let line = br#"{"id": "a", "title": 3, "text": "Hi.", "lang": "en"}"#;
         let value: Value = serde_json::from_slice(line).unwrap();
@@ -487,6 +637,7 @@ mod tests {
     fn too_large_says_the_limit_not_a_flag() {
         let opts = ReadOptions {
             max_article_bytes: 4,
+            ..ReadOptions::default()
         };
         let message = |input| match input {
             Input::Failed { error, .. } => error.message,

@@ -100,6 +100,7 @@ pub fn clean_and_segment(text: &str) {
         "fuzz".into(),
         ReadOptions {
             max_article_bytes: usize::MAX,
+            ..ReadOptions::default()
         },
     );
     let outcomes = prepare_batch(vec![input]);
@@ -310,5 +311,62 @@ pub fn hub(text: &str) {
     if let Ok(hub::ModelRef::Hub { repo, revision }) = hub::ModelRef::parse(text) {
         assert_eq!(repo.matches('/').count(), 1, "{repo}");
         assert!(!revision.is_empty());
+    }
+}
+
+/// Arbitrary bytes as a web page (with and without a declared charset): extraction never
+/// panics, and returns a text that is not blank, or an error.
+#[cfg(feature = "html")]
+pub fn html(bytes: &[u8]) {
+    for content_type in [None, Some("text/html; charset=windows-1252")] {
+        if let Ok(found) = crate::page::extract(bytes, content_type, Some("https://example.com/a"))
+        {
+            assert!(
+                !found.text.trim().is_empty(),
+                "an extracted text is never blank"
+            );
+        }
+    }
+}
+
+/// Arbitrary bytes as a WARC file, plain and as gzip members: reading never panics and never
+/// loops, and yields at most one input per record start (`WARC/` at a line start) plus one
+/// for a broken stream; each page input extracts without a panic.
+#[cfg(feature = "html")]
+pub fn warc(bytes: &[u8]) {
+    let starts = bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| l.starts_with(b"WARC/"))
+        .count();
+    let plain = crate::warc::WarcReader::new(
+        "in".into(),
+        BufReader::new(Cursor::new(bytes)),
+        ReadOptions::default(),
+    );
+    let mut inputs = 0;
+    for input in plain {
+        inputs += 1;
+        assert!(
+            inputs <= starts + 1,
+            "{inputs} inputs from {starts} record starts"
+        );
+        if let Input::Article(mut article) = input {
+            let _ = crate::page::extract_into(&mut article);
+        }
+    }
+    // Gzip members: what decompresses is bounded by what a member can inflate to; the count
+    // is bounded by the reads, which stop.
+    let members = crate::warc::WarcReader::new(
+        "in".into(),
+        BufReader::new(std::io::Read::take(
+            crate::warc::Members::new(Cursor::new(bytes)),
+            16 << 20,
+        )),
+        ReadOptions::default(),
+    );
+    let mut inputs = 0usize;
+    for _ in members {
+        inputs += 1;
+        assert!(inputs <= (16 << 20), "the reader does not stop");
     }
 }

@@ -71,6 +71,8 @@ pub mod ingest;
 #[doc(hidden)]
 pub mod invariants;
 pub(crate) mod offsets;
+#[cfg(feature = "html")]
+pub mod page;
 pub mod pipeline;
 #[doc(hidden)]
 pub mod places;
@@ -85,8 +87,10 @@ pub mod serve;
 pub mod store;
 #[doc(hidden)]
 pub mod topics;
+#[cfg(feature = "html")]
+pub mod warc;
 
-pub use article::{Article, DocError, Input};
+pub use article::{Article, DocError, Input, Page};
 pub use clean::{Boilerplate, BoilerplateKind, Cleaned};
 pub use config::{Config, ConfigError};
 pub use document::{Category, DocEntity, Document, Evidence, Mention, Tag, TopicScore};

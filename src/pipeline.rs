@@ -28,8 +28,13 @@ pub enum Outcome {
     Failed { id: String, error: DocError },
 }
 
-/// Cleans and segments one article; the only stage that needs no model.
-pub fn prepare(article: Article) -> Result<Document, (String, DocError)> {
+/// Cleans and segments one article (extracting its text first when it came as a web page);
+/// the only stage that needs no model.
+pub fn prepare(#[allow(unused_mut)] mut article: Article) -> Result<Document, (String, DocError)> {
+    #[cfg(feature = "html")]
+    if let Err(error) = crate::page::extract_into(&mut article) {
+        return Err((article.id, error));
+    }
     if article.text.trim().is_empty() {
         let message = if article.text.is_empty() {
             "article text is empty"
@@ -38,7 +43,15 @@ pub fn prepare(article: Article) -> Result<Document, (String, DocError)> {
         };
         return Err((article.id, DocError::new(ErrorKind::Empty, message)));
     }
-    let cleaned = clean(&article.text);
+    let mut cleaned = clean(&article.text);
+    if let Some(page) = &article.page {
+        // What the page says of itself wins over what the text's first line suggests; the
+        // day it was fetched is the date of last resort.
+        cleaned.published = page.published.or(cleaned.published).or(page.fetched);
+        if page.site.is_some() {
+            cleaned.source = page.site.clone();
+        }
+    }
     let sentences = segment(&article.text, &cleaned.prose);
     Ok(Document {
         article,
@@ -49,6 +62,34 @@ pub fn prepare(article: Article) -> Result<Document, (String, DocError)> {
         doc_entities: Vec::new(),
         tags: Vec::new(),
     })
+}
+
+/// What `newstag extract` makes of one input: a web page's text extracted (an input that is
+/// not a page is passed as it is), nothing cleaned or segmented.
+#[cfg(feature = "html")]
+pub fn extract_only(input: Input) -> Outcome {
+    match input {
+        Input::Article(mut article) => match crate::page::extract_into(&mut article) {
+            Ok(()) if article.text.trim().is_empty() => Outcome::Failed {
+                id: article.id,
+                error: DocError::new(ErrorKind::Empty, "article text is empty"),
+            },
+            Ok(()) => Outcome::Done(Box::new(Document {
+                article,
+                cleaned: Default::default(),
+                sentences: Vec::new(),
+                topics: Vec::new(),
+                entities: Vec::new(),
+                doc_entities: Vec::new(),
+                tags: Vec::new(),
+            })),
+            Err(error) => Outcome::Failed {
+                id: article.id,
+                error,
+            },
+        },
+        Input::Failed { id, error } => Outcome::Failed { id, error },
+    }
 }
 
 /// Cleans and segments a batch in parallel, keeping order.

@@ -2,7 +2,8 @@
 //! HTTP-server crate: a Python package or another front end built on it pulls in neither clap
 //! and indicatif (the `cli` feature) nor tokio, axum, hyper and tower-http (`serve`), nor
 //! anyhow (the library's errors are its own typed `newstag::Error`; anyhow is the binary's),
-//! nor, without the `parquet` feature, arrow or parquet.
+//! nor, without the `parquet` feature, arrow or parquet, nor, without the `html` feature,
+//! rs-trafilatura, its HTML parser and chardetng.
 
 use std::process::Command;
 
@@ -43,6 +44,11 @@ fn the_core_depends_on_no_front_end_crate() {
         "axum",
         "hyper",
         "tower-http",
+        // Web pages are the `html` feature's (on by default for the binary).
+        "rs-trafilatura",
+        "dom_query",
+        "html5ever",
+        "chardetng",
     ] {
         assert!(!crates.contains(&banned), "{banned} in the core:\n{tree}");
     }

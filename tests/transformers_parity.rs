@@ -185,12 +185,7 @@ fn recognizer_maps_spans_into_the_article() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/articles/004_unicode_mix.txt"),
     )
     .unwrap();
-    let article = Article {
-        id: "unicode".into(),
-        title: None,
-        text,
-        meta: Default::default(),
-    };
+    let article = Article::from_text("unicode".into(), None, text);
     let doc = newstag::pipeline::prepare(article).expect("prepare");
     for model in ["bert-ner", "deberta-ner"] {
         let classifier =
@@ -313,12 +308,11 @@ fn nli_topics_over_documents() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/articles/001_football_final.txt"),
     )
     .unwrap();
-    let doc = newstag::pipeline::prepare(Article {
-        id: "football".into(),
-        title: Some("Cup final".into()),
+    let doc = newstag::pipeline::prepare(Article::from_text(
+        "football".into(),
+        Some("Cup final".into()),
         text,
-        meta: Default::default(),
-    })
+    ))
     .unwrap();
     let topics = TopicSet::from_labels(&["Arctic".into(), "trade".into(), "sport".into()]).unwrap();
     let nli = NliClassifier::load(runtime(), &tiny().join("bert-nli"), topics, Some(0.0)).unwrap();

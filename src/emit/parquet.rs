@@ -147,6 +147,8 @@ fn annotation_fields() -> Vec<Field> {
         // "YYYY-MM-DD" in JSON: a date, so that range filters and date functions work.
         field("published", DataType::Date32, true),
         field("source", DataType::Utf8, true),
+        // The extracted text of a web page (null for text input, where the input has it).
+        field("text", DataType::Utf8, true),
         field("sentences", list_of(struct_of(span())), true),
         field("boilerplate", list_of(struct_of(boilerplate)), true),
         field("topics", list_of(topic()), true),
@@ -195,12 +197,25 @@ fn annotation_fields() -> Vec<Field> {
 pub fn schema(shape: Shape) -> Result<SchemaRef> {
     let keep: &[&str] = match shape {
         Shape::Annotate => &[],
-        Shape::Segment => &["id", "published", "sentences", "boilerplate", "error"],
-        Shape::Tags { json: true, .. } => &["id", "tags", "error"],
+        Shape::Segment => &[
+            "id",
+            "published",
+            "text",
+            "sentences",
+            "boilerplate",
+            "error",
+        ],
+        Shape::Tags { json: true, .. } => &["id", "text", "tags", "error"],
         Shape::Tags { json: false, .. } => {
             return Err(Error::new(
                 ErrorKind::Config,
                 "the tags table is for reading; Parquet holds the JSON records (tags --json)",
+            ));
+        }
+        Shape::Extract => {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "extract writes JSONL only (its records are for checking and keeping the text)",
             ));
         }
     };
@@ -479,6 +494,6 @@ mod tests {
         );
         let tags = schema(Shape::Tags { top: 5, json: true }).unwrap();
         let names: Vec<&str> = tags.fields().iter().map(|f| f.name().as_str()).collect();
-        assert_eq!(names, ["id", "tags", "error"]);
+        assert_eq!(names, ["id", "text", "tags", "error"]);
     }
 }
