@@ -154,31 +154,14 @@ fn read_file(path: PathBuf, opts: ReadOptions) -> Box<dyn Iterator<Item = Input>
         Err(e) => return Box::new(std::iter::once(io_failure(id, &e))),
     };
     match kind {
-        Kind::Text { gz } => {
-            let reader: Box<dyn Read + Send> = if gz {
-                Box::new(MultiGzDecoder::new(file))
-            } else {
-                Box::new(file)
-            };
-            Box::new(std::iter::once(read_text(id, reader, opts)))
-        }
-        Kind::Jsonl { gz } => {
-            let reader: Box<dyn Read + Send> = if gz {
-                Box::new(MultiGzDecoder::new(file))
-            } else {
-                Box::new(file)
-            };
-            Box::new(JsonlReader::new(id, BufReader::new(reader), opts))
-        }
+        Kind::Text { gz } => Box::new(std::iter::once(read_text(id, gunzipped(file, gz), opts))),
+        Kind::Jsonl { gz } => Box::new(JsonlReader::new(
+            id,
+            BufReader::new(gunzipped(file, gz)),
+            opts,
+        )),
         #[cfg(feature = "html")]
-        Kind::Html { gz } => {
-            let reader: Box<dyn Read + Send> = if gz {
-                Box::new(MultiGzDecoder::new(file))
-            } else {
-                Box::new(file)
-            };
-            Box::new(std::iter::once(read_page(id, reader, opts)))
-        }
+        Kind::Html { gz } => Box::new(std::iter::once(read_page(id, gunzipped(file, gz), opts))),
         #[cfg(feature = "html")]
         Kind::Warc { gz } => {
             let reader: Box<dyn Read + Send> = if gz {
@@ -192,6 +175,16 @@ fn read_file(path: PathBuf, opts: ReadOptions) -> Box<dyn Iterator<Item = Input>
                 opts,
             ))
         }
+    }
+}
+
+/// The file as it reads, through gzip when its name says `.gz` (concatenated members too, as
+/// `gzip -c a b` and many crawlers write them).
+fn gunzipped(file: File, gz: bool) -> Box<dyn Read + Send> {
+    if gz {
+        Box::new(MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
     }
 }
 

@@ -73,17 +73,7 @@ fn text_of(r: &Value) -> &str {
 
 /// Every span of a record is its slice of the record's `text`, in code points.
 fn assert_offsets(r: &Value) {
-    let chars: Vec<char> = text_of(r).chars().collect();
-    for key in ["sentences", "boilerplate"] {
-        for span in r[key].as_array().unwrap() {
-            let (s, e) = (
-                span["start"].as_u64().unwrap() as usize,
-                span["end"].as_u64().unwrap() as usize,
-            );
-            let slice: String = chars[s..e].iter().collect();
-            assert_eq!(slice, span["text"].as_str().unwrap(), "{key} span {s}..{e}");
-        }
-    }
+    assert_spans_exact(text_of(r), r);
 }
 
 fn error_kind(r: &Value) -> &str {
@@ -127,12 +117,7 @@ fn an_html_file_gives_its_main_text_and_metadata() {
     let r = &records(&out)[0];
     assert_eq!(r["published"], "2026-11-02");
     assert_offsets(r);
-    let sentences: Vec<&str> = r["sentences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["text"].as_str().unwrap())
-        .collect();
+    let sentences = strs(r, "sentences", "text");
     assert!(sentences.contains(&"The delay will cost about 40 million kroner, she said."));
     assert!(
         sentences

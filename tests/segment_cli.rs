@@ -37,12 +37,7 @@ fn seed_dateline_and_boilerplate() {
             "{line:?} not boilerplate"
         );
     }
-    let sentences: Vec<&str> = r["sentences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["text"].as_str().unwrap())
-        .collect();
+    let sentences = strs(r, "sentences", "text");
     assert!(
         sentences
             .iter()

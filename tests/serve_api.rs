@@ -19,7 +19,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
-use common::{bin, ensure_models, seed};
+use common::{bin, ensure_models, seed, strs};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -590,12 +590,7 @@ fn tags_are_what_newstag_tags_prints_and_honour_the_vocabulary() {
     assert_eq!(reply.status, 200);
     let tags = reply.json();
     assert_eq!(tags, expected);
-    let names: Vec<&str> = tags["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["tag"].as_str().unwrap())
-        .collect();
+    let names = strs(&tags, "tags", "tag");
     assert!(
         names.contains(&"Vladimir Putin") && !names.contains(&"Putin"),
         "{names:?}"

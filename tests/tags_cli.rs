@@ -168,12 +168,7 @@ fn entity_rules_force_entities_before_grouping() {
     ]);
     assert_ok(&out);
     let r = &records(&out)[0];
-    let orgs: Vec<&str> = r["organizations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["name"].as_str().unwrap())
-        .collect();
+    let orgs = strs(r, "organizations", "name");
     assert!(orgs.contains(&"Arctic cooperation body"), "{orgs:?}");
     let xi = r["people"]
         .as_array()

@@ -81,6 +81,16 @@ pub fn records(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// The string `key` of every item of the record's list `list` (sentence texts, tag names).
+pub fn strs<'a>(record: &'a Value, list: &str, key: &str) -> Vec<&'a str> {
+    record[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {record}"))
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
 /// Python's `text[start:end]`: code point offsets.
 pub fn py_slice(text: &str, start: u64, end: u64) -> String {
     text.chars()
