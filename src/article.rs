@@ -59,13 +59,15 @@ pub struct Page {
 /// corpus run loses nothing and keeps its order.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DocError {
-    pub kind: ErrorKind,
+    pub kind: DocErrorKind,
     pub message: String,
 }
 
+/// The kinds of [`DocError`]: why one article has no annotations. (The library's own
+/// [`crate::ErrorKind`] says why a run, a load or a call failed.)
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
+pub enum DocErrorKind {
     /// A path that could not be read (missing, permission, a read error mid-file).
     Io,
     InvalidUtf8,
@@ -82,8 +84,37 @@ pub enum ErrorKind {
     Model,
 }
 
+impl DocErrorKind {
+    /// Every kind, in the order the API's documents list them.
+    pub const ALL: [DocErrorKind; 8] = [
+        DocErrorKind::Io,
+        DocErrorKind::InvalidUtf8,
+        DocErrorKind::Binary,
+        DocErrorKind::MalformedJson,
+        DocErrorKind::MissingText,
+        DocErrorKind::Empty,
+        DocErrorKind::TooLarge,
+        DocErrorKind::Model,
+    ];
+
+    /// The name a record's `error.kind` carries (`malformed_json`, ...): the one place it is
+    /// written; the serde name is checked against it by a test.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocErrorKind::Io => "io",
+            DocErrorKind::InvalidUtf8 => "invalid_utf8",
+            DocErrorKind::Binary => "binary",
+            DocErrorKind::MalformedJson => "malformed_json",
+            DocErrorKind::MissingText => "missing_text",
+            DocErrorKind::Empty => "empty",
+            DocErrorKind::TooLarge => "too_large",
+            DocErrorKind::Model => "model",
+        }
+    }
+}
+
 impl DocError {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(kind: DocErrorKind, message: impl Into<String>) -> Self {
         DocError {
             kind,
             message: message.into(),
@@ -103,6 +134,30 @@ impl Input {
         match self {
             Input::Article(a) => &a.id,
             Input::Failed { id, .. } => id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_listed_once_and_named_as_serde_writes_it() {
+        for (i, kind) in DocErrorKind::ALL.into_iter().enumerate() {
+            // Exhaustive: a new kind does not compile here until it has its place in ALL.
+            let place = match kind {
+                DocErrorKind::Io => 0,
+                DocErrorKind::InvalidUtf8 => 1,
+                DocErrorKind::Binary => 2,
+                DocErrorKind::MalformedJson => 3,
+                DocErrorKind::MissingText => 4,
+                DocErrorKind::Empty => 5,
+                DocErrorKind::TooLarge => 6,
+                DocErrorKind::Model => 7,
+            };
+            assert_eq!(place, i, "{kind:?}");
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }
 }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::article::{ErrorKind as DocErrorKind, Input};
+use crate::article::{DocErrorKind, Input};
 use crate::config::Config;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;

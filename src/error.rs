@@ -34,6 +34,20 @@ pub enum ErrorKind {
     Other,
 }
 
+impl ErrorKind {
+    /// The kind's name where a front end shows it (the Python exception's `kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ModelMissing => "model_missing",
+            ErrorKind::ModelCorrupt => "model_corrupt",
+            ErrorKind::Network => "network",
+            ErrorKind::Config => "config",
+            ErrorKind::Input => "input",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
 /// A configuration that cannot describe a run ([`crate::config::Config::validate`],
 /// [`crate::config::Config::from_file`]); it becomes an [`Error`] of kind
 /// [`ErrorKind::Config`].
@@ -287,7 +301,7 @@ mod tests {
 
     #[test]
     fn an_article_error_is_bad_input() {
-        use crate::article::{DocError, ErrorKind as DocErrorKind};
+        use crate::article::{DocError, DocErrorKind};
         let e = Error::from(DocError::new(DocErrorKind::Empty, "article text is empty"));
         assert_eq!(e.kind(), ErrorKind::Input);
         assert_eq!(e.to_string(), "article text is empty");

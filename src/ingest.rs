@@ -14,7 +14,7 @@ use walkdir::WalkDir;
 
 #[cfg(feature = "html")]
 use crate::article::Page;
-use crate::article::{Article, DocError, ErrorKind, Input};
+use crate::article::{Article, DocError, DocErrorKind, Input};
 
 /// Bytes sniffed for NUL to tell a binary file from text.
 const SNIFF_BYTES: usize = 8192;
@@ -314,7 +314,7 @@ fn io_failure(id: String, e: &io::Error) -> Input {
     let message = format!("cannot read {id}: {e}");
     Input::Failed {
         id,
-        error: DocError::new(ErrorKind::Io, message),
+        error: DocError::new(DocErrorKind::Io, message),
     }
 }
 
@@ -340,13 +340,13 @@ fn text_from_bytes(bytes: Vec<u8>, opts: ReadOptions) -> Result<String, DocError
     }
     if bytes[..bytes.len().min(SNIFF_BYTES)].contains(&0) {
         return Err(DocError::new(
-            ErrorKind::Binary,
+            DocErrorKind::Binary,
             "looks like a binary file (contains NUL bytes), not text",
         ));
     }
     String::from_utf8(bytes).map_err(|e| {
         DocError::new(
-            ErrorKind::InvalidUtf8,
+            DocErrorKind::InvalidUtf8,
             format!(
                 "not valid UTF-8 (first bad byte at offset {}); re-encode it as UTF-8",
                 e.utf8_error().valid_up_to()
@@ -363,7 +363,7 @@ fn too_large(bytes: Option<usize>, opts: ReadOptions) -> DocError {
         Some(n) => format!("article is {n} bytes, over the limit of {limit} bytes"),
         None => format!("article is over the limit of {limit} bytes"),
     };
-    DocError::new(ErrorKind::TooLarge, message)
+    DocError::new(DocErrorKind::TooLarge, message)
 }
 
 /// A JSON Lines stream: one article per non-blank line.
@@ -426,7 +426,7 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
 /// from); `id` (a string or number) names the article, else `default_id` does (a JSONL
 /// file's `path:line`); a string `title` is the title; every other field is passed through to
 /// the record untouched. What is wrong with it
-/// becomes an [`Input::Failed`] of kind [`ErrorKind::MalformedJson`], `InvalidUtf8`,
+/// becomes an [`Input::Failed`] of kind [`DocErrorKind::MalformedJson`], `InvalidUtf8`,
 /// `MissingText` or `TooLarge` (text over `opts.max_article_bytes`); empty text is left to
 /// the pipeline, which gives it an `Empty` record. A front end that wants a
 /// [`crate::Error`] instead converts the [`DocError`] (kind [`crate::ErrorKind::Input`]).
@@ -439,13 +439,13 @@ pub fn input_from_json(bytes: &[u8], default_id: String, opts: ReadOptions) -> I
         Ok(v) => v,
         Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
             let kind = if std::str::from_utf8(bytes).is_err() {
-                ErrorKind::InvalidUtf8
+                DocErrorKind::InvalidUtf8
             } else {
-                ErrorKind::MalformedJson
+                DocErrorKind::MalformedJson
             };
             return fail(kind, format!("line is not a JSON object: {e}"));
         }
-        Err(e) => return fail(ErrorKind::Io, e.to_string()),
+        Err(e) => return fail(DocErrorKind::Io, e.to_string()),
     };
     input_from_value(value, default_id, opts)
 }
@@ -459,7 +459,7 @@ pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> 
     };
     let Value::Object(mut obj) = value else {
         return fail(
-            ErrorKind::MalformedJson,
+            DocErrorKind::MalformedJson,
             "line is JSON but not an object".into(),
         );
     };
@@ -486,8 +486,8 @@ pub fn input_from_value(value: Value, default_id: String, opts: ReadOptions) -> 
     }
     let text = match obj.remove("text") {
         Some(Value::String(s)) => s,
-        Some(_) => return fail(ErrorKind::MissingText, "\"text\" is not a string".into()),
-        None => return fail(ErrorKind::MissingText, "no \"text\" field".into()),
+        Some(_) => return fail(DocErrorKind::MissingText, "\"text\" is not a string".into()),
+        None => return fail(DocErrorKind::MissingText, "no \"text\" field".into()),
     };
     if text.len() > opts.max_article_bytes {
         return Input::Failed {
@@ -575,11 +575,11 @@ mod tests {
             Input::Failed { error, .. } => error.kind,
             Input::Article(_) => panic!("expected an error for {line:?}"),
         };
-        assert_eq!(kind(b"{\"id\": 1, \"text\": "), ErrorKind::MalformedJson);
-        assert_eq!(kind(b"[1, 2]"), ErrorKind::MalformedJson);
-        assert_eq!(kind(b"{\"id\": 1}"), ErrorKind::MissingText);
-        assert_eq!(kind(b"{\"id\": 1, \"text\": 5}"), ErrorKind::MissingText);
-        assert_eq!(kind(b"{\"text\": \"caf\xe9\"}"), ErrorKind::InvalidUtf8);
+        assert_eq!(kind(b"{\"id\": 1, \"text\": "), DocErrorKind::MalformedJson);
+        assert_eq!(kind(b"[1, 2]"), DocErrorKind::MalformedJson);
+        assert_eq!(kind(b"{\"id\": 1}"), DocErrorKind::MissingText);
+        assert_eq!(kind(b"{\"id\": 1, \"text\": 5}"), DocErrorKind::MissingText);
+        assert_eq!(kind(b"{\"text\": \"caf\xe9\"}"), DocErrorKind::InvalidUtf8);
     }
 
     #[test]
@@ -601,11 +601,11 @@ mod tests {
             (b.id, b.title, b.text, b.meta)
         );
         for (value, kind) in [
-            (serde_json::json!([1]), ErrorKind::MalformedJson),
-            (serde_json::json!({"id": "x"}), ErrorKind::MissingText),
+            (serde_json::json!([1]), DocErrorKind::MalformedJson),
+            (serde_json::json!({"id": "x"}), DocErrorKind::MissingText),
             (
                 serde_json::json!({"text": "123456789"}),
-                ErrorKind::TooLarge,
+                DocErrorKind::TooLarge,
             ),
         ] {
             match input_from_value(value, "body".into(), opts) {

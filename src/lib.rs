@@ -90,7 +90,7 @@ pub mod topics;
 #[cfg(feature = "html")]
 pub mod warc;
 
-pub use article::{Article, DocError, Input, Page};
+pub use article::{Article, DocError, DocErrorKind, Input, Page};
 pub use clean::{Boilerplate, BoilerplateKind, Cleaned};
 pub use config::{Config, ConfigError};
 pub use document::{Category, DocEntity, Document, Evidence, Mention, Tag, TopicScore};

@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use encoding_rs::{Encoding, UTF_8};
 
-use crate::article::{Article, DocError, ErrorKind, Page};
+use crate::article::{Article, DocError, DocErrorKind, Page};
 
 /// Bytes looked at for NUL (binary data) and for a `<meta charset>`: the HTML standard's
 /// prescan reads 1024 bytes; NUL is looked for as far as the text reader looks.
@@ -56,7 +56,7 @@ pub fn extract_into(article: &mut Article) -> Result<(), DocError> {
     let found = extract(&html, page.content_type.as_deref(), page.url.as_deref())?;
     if found.text.len() > page.max_text_bytes {
         return Err(DocError::new(
-            ErrorKind::TooLarge,
+            DocErrorKind::TooLarge,
             format!(
                 "the page's main text is {} bytes, over the article limit of {} bytes",
                 found.text.len(),
@@ -95,13 +95,13 @@ pub fn extract(
     url: Option<&str>,
 ) -> Result<Extracted, DocError> {
     if html.iter().all(u8::is_ascii_whitespace) {
-        return Err(DocError::new(ErrorKind::Empty, "the page is empty"));
+        return Err(DocError::new(DocErrorKind::Empty, "the page is empty"));
     }
     let source = decode(html, content_type, url)?;
     let depth = nesting_depth(source.as_bytes());
     if depth > MAX_NESTING {
         return Err(DocError::new(
-            ErrorKind::TooLarge,
+            DocErrorKind::TooLarge,
             format!(
                 "the page nests its elements about {depth} deep, over the limit of {MAX_NESTING}"
             ),
@@ -116,19 +116,19 @@ pub fn extract(
     let result = catch_unwind(AssertUnwindSafe(|| {
         rs_trafilatura::extract_with_options(&source, &options)
     }));
-    let no_text = || DocError::new(ErrorKind::Empty, "no main text found in the page");
+    let no_text = || DocError::new(DocErrorKind::Empty, "no main text found in the page");
     let result = match result {
         Ok(Ok(result)) => result,
         Ok(Err(rs_trafilatura::Error::NoContent)) => return Err(no_text()),
         Ok(Err(e)) => {
             return Err(DocError::new(
-                ErrorKind::Empty,
+                DocErrorKind::Empty,
                 format!("no main text found in the page ({e})"),
             ));
         }
         Err(_) => {
             return Err(DocError::new(
-                ErrorKind::Empty,
+                DocErrorKind::Empty,
                 "no main text found in the page (the extractor failed on it)",
             ));
         }
@@ -168,7 +168,7 @@ pub fn decode<'a>(
     }
     if html[..html.len().min(SNIFF_BYTES)].contains(&0) {
         return Err(DocError::new(
-            ErrorKind::Binary,
+            DocErrorKind::Binary,
             "looks like binary data (contains NUL bytes), not an HTML page",
         ));
     }
@@ -205,7 +205,7 @@ fn finish<'a>(
         let bad = text.chars().filter(|&c| c == '\u{FFFD}').count();
         if bad as f64 / total as f64 > MAX_REPLACEMENT_SHARE {
             return Err(DocError::new(
-                ErrorKind::InvalidUtf8,
+                DocErrorKind::InvalidUtf8,
                 format!(
                     "the page does not decode as {} (its declared or detected encoding): {bad} of {total} characters are invalid",
                     encoding.name()
@@ -445,14 +445,14 @@ mod tests {
     #[test]
     fn binary_and_undecodable_pages_are_refused() {
         let kind = |bytes: &[u8]| decode(bytes, None, None).unwrap_err().kind;
-        assert_eq!(kind(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), ErrorKind::Binary);
-        assert_eq!(kind(b"\x1f\x8b\x08\0\0\0\0\0"), ErrorKind::Binary);
+        assert_eq!(kind(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), DocErrorKind::Binary);
+        assert_eq!(kind(b"\x1f\x8b\x08\0\0\0\0\0"), DocErrorKind::Binary);
         // A UTF-8 byte order mark, then bytes that are not UTF-8: a BOM is final, so no
         // guess replaces it. (A declaration by header or meta tag the bytes do not fit gives
         // way to the detector's guess, which a single-byte encoding always fits.)
         let mut bad = b"\xEF\xBB\xBF<p>".to_vec();
         bad.extend(std::iter::repeat_n(0xFFu8, 200));
-        assert_eq!(kind(&bad), ErrorKind::InvalidUtf8);
+        assert_eq!(kind(&bad), DocErrorKind::InvalidUtf8);
         // One stray bad byte in a long page is replaced, not a refusal.
         let mut stray = b"\xEF\xBB\xBF".to_vec();
         stray.extend("<p>Fine text. </p>".repeat(20).bytes());

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::aggregate::Aggregator;
-use crate::article::{Article, DocError, ErrorKind, Input};
+use crate::article::{Article, DocError, DocErrorKind, Input};
 use crate::clean::clean;
 use crate::document::Document;
 use crate::entities::{EntityRecognizer, Mention};
@@ -41,7 +41,7 @@ pub fn prepare(#[allow(unused_mut)] mut article: Article) -> Result<Document, (S
         } else {
             "article text is only whitespace"
         };
-        return Err((article.id, DocError::new(ErrorKind::Empty, message)));
+        return Err((article.id, DocError::new(DocErrorKind::Empty, message)));
     }
     let mut cleaned = clean(&article.text);
     if let Some(page) = &article.page {
@@ -72,7 +72,7 @@ pub fn extract_only(input: Input) -> Outcome {
         Input::Article(mut article) => match crate::page::extract_into(&mut article) {
             Ok(()) if article.text.trim().is_empty() => Outcome::Failed {
                 id: article.id,
-                error: DocError::new(ErrorKind::Empty, "article text is empty"),
+                error: DocError::new(DocErrorKind::Empty, "article text is empty"),
             },
             Ok(()) => Outcome::Done(Box::new(Document {
                 article,
@@ -291,7 +291,7 @@ fn per_document<T: Default>(
             .map(|d| {
                 run(std::slice::from_ref(d))
                     .map(|mut v| v.pop().unwrap_or_default())
-                    .map_err(|e| DocError::new(ErrorKind::Model, format!("{stage}: {e:#}")))
+                    .map_err(|e| DocError::new(DocErrorKind::Model, format!("{stage}: {e:#}")))
             })
             .collect(),
     }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use flate2::bufread::GzDecoder;
 
-use crate::article::{Article, DocError, ErrorKind, Input, Page};
+use crate::article::{Article, DocError, DocErrorKind, Input, Page};
 use crate::ingest::ReadOptions;
 
 /// A WARC header block larger than this is corrupt (real ones are under 2 KB).
@@ -159,7 +159,7 @@ impl<R: BufRead> WarcReader<R> {
         }
         Step::Article(Input::Failed {
             id,
-            error: DocError::new(ErrorKind::Io, broken.message),
+            error: DocError::new(DocErrorKind::Io, broken.message),
         })
     }
 
@@ -346,7 +346,7 @@ impl<R: BufRead> WarcReader<R> {
 
 pub(crate) fn page_too_large(limit: usize) -> DocError {
     DocError::new(
-        ErrorKind::TooLarge,
+        DocErrorKind::TooLarge,
         format!("the page is over the page limit of {limit} bytes"),
     )
 }
@@ -371,7 +371,7 @@ fn http_payload(block: Vec<u8>, limit: usize, length: u64) -> Result<Payload, Do
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) | Err(_) => {
             return Err(DocError::new(
-                ErrorKind::Io,
+                DocErrorKind::Io,
                 "the WARC response does not hold a readable HTTP response header",
             ));
         }
@@ -411,7 +411,7 @@ fn http_payload(block: Vec<u8>, limit: usize, length: u64) -> Result<Payload, Do
     body.drain(..start);
     if chunked {
         body = dechunk(&body).ok_or_else(|| {
-            DocError::new(ErrorKind::Io, "the response's chunked body is malformed")
+            DocError::new(DocErrorKind::Io, "the response's chunked body is malformed")
         })?;
     }
     let body = match encoding.as_str() {
@@ -429,7 +429,7 @@ fn http_payload(block: Vec<u8>, limit: usize, length: u64) -> Result<Payload, Do
             };
             decoded.map_err(|e| {
                 DocError::new(
-                    ErrorKind::Io,
+                    DocErrorKind::Io,
                     format!("the response's {encoding} body does not decompress: {e}"),
                 )
             })?;
@@ -437,7 +437,7 @@ fn http_payload(block: Vec<u8>, limit: usize, length: u64) -> Result<Payload, Do
         }
         other => {
             return Err(DocError::new(
-                ErrorKind::Binary,
+                DocErrorKind::Binary,
                 format!("the response is compressed with {other}, which newstag does not read"),
             ));
         }

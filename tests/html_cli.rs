@@ -739,7 +739,7 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
                 "<p><b><i>".repeat(30_000),
             ] {
                 let e = newstag::page::extract(html.as_bytes(), None, None).unwrap_err();
-                assert_eq!(e.kind, newstag::article::ErrorKind::TooLarge, "{e:?}");
+                assert_eq!(e.kind, newstag::article::DocErrorKind::TooLarge, "{e:?}");
             }
             let para = PARAS.join(" ");
             let html = format!("{}<article><p>{para}</p>", "<div>".repeat(500));

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use newstag::article::ErrorKind as DocErrorKind;
+use newstag::article::DocErrorKind;
 use newstag::{
     Config, DocError, Error, ErrorKind, Input, Outcome, Pipeline, ReadOptions, Shape, Store,
     input_from_value, render,
@@ -80,17 +80,17 @@ fn py_error(py: Python<'_>, error: Error, offline: bool) -> PyErr {
             message.push_str("; offline=True forbids downloading it: load once without it");
         }
     }
-    let (err, kind_name) = match kind {
-        ErrorKind::ModelMissing => (ModelMissingError::new_err(message), "model_missing"),
-        ErrorKind::ModelCorrupt => (ModelCorruptError::new_err(message), "model_corrupt"),
-        ErrorKind::Network => (NetworkError::new_err(message), "network"),
-        ErrorKind::Config => (ConfigError::new_err(message), "config"),
-        ErrorKind::Input => (InputError::new_err(message), "input"),
-        _ => (NewstagError::new_err(message), "other"),
+    let err = match kind {
+        ErrorKind::ModelMissing => ModelMissingError::new_err(message),
+        ErrorKind::ModelCorrupt => ModelCorruptError::new_err(message),
+        ErrorKind::Network => NetworkError::new_err(message),
+        ErrorKind::Config => ConfigError::new_err(message),
+        ErrorKind::Input => InputError::new_err(message),
+        _ => NewstagError::new_err(message),
     };
     let value = err.value(py);
     // Attributes on a fresh exception object cannot fail but for memory; the message stands.
-    let _ = value.setattr("kind", kind_name);
+    let _ = value.setattr("kind", kind.as_str());
     let _ = value.setattr("model", model);
     err
 }

@@ -24,7 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::AppState;
 use super::batch::{Job, Rejected, Rendered};
 use super::page;
-use crate::article::{DocError, ErrorKind, Input};
+use crate::article::{DocError, DocErrorKind, Input};
 use crate::config::Config;
 use crate::emit::Shape;
 use crate::ingest::{ReadOptions, input_from_json, input_from_value};
@@ -104,12 +104,55 @@ pub struct ApiError {
     /// The article's id, when one article object failed before the pipeline (its error record,
     /// as a record that failed in the pipeline carries it).
     id: Option<String>,
-    kind: &'static str,
+    kind: ApiKind,
     message: String,
 }
 
+/// What an error body's `kind` says: the record error kind of the article that failed, or
+/// one of the API's own refusals (before or around any article).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiKind {
+    Record(DocErrorKind),
+    MalformedQuery,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    Overloaded,
+    ShuttingDown,
+    DeadlineExceeded,
+    Internal,
+}
+
+impl ApiKind {
+    /// The API's own kinds, in the order the OpenAPI document lists them after the record's.
+    pub(crate) const OWN: [ApiKind; 8] = [
+        ApiKind::MalformedQuery,
+        ApiKind::Unauthorized,
+        ApiKind::NotFound,
+        ApiKind::MethodNotAllowed,
+        ApiKind::Overloaded,
+        ApiKind::ShuttingDown,
+        ApiKind::DeadlineExceeded,
+        ApiKind::Internal,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ApiKind::Record(kind) => kind.as_str(),
+            ApiKind::MalformedQuery => "malformed_query",
+            ApiKind::Unauthorized => "unauthorized",
+            ApiKind::NotFound => "not_found",
+            ApiKind::MethodNotAllowed => "method_not_allowed",
+            ApiKind::Overloaded => "overloaded",
+            ApiKind::ShuttingDown => "shutting_down",
+            ApiKind::DeadlineExceeded => "deadline_exceeded",
+            ApiKind::Internal => "internal",
+        }
+    }
+}
+
 impl ApiError {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, kind: ApiKind, message: impl Into<String>) -> Self {
         ApiError {
             status,
             id: None,
@@ -121,7 +164,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let error = json!({"kind": self.kind, "message": self.message});
+        let error = json!({"kind": self.kind.as_str(), "message": self.message});
         let body = match self.id {
             Some(id) => json!({"id": id, "error": error}),
             None => json!({"error": error}),
@@ -145,25 +188,11 @@ impl IntoResponse for ApiError {
 const JSON: &str = "application/json";
 const NDJSON: &str = "application/x-ndjson";
 
-/// The record error kind's name (`malformed_json`, `missing_text`, ...).
-fn kind_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Io => "io",
-        ErrorKind::InvalidUtf8 => "invalid_utf8",
-        ErrorKind::Binary => "binary",
-        ErrorKind::MalformedJson => "malformed_json",
-        ErrorKind::MissingText => "missing_text",
-        ErrorKind::Empty => "empty",
-        ErrorKind::TooLarge => "too_large",
-        ErrorKind::Model => "model",
-    }
-}
-
 /// The status a lone article's error record is answered with.
-fn status_of(kind: ErrorKind) -> StatusCode {
+fn status_of(kind: DocErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::Model | ErrorKind::Io => StatusCode::INTERNAL_SERVER_ERROR,
+        DocErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        DocErrorKind::Model | DocErrorKind::Io => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -198,7 +227,7 @@ fn read_article(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
                 return Input::Failed {
                     id: default_id,
                     error: DocError::new(
-                        ErrorKind::MalformedJson,
+                        DocErrorKind::MalformedJson,
                         "\"id\" must be a string, a number or null",
                     ),
                 };
@@ -211,7 +240,7 @@ fn read_article(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
             return Input::Failed {
                 id,
                 error: DocError::new(
-                    ErrorKind::MalformedJson,
+                    DocErrorKind::MalformedJson,
                     "\"title\" must be a string or null",
                 ),
             };
@@ -231,7 +260,7 @@ fn parse_body(
     let too_many = |n: usize| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ApiKind::Record(DocErrorKind::TooLarge),
             format!("{n} articles in one request; at most {max} (--max-articles)"),
         )
     };
@@ -251,7 +280,7 @@ fn parse_body(
         if lines.is_empty() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "empty",
+                ApiKind::Record(DocErrorKind::Empty),
                 "the body has no article lines",
             ));
         }
@@ -268,7 +297,7 @@ fn parse_body(
     match first {
         None => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "empty",
+            ApiKind::Record(DocErrorKind::Empty),
             "the body is empty: send an article object, an array of them, or JSON Lines",
         )),
         Some(b'{') => match read_article(bytes, "1".into(), opts) {
@@ -276,7 +305,7 @@ fn parse_body(
                 id: Some(id),
                 ..ApiError::new(
                     status_of(error.kind),
-                    kind_name(error.kind),
+                    ApiKind::Record(error.kind),
                     error.message.replacen("line is", "body is", 1),
                 )
             }),
@@ -285,9 +314,9 @@ fn parse_body(
         Some(b'[') => {
             let values: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
                 let kind = if std::str::from_utf8(bytes).is_err() {
-                    "invalid_utf8"
+                    ApiKind::Record(DocErrorKind::InvalidUtf8)
                 } else {
-                    "malformed_json"
+                    ApiKind::Record(DocErrorKind::MalformedJson)
                 };
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -312,7 +341,7 @@ fn parse_body(
         }
         Some(_) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ApiKind::Record(DocErrorKind::MalformedJson),
             "the body must be an article object ({\"text\": ...}), an array of them, or JSON \
              Lines (Content-Type: application/x-ndjson)",
         )),
@@ -323,13 +352,13 @@ fn body_error(rejection: BytesRejection, max: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ApiKind::Record(DocErrorKind::TooLarge),
             format!("the body is over {max} bytes (--max-body-bytes)"),
         )
     } else {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "io",
+            ApiKind::Record(DocErrorKind::Io),
             format!("reading the body: {}", rejection.body_text()),
         )
     }
@@ -357,7 +386,7 @@ async fn tags(
             top = parse_top(value).ok_or_else(|| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
-                    "malformed_query",
+                    ApiKind::MalformedQuery,
                     "top must be a non-negative integer (decimal digits)",
                 )
             })?;
@@ -402,12 +431,12 @@ async fn run(
         .map_err(|rejected| match rejected {
             Rejected::Full => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
+                ApiKind::Overloaded,
                 "the queue is full (--queue); retry shortly",
             ),
             Rejected::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
+                ApiKind::ShuttingDown,
                 "the server is shutting down",
             ),
         })?;
@@ -419,21 +448,21 @@ async fn run(
         Ok(Ok(Err(failure))) => {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ApiKind::Internal,
                 failure.0,
             ));
         }
         Ok(Err(_)) => {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                ApiKind::Internal,
                 "the annotator stopped before answering",
             ));
         }
         Err(_) => {
             return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
-                "deadline_exceeded",
+                ApiKind::DeadlineExceeded,
                 format!(
                     "not answered within {} ms (--deadline-ms)",
                     state.options.deadline_ms
@@ -450,7 +479,7 @@ fn respond(layout: Layout, records: Vec<Rendered>) -> Response {
             let Some(record) = records.into_iter().next() else {
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    ApiKind::Internal,
                     "no record came back",
                 )
                 .into_response();
@@ -523,7 +552,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ApiKind::NotFound,
         "no such route (see /openapi.json)",
     )
 }
@@ -531,7 +560,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ApiKind::MethodNotAllowed,
         "this route does not take that method (see /openapi.json)",
     )
 }
@@ -569,13 +598,13 @@ async fn authenticate(
         }
         Some(_) => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ApiKind::Unauthorized,
             "wrong bearer token",
         )
         .into_response(),
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ApiKind::Unauthorized,
             "this server needs Authorization: Bearer TOKEN",
         )
         .into_response(),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use tokio::sync::oneshot;
 
-use crate::article::{ErrorKind, Input};
+use crate::article::{DocErrorKind, Input};
 use crate::emit::{Shape, render};
 use crate::pipeline::{Outcome, Pipeline};
 
@@ -49,7 +49,7 @@ pub struct Job {
 /// newline; `error` is its error kind when it is an error record.
 pub struct Rendered {
     pub json: Vec<u8>,
-    pub error: Option<ErrorKind>,
+    pub error: Option<DocErrorKind>,
 }
 
 /// The pipeline itself failed on a job (a bug, not bad input): the request gets a 500.
@@ -325,7 +325,7 @@ impl Worker {
                 })
                 .to_string()
                 .into_bytes(),
-                error: Some(ErrorKind::Model),
+                error: Some(DocErrorKind::Model),
             },
         }
     }

@@ -28,7 +28,7 @@ use crate::store::Store;
 
 /// The error kinds the OpenAPI document declares for error bodies (for the HTTP fuzz target).
 #[doc(hidden)]
-pub use openapi::ERROR_KINDS;
+pub use openapi::error_kinds;
 
 /// The environment variable that holds the bearer token when `--token-file` is not given.
 pub const TOKEN_ENV: &str = "NEWSTAG_TOKEN";

@@ -10,27 +10,20 @@
 
 use serde_json::{Map, Value, json};
 
+use super::api::ApiKind;
+use crate::article::DocErrorKind;
+
 const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
 
-/// Every error kind an API error body can carry: the record error kinds, then the API's own.
-pub const ERROR_KINDS: &[&str] = &[
-    "io",
-    "invalid_utf8",
-    "binary",
-    "malformed_json",
-    "missing_text",
-    "empty",
-    "too_large",
-    "model",
-    "malformed_query",
-    "unauthorized",
-    "not_found",
-    "method_not_allowed",
-    "overloaded",
-    "shutting_down",
-    "deadline_exceeded",
-    "internal",
-];
+/// Every error kind an API error body can carry: the record error kinds, then the API's own
+/// (each named once, by [`DocErrorKind::as_str`] and [`ApiKind::as_str`]).
+pub fn error_kinds() -> Vec<&'static str> {
+    DocErrorKind::ALL
+        .iter()
+        .map(|k| k.as_str())
+        .chain(ApiKind::OWN.iter().map(|k| k.as_str()))
+        .collect()
+}
 
 /// The record schema's definitions as OpenAPI components: `$defs/X` becomes
 /// `components/schemas/X` (references rewritten), and the record itself `Record`.
@@ -212,7 +205,7 @@ pub fn document(auth: bool) -> Value {
                 "error": {
                     "type": "object",
                     "required": ["kind", "message"],
-                    "properties": {"kind": {"enum": ERROR_KINDS}, "message": {"type": "string"}},
+                    "properties": {"kind": {"enum": error_kinds()}, "message": {"type": "string"}},
                     "additionalProperties": false
                 }
             },
