@@ -133,7 +133,7 @@ struct TagsArgs {
     #[arg(long)]
     json: bool,
     /// Show at most this many tags per article.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = crate::emit::DEFAULT_TOP_TAGS)]
     top: usize,
 }
 
@@ -418,9 +418,6 @@ fn with_model_flags(mut config: Config, args: &ModelArgs) -> Result<Config> {
         config.labels.clear();
     }
     if !args.label.is_empty() {
-        if args.label.iter().any(|l| l.trim().is_empty()) {
-            bail!("--label needs a non-empty text");
-        }
         config.labels = args.label.clone();
         config.topics = None;
     }

@@ -114,6 +114,16 @@ impl Config {
                 "topics (a topic file) and labels exclude each other".into(),
             ));
         }
+        if self.labels.iter().any(|l| l.trim().is_empty()) {
+            return Err(ConfigError("labels: a label is empty".into()));
+        }
+        // Every front end refuses zero the same way: a run of zero threads or of batches of
+        // nothing cannot be meant.
+        if self.threads == Some(0) || self.batch_size == 0 {
+            return Err(ConfigError(
+                "threads and batch_size must be at least 1".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -280,6 +290,18 @@ mod tests {
             Config {
                 topics: Some("t.toml".into()),
                 labels: vec!["Sport".into()],
+                ..Config::default()
+            },
+            Config {
+                labels: vec!["Sport".into(), " ".into()],
+                ..Config::default()
+            },
+            Config {
+                threads: Some(0),
+                ..Config::default()
+            },
+            Config {
+                batch_size: 0,
                 ..Config::default()
             },
         ];

@@ -170,6 +170,10 @@ fn boilerplate<'a>(doc: &'a Document, map: &CharOffsets) -> Vec<BoilerplateOut<'
         .collect()
 }
 
+/// Tags per article unless asked otherwise: `newstag tags`, the server's `/v1/tags` and
+/// Python's `Annotator.tags` all start from it.
+pub const DEFAULT_TOP_TAGS: usize = 15;
+
 /// Which record shape to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {

@@ -94,7 +94,7 @@ pub use article::{Article, DocError, DocErrorKind, Input, Page};
 pub use clean::{Boilerplate, BoilerplateKind, Cleaned};
 pub use config::{Config, ConfigError};
 pub use document::{Category, DocEntity, Document, Evidence, Mention, Tag, TopicScore};
-pub use emit::{RecordWriter, Shape, render, tags_table, to_json_line};
+pub use emit::{DEFAULT_TOP_TAGS, RecordWriter, Shape, render, tags_table, to_json_line};
 pub use entities::{AggregationStrategy, Precision};
 pub use error::{Error, ErrorKind};
 pub use ingest::{ReadOptions, Source, input_from_json, input_from_value, read_sources};

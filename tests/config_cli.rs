@@ -206,6 +206,43 @@ fn a_bad_config_file_is_a_usage_error() {
             "{name}: {stderr}"
         );
     }
+    for (name, text, says) in [
+        (
+            "label.toml",
+            "labels = [\"Sport\", \" \"]\n",
+            "a label is empty",
+        ),
+        ("batch.toml", "batch_size = 0\n", "at least 1"),
+    ] {
+        let file = dir.path().join(name);
+        fs::write(&file, text).unwrap();
+        let out = run(&["annotate", "-q", "--config", path(&file), &seed]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{name}"
+        );
+    }
+    // The same rules hold for flags: one Config::validate behind both.
+    for (flags, says) in [
+        (
+            &["--label", "Sport", "--label", " "][..],
+            "a label is empty",
+        ),
+        (&["--batch-size", "0"][..], "at least 1"),
+        (&["--threads", "0"][..], "at least 1"),
+    ] {
+        let mut args = vec!["annotate", "-q"];
+        args.extend_from_slice(flags);
+        args.push(&seed);
+        let out = run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert!(
+            stderr.starts_with("newstag: error: ") && stderr.contains(says),
+            "{flags:?}: {stderr}"
+        );
+    }
     let missing = dir.path().join("missing.toml");
     let out = run(&["tags", "--config", path(&missing), &seed]);
     assert_eq!(out.status.code(), Some(2));

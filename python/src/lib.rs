@@ -337,14 +337,6 @@ impl Annotator {
         config: Option<PathBuf>,
         store: Option<PathBuf>,
     ) -> PyResult<Self> {
-        if let Some(labels) = &labels
-            && labels.iter().any(|l| l.trim().is_empty())
-        {
-            return Err(config_error("labels: a label is empty"));
-        }
-        if threads == Some(0) || batch_size == Some(0) {
-            return Err(config_error("threads and batch_size must be at least 1"));
-        }
         // The options given, by the Config's field names, written over the config file (or
         // the defaults) and read back by Config's own Deserialize: a value is parsed (and
         // refused) exactly as a `--config` file's is.
@@ -452,7 +444,7 @@ impl Annotator {
 
     /// Ranked tag suggestions, as `newstag tags --json` prints them: `{"id", "tags"}` per item
     /// with at most `top` tags (the CLI's default, 15), or the item's error record.
-    #[pyo3(signature = (items, /, top = 15))]
+    #[pyo3(signature = (items, /, top = newstag::DEFAULT_TOP_TAGS))]
     fn tags(
         &self,
         py: Python<'_>,

@@ -26,6 +26,7 @@ use super::batch::{Job, Rejected, Rendered};
 use super::page;
 use crate::article::{DocError, DocErrorKind, Input};
 use crate::config::Config;
+use crate::emit::DEFAULT_TOP_TAGS;
 use crate::emit::Shape;
 use crate::ingest::{ReadOptions, input_from_json, input_from_value};
 use crate::pipeline::Pipeline;
@@ -33,10 +34,6 @@ use crate::profile::{self, TopicModel};
 use crate::store::{self, Store};
 use crate::topics::TopicSet;
 use crate::topics::iptc::Taxonomy;
-
-/// `newstag tags`'s default number of tags per article, and the server's when `?top=` is not
-/// given.
-const DEFAULT_TOP: usize = 15;
 
 /// The routes metrics are labelled with; anything else is `other`, so a client probing
 /// random paths cannot grow the metrics without bound.
@@ -380,7 +377,7 @@ async fn tags(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let mut top = DEFAULT_TOP;
+    let mut top = DEFAULT_TOP_TAGS;
     for pair in query.as_deref().unwrap_or("").split('&') {
         if let Some(value) = pair.strip_prefix("top=") {
             top = parse_top(value).ok_or_else(|| {

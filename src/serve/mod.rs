@@ -149,7 +149,7 @@ fn state(
     let batcher = batch::Batcher::start(
         Arc::new(pipeline),
         batch::Settings {
-            batch_size: config.batch_size.max(1),
+            batch_size: config.batch_size,
             wait: Duration::from_millis(options.batch_wait_ms),
             capacity: options.queue.max(1),
         },

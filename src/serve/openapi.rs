@@ -284,7 +284,7 @@ pub fn document(auth: bool) -> Value {
         "TagsRecord",
         auth,
     );
-    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 15}, "description": "Most tags per article: decimal digits; a number too large to count is every tag. Anything else is answered 400 (kind malformed_query)."}]);
+    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": crate::emit::DEFAULT_TOP_TAGS}, "description": "Most tags per article: decimal digits; a number too large to count is every tag. Anything else is answered 400 (kind malformed_query)."}]);
 
     let mut document = json!({
         "openapi": "3.1.0",
