@@ -14,7 +14,6 @@ use crate::article::{DocErrorKind, Input};
 use crate::config::Config;
 use crate::emit::{RecordWriter, Shape, render};
 use crate::entities::Precision;
-use crate::error::ErrorKind;
 use crate::ingest::{Source, read_sources};
 use crate::pipeline::{Outcome, Pipeline};
 use crate::profile::Profile;
@@ -358,20 +357,12 @@ fn load_pipeline(args: &ModelArgs, input: &InputArgs) -> Result<Option<(Config, 
     Ok(Some((config, pipeline)))
 }
 
-/// The library says what is wrong; the command line says what to type about it.
+/// The library says what is wrong and what to do about it ([`crate::Error::remedy`]).
 fn with_hint(error: crate::Error, config: &Config) -> anyhow::Error {
-    let hint = match (error.kind(), error.model()) {
-        (ErrorKind::ModelMissing | ErrorKind::ModelCorrupt, Some(name))
-            if store::spec(name).is_some() =>
-        {
-            format!(" (run: newstag models fetch {name})")
-        }
-        (ErrorKind::ModelMissing, Some(_)) if config.offline => {
-            "; --offline forbids downloading it: run once without --offline".to_string()
-        }
-        _ => return error.into(),
-    };
-    anyhow::anyhow!("{:#}{hint}", anyhow::Error::from(error))
+    match error.remedy(config.offline.then_some("--offline")) {
+        Some(hint) => anyhow::anyhow!("{:#}{hint}", anyhow::Error::from(error)),
+        None => error.into(),
+    }
 }
 
 /// The run's configuration: the `--config` file (or the defaults) with the flags given

@@ -86,6 +86,25 @@ impl Error {
         self.model.as_deref()
     }
 
+    /// What a user can do about the failure, when there is a known step, to append to the
+    /// message: fetch a store model that is missing or damaged, or lift the offline switch
+    /// (named as the front end names it: `--offline`, `offline=True`) that forbade a download
+    /// from the Hub. One wording for every front end.
+    pub fn remedy(&self, offline_switch: Option<&str>) -> Option<String> {
+        let model = self.model()?;
+        match self.kind {
+            ErrorKind::ModelMissing | ErrorKind::ModelCorrupt
+                if crate::store::spec(model).is_some() =>
+            {
+                Some(format!(" (run: newstag models fetch {model})"))
+            }
+            ErrorKind::ModelMissing => offline_switch.map(|switch| {
+                format!("; {switch} forbids downloading it: run once without {switch}")
+            }),
+            _ => None,
+        }
+    }
+
     /// The same failure, about `model`.
     pub fn for_model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
@@ -305,5 +324,27 @@ mod tests {
         let e = Error::from(DocError::new(DocErrorKind::Empty, "article text is empty"));
         assert_eq!(e.kind(), ErrorKind::Input);
         assert_eq!(e.to_string(), "article text is empty");
+    }
+
+    #[test]
+    fn the_remedy_is_the_same_for_every_front_end() {
+        let corrupt =
+            Error::new(ErrorKind::ModelCorrupt, "sha256 mismatch").for_model("en-core-web-sm");
+        assert_eq!(
+            corrupt.remedy(None).as_deref(),
+            Some(" (run: newstag models fetch en-core-web-sm)")
+        );
+        let hub = Error::new(ErrorKind::ModelMissing, "not cached").for_model("org/ner@main");
+        assert_eq!(hub.remedy(None), None);
+        assert_eq!(
+            hub.remedy(Some("--offline")).as_deref(),
+            Some("; --offline forbids downloading it: run once without --offline")
+        );
+        let network = Error::new(ErrorKind::Network, "refused").for_model("org/ner@main");
+        assert_eq!(network.remedy(Some("--offline")), None);
+        assert_eq!(
+            Error::new(ErrorKind::ModelMissing, "no model").remedy(Some("x")),
+            None
+        );
     }
 }

@@ -70,15 +70,9 @@ create_exception!(
 fn py_error(py: Python<'_>, error: Error, offline: bool) -> PyErr {
     let (kind, model) = (error.kind(), error.model().map(str::to_string));
     let mut message = format!("{error:#}");
-    // What to do about it, in the package's words (the CLI's name --offline).
-    if kind == ErrorKind::ModelMissing
-        && let Some(name) = &model
-    {
-        if newstag::store::spec(name).is_some() {
-            message.push_str(&format!(" (run: newstag models fetch {name})"));
-        } else if offline {
-            message.push_str("; offline=True forbids downloading it: load once without it");
-        }
+    // What to do about it, as the CLI says it, with the package's name for the switch.
+    if let Some(hint) = error.remedy(offline.then_some("offline=True")) {
+        message.push_str(&hint);
     }
     let err = match kind {
         ErrorKind::ModelMissing => ModelMissingError::new_err(message),
