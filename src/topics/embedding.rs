@@ -316,11 +316,6 @@ impl EmbeddingClassifier {
         })
     }
 
-    /// The zero-shot logit (no head) of a topic from its features.
-    fn shared_logit(&self, z: f32, z_sub: f32, cos: f32, cos_sub: f32) -> f32 {
-        self.calibration.zero_shot.logit(z, z_sub, cos, cos_sub)
-    }
-
     /// Scores `n` unit vectors (row-major) against every topic. `pattern_share[i][o]` is the
     /// pattern evidence of outside topic `o` for vector `i`, in [0, 1].
     fn score(&self, units: &[f32], n: usize, pattern_share: &[Vec<f32>]) -> Vec<Scored> {
@@ -342,7 +337,11 @@ impl EmbeddingClassifier {
                     }
                 }
                 let concept_logits: Vec<f32> = (0..c)
-                    .map(|k| self.shared_logit(z[k], z_sub[k], cos[k], cos_sub[k]))
+                    .map(|k| {
+                        self.calibration
+                            .zero_shot
+                            .logit(z[k], z_sub[k], cos[k], cos_sub[k])
+                    })
                     .collect();
                 let cal = &self.calibration;
                 let tops: Vec<f32> = self
@@ -363,14 +362,14 @@ impl EmbeddingClassifier {
                     .tree
                     .tops
                     .iter()
-                    .map(|&t| self.shared_logit(z[t], z[t], cos[t], cos[t]))
+                    .map(|&t| self.calibration.zero_shot.logit(z[t], z[t], cos[t], cos[t]))
                     .collect();
                 let reference = log_sum_exp(&own);
                 let outside = (0..no)
                     .map(|o| {
                         let (zo, co) = (oz[i * no + o], ocos[i * no + o]);
-                        let l =
-                            self.shared_logit(zo, zo, co, co) + PATTERN_LOGIT * pattern_share[i][o];
+                        let l = self.calibration.zero_shot.logit(zo, zo, co, co)
+                            + PATTERN_LOGIT * pattern_share[i][o];
                         sigmoid(l - reference)
                     })
                     .collect();
