@@ -1,26 +1,51 @@
 //! What a run does, decided: one [`Config`] holds every choice a run makes (profile, models,
-//! topics, rules, vocabulary, precision, threads, batch size), and [`Pipeline::load`] builds
-//! everything from it. The command line's flags map onto a `Config`; so can a server's or a
-//! Python package's own settings.
+//! topics, rules, vocabulary, precision, threads, batch size), and
+//! [`Pipeline::load`](crate::Pipeline::load) builds everything from it. A front end's own
+//! settings (the command line's flags, the Python package's keyword arguments) are
+//! [`Overrides`] written over a configuration file or the defaults by
+//! [`Config::with_overrides`], which validates the result: one merge and one set of checks for
+//! every front end.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregator, EntityRules, Vocabulary};
+use serde_json::{Map, Value};
+
 use crate::entities::{AggregationStrategy, Precision};
 pub use crate::error::ConfigError;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::ingest::ReadOptions;
-use crate::pipeline::Pipeline;
-use crate::profile::{self, NerModel, Profile, Setup, TopicModel};
-use crate::store::Store;
+use crate::profile::Profile;
 use crate::topics::TopicSet;
 
 /// Articles per batch when nothing says otherwise.
 pub const DEFAULT_BATCH_SIZE: usize = 64;
 /// Articles larger than this many bytes get a `too_large` record unless configured otherwise.
 pub const DEFAULT_MAX_ARTICLE_BYTES: usize = 1 << 20;
+
+/// Choices given beside a configuration, by [`Config`]'s field names (`"threshold"`,
+/// `"labels"`, ...): what [`Config::with_overrides`] writes over it. A choice not given leaves
+/// the configuration's.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides(Map<String, Value>);
+
+impl Overrides {
+    /// Sets `field` to `value` when there is one (`None`: not given).
+    pub fn set<T: Serialize>(&mut self, field: &str, value: Option<T>) -> &mut Self {
+        // Every type a field of `Config` holds serializes (paths go through `set_path`).
+        if let Some(value) = value.and_then(|v| serde_json::to_value(v).ok()) {
+            self.0.insert(field.to_string(), value);
+        }
+        self
+    }
+
+    /// Sets a file's path. serde refuses a path that is not UTF-8; its lossy text names no
+    /// file, so opening it fails with a name the user recognises.
+    pub fn set_path(&mut self, field: &str, path: Option<&Path>) -> &mut Self {
+        self.set(field, path.map(|p| p.to_string_lossy()))
+    }
+}
 
 /// Every choice a run makes. `Config::default()` is the fast profile with the shipped topics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +191,29 @@ impl Config {
         Ok(config)
     }
 
+    /// `self` (a file's configuration, or the defaults) with the choices a front end was given
+    /// written over it, validated. Each override is parsed by `Config`'s own deserializer, so a
+    /// value is read (and refused) exactly as a configuration file's is. A topic file and labels
+    /// exclude each other: the one given replaces whichever `self` chose.
+    pub fn with_overrides(&self, overrides: Overrides) -> Result<Config, ConfigError> {
+        let Overrides(given) = overrides;
+        let mut merged = match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => return Err(ConfigError("the configuration is not an object".into())),
+        };
+        if given.contains_key("topics") {
+            merged.remove("labels");
+        }
+        if given.contains_key("labels") {
+            merged.remove("topics");
+        }
+        merged.extend(given);
+        let config: Config = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
     /// The thread budget: `threads`, or every core.
     pub fn thread_count(&self) -> usize {
         self.threads
@@ -191,83 +239,6 @@ impl Config {
         } else {
             Ok(TopicSet::news())
         }
-    }
-}
-
-impl Pipeline {
-    /// Builds everything a run needs from `config`: its thread pool, topic set, entity rules,
-    /// vocabulary and models (fetched into `store` when missing, unless `offline`), each
-    /// loaded once. `log` hears about downloads.
-    ///
-    /// The error's [`ErrorKind`] says what failed: the configuration (a value, or a file it
-    /// names), a model missing or corrupt, the network.
-    pub fn load(
-        config: &Config,
-        store: &Store,
-        log: &mut dyn FnMut(&str),
-    ) -> Result<Pipeline, Error> {
-        config.validate()?;
-        let threads = config.thread_count();
-        let pool = thread_pool(threads)?;
-        let (topics, aggregator, (ner, topic_model)) = config
-            .resolve()
-            .map_err(|e| e.with_kind(ErrorKind::Config))?;
-        let setup = Setup {
-            ner,
-            topic_model,
-            aggregation: config.aggregation,
-            cascade: config.cascade,
-            topics,
-            threshold: config.threshold,
-            depth: config.depth,
-            offline: config.offline,
-            precision: config.precision,
-            threads,
-        };
-        let annotator = setup.load(store, aggregator, log)?;
-        Ok(Pipeline::new(Some(annotator), pool))
-    }
-
-    /// A pipeline that only cleans and segments (no model), on `config`'s threads.
-    pub fn segmenter(config: &Config) -> Result<Pipeline, Error> {
-        Ok(Pipeline::new(None, thread_pool(config.thread_count())?))
-    }
-}
-
-/// The run's own worker pool.
-fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Error::new(ErrorKind::Other, e))
-}
-
-impl Config {
-    /// What the configuration names, loaded: the topic set, the aggregation stage's rules and
-    /// vocabulary, and the models the profile and choices resolve to.
-    fn resolve(&self) -> Result<(TopicSet, Aggregator, (NerModel, TopicModel))> {
-        let config = self;
-        let topics = config.topic_set()?;
-        let aggregator = Aggregator {
-            rules: config
-                .entity_rules
-                .as_deref()
-                .map(EntityRules::from_file)
-                .transpose()?,
-            vocabulary: config
-                .vocabulary
-                .as_deref()
-                .map(Vocabulary::from_file)
-                .transpose()?,
-            vocabulary_only: config.vocabulary_only,
-            gazetteer: None,
-        };
-        let models = profile::choose(
-            config.profile,
-            config.ner.as_deref(),
-            config.topic_model.as_deref(),
-        )?;
-        Ok((topics, aggregator, models))
     }
 }
 

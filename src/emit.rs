@@ -1,8 +1,10 @@
 //! Emit: documents to JSON records with code point offsets, and the writer that prints them;
-//! [`parquet`] (the `parquet` feature) writes the same records as Parquet rows.
+//! [`parquet`] (the `parquet` feature) writes the same records as Parquet rows, and [`sink`]
+//! puts either into a stream or a file that a killed run never leaves lying.
 
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod sink;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -118,6 +118,23 @@ impl Error {
         self
     }
 
+    /// Whether this is, or was caused by, a write to a reader that went away (`| head`): for
+    /// a command line a normal end, not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut cause: Option<&(dyn StdError + 'static)> = Some(&*self.inner);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return io.kind() == std::io::ErrorKind::BrokenPipe;
+            }
+            // `source()` of an Error skips its own inner error: look inside.
+            cause = match e.downcast_ref::<Error>() {
+                Some(inner) => Some(&*inner.inner),
+                None => e.source(),
+            };
+        }
+        false
+    }
+
     /// This error under a message saying what was being done; kind and model stay.
     fn wrap(self, context: String) -> Self {
         let (kind, model) = (self.kind, self.model.clone());

@@ -92,7 +92,7 @@ pub mod warc;
 
 pub use article::{Article, DocError, DocErrorKind, Input, Page};
 pub use clean::{Boilerplate, BoilerplateKind, Cleaned};
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, Overrides};
 pub use document::{Category, DocEntity, Document, Evidence, Mention, Tag, TopicScore};
 pub use emit::{DEFAULT_TOP_TAGS, RecordWriter, Shape, render, tags_table, to_json_line};
 pub use entities::{AggregationStrategy, Precision};

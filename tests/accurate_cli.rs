@@ -133,8 +133,10 @@ fn local_transformer_models() {
     assert_ok(&out);
     let topics = records(&out)[0]["topics"].as_array().unwrap().clone();
     assert!(!topics.is_empty() && topics.len() <= 2, "{topics:?}");
+    // A value no aggregation has is a usage error, as a bad value in a --config file is.
     let out = run(&["annotate", "-q", "--aggregation", "mean", &seed()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mean"));
 }
 
 type Spans = HashSet<(u64, u64, String)>;

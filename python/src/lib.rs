@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use newstag::article::DocErrorKind;
 use newstag::{
-    Config, DocError, Error, ErrorKind, Input, Outcome, Pipeline, ReadOptions, Shape, Store,
-    input_from_value, render,
+    Config, DocError, Error, ErrorKind, Input, Outcome, Overrides, Pipeline, ReadOptions, Shape,
+    Store, input_from_value, render,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -332,53 +332,33 @@ impl Annotator {
         store: Option<PathBuf>,
     ) -> PyResult<Self> {
         // The options given, by the Config's field names, written over the config file (or
-        // the defaults) and read back by Config's own Deserialize: a value is parsed (and
-        // refused) exactly as a `--config` file's is.
-        let path = |p: PathBuf| Value::String(p.to_string_lossy().into_owned());
-        let mut given = Map::new();
-        let mut set = |field: &str, value: Option<Value>| {
-            if let Some(v) = value {
-                given.insert(field.to_string(), v);
-            }
-        };
-        set("profile", profile.map(Value::from));
-        set("ner", ner.map(Value::from));
-        set("topic_model", topic_model.map(Value::from));
-        set("topics", topics.map(path));
-        set("labels", labels.map(Value::from));
-        set("entity_rules", entity_rules.map(path));
-        set("vocabulary", vocabulary.map(path));
-        set("threads", threads.map(Value::from));
-        set("offline", offline.map(Value::from));
-        set("batch_size", batch_size.map(Value::from));
-        set("threshold", threshold.map(|t| Value::from(f64::from(t))));
-        set("depth", depth.map(Value::from));
-        set("aggregation", aggregation.map(Value::from));
-        set("precision", precision.map(Value::from));
-        set("cascade", cascade.map(Value::from));
-        set("vocabulary_only", vocabulary_only.map(Value::from));
-        set("max_article_bytes", max_article_bytes.map(Value::from));
+        // the defaults) by the core, which parses and checks them as a `--config` file's
+        // values and as the command line's flags.
+        let mut given = Overrides::default();
+        given
+            .set("profile", profile)
+            .set("ner", ner)
+            .set("topic_model", topic_model)
+            .set_path("topics", topics.as_deref())
+            .set("labels", labels)
+            .set_path("entity_rules", entity_rules.as_deref())
+            .set_path("vocabulary", vocabulary.as_deref())
+            .set("threads", threads)
+            .set("offline", offline)
+            .set("batch_size", batch_size)
+            .set("threshold", threshold)
+            .set("depth", depth)
+            .set("aggregation", aggregation)
+            .set("precision", precision)
+            .set("cascade", cascade)
+            .set("vocabulary_only", vocabulary_only)
+            .set("max_article_bytes", max_article_bytes);
         let base = match &config {
             Some(file) => Config::from_file(file).map_err(|e| config_error(e.0))?,
             None => Config::default(),
         };
-        let mut merged = match serde_json::to_value(&base) {
-            Ok(Value::Object(map)) => map,
-            _ => return Err(config_error("the configuration is not an object")),
-        };
-        // A topic file and labels exclude each other: the one given here replaces whichever
-        // the file chose (as a flag beside --config does).
-        if given.contains_key("topics") {
-            merged.remove("labels");
-        }
-        if given.contains_key("labels") {
-            merged.remove("topics");
-        }
-        merged.extend(given);
-        let config: Config = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| config_error(e.to_string()))?;
-        config
-            .validate()
+        let config = base
+            .with_overrides(given)
             .map_err(|e| py_error(py, Error::from(e), false))?;
         let pipeline = py
             .detach(|| {

@@ -10,6 +10,8 @@
 //! them side by side would put up to 2N threads to work on N cores; measured, it was no faster
 //! (docs/annotate.md, "Threads").
 
+mod load;
+
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
