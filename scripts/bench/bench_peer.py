@@ -69,7 +69,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 # The encoder and the IPTC reader are shared with the calibration's fit (scripts/lib/topiclib.py).
-from topiclib import Encoder, onnxruntime_run, read_taxonomy  # noqa: E402,F401
+from topiclib import Encoder, onnxruntime_run, read_taxonomy  # noqa: E402
 
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256

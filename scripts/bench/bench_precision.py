@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What lower precision would buy the fast profile, and what it would cost: MiniLM embeddings
-(tokenization, forward pass, pooling: the bulk of a fast-profile run; bench_peer.py's Encoder)
-of the sentences `newstag segment` finds, on
+(tokenization, forward pass, pooling: the bulk of a fast-profile run; topiclib's Encoder, as
+bench_peer.py runs it) of the sentences `newstag segment` finds, on
   * ONNX Runtime fp32, the torch.onnx export (what the Python peer runs) and newstag's fused graph;
   * OpenVINO fp32 and bf16 (bf16 runs on AMX or AVX512-BF16 where the CPU has them; ONNX
     Runtime's CPU provider has no bf16 arithmetic),
@@ -29,10 +29,12 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_peer import Encoder, TopicScorer, onnxruntime_run  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, HERE)
+from bench_peer import TopicScorer  # noqa: E402
+from topiclib import Encoder, onnxruntime_run  # noqa: E402
 TOPICS = os.path.join(ROOT, "models/topics/news.toml")
 BACKGROUND = os.path.join(ROOT, "models/topics/background.txt")
 

@@ -47,8 +47,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts" / "gen"))
-sys.dont_write_bytecode = True  # no scripts/__pycache__ from importing make_tiny_transformers
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+sys.dont_write_bytecode = True  # no scripts/lib/__pycache__ from importing transformerlib
 
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
@@ -66,8 +66,8 @@ from transformers import (  # noqa: E402
     pipeline,
 )
 
-# Shared with the parity fixtures' generator (importing it changes nothing it committed).
-import make_tiny_transformers as tiny  # noqa: E402
+# Shared with the parity fixtures' generator, scripts/gen/make_tiny_transformers.py.
+import transformerlib  # noqa: E402
 
 # Bump when anything below changes what is built; the cache is rebuilt when it differs.
 RECIPE = "3"
@@ -217,7 +217,7 @@ def deberta_tokenizer(lines):
 # --- models ----------------------------------------------------------------------------------
 
 def bert_base_ner_config():
-    id2label, label2id = tiny.labels(NER_LABELS)
+    id2label, label2id = transformerlib.labels(NER_LABELS)
     return BertConfig(
         vocab_size=BERT_VOCAB, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
         intermediate_size=3072, hidden_act="gelu", max_position_embeddings=MAX_LEN,
@@ -226,7 +226,7 @@ def bert_base_ner_config():
 
 
 def deberta_v3_base_nli_config():
-    id2label, label2id = tiny.labels(NLI_LABELS)
+    id2label, label2id = transformerlib.labels(NLI_LABELS)
     # microsoft/deberta-v3-base's config.json, with the NLI labels.
     return DebertaV2Config(
         vocab_size=DEBERTA_VOCAB, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -266,7 +266,7 @@ def export(model, tokenizer, d: Path, with_types, check_inputs, tolerance):
     """make_tiny_transformers.export's ONNX export (dynamo, opset 17, dynamic batch and
     sequence axes, one file), into `d`, checked against PyTorch on `check_inputs` (texts or
     text pairs) in batches of 8 with padding."""
-    wrapper = tiny.Logits(model, with_types).eval()
+    wrapper = transformerlib.Logits(model, with_types).eval()
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if with_types else [])
     enc = tokenizer(["a short example", "and a rather longer example sentence here"],
                     padding=True, return_tensors="pt")

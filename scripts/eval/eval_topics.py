@@ -18,10 +18,11 @@ Per source and subject (articles the source labels with that subject):
              (10 equal-width bins), where the source says yes or no on it;
 and per source: topics reported per article (top-level), articles with none.
 
-Leave-one-subject-out: the calibration refitted (scripts/gen/fit_topics.py's code, same data) with
-every label of one subject removed, so it is scored as a subject without labelled data; r@1 and
-r@3 of that subject on held-out articles. Leave-one-source-out: refitted without one source;
-every subject of that source on its held-out articles. These refits are scored in Python with
+Leave-one-subject-out: the calibration refitted (topiclib's Data.fit, what
+scripts/gen/fit_topics.py fits with; same data) with every label of one subject removed, so it
+is scored as a subject without labelled data; r@1 and r@3 of that subject on held-out articles.
+Leave-one-source-out: refitted without one source; every subject of that source on its
+held-out articles. These refits are scored in Python with
 the method of src/topics/embedding.rs (checked against newstag's scores here: the largest
 difference is printed).
 
@@ -42,9 +43,7 @@ from collections import defaultdict
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gen"))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
-import fit_topics  # noqa: E402
 import topiclib as tl  # noqa: E402
 
 LABELS = ["business", "entertainment", "politics", "sport", "technology"]
@@ -222,8 +221,8 @@ def per_label(arts, ranked, reported, names):
 
 
 def refits(args, arts, codes, names, scores, naive):
-    data = fit_topics.Data(args.newstag)
-    x = tl.doc_vectors(args.newstag, data.enc, arts, fit_topics.CACHE).astype(np.float64)
+    data = tl.Data(args.newstag)
+    x = tl.doc_vectors(args.newstag, data.enc, arts, tl.CACHE).astype(np.float64)
     f = data.tree.features(x)
     shipped = data.fit()
     p = tl.sigmoid(tl.logits(shipped, x, f))
@@ -238,7 +237,7 @@ def refits(args, arts, codes, names, scores, naive):
         sc = {a["id"]: dict(zip(codes, p[i])) for i, a in enumerate(arts)}
         return ranked, reported, sc
 
-    y_fit, _ = tl.targets(data.arts, codes, fit_topics.NEG_WEIGHT)
+    y_fit, _ = tl.targets(data.arts, codes, tl.NEG_WEIGHT)
     covered = [t for t in range(len(codes)) if y_fit[:, t].sum() > 0]
     print("\n### Leave one subject out (refitted without any label of the subject; held-out articles)\n")
     print("| subject | source | articles | r@1 | r@3 | recall | precision | naive r@1 | naive r@3 |\n|---|---|---|---|---|---|---|---|---|")

