@@ -1,7 +1,7 @@
 //! Single-thread throughput of the spaCy-port NER over the held-out fixture texts:
 //! `cargo run --release --example ner_bench [FIXTURE]` (model from the store; run
-//! `newstag models fetch` first). scripts/bench runs it beside Python spaCy.
-//! Words = non-whitespace tokens, the same count scripts/make_spacy_expected.py uses.
+//! `newstag models fetch` first). scripts/bench/bench runs it beside Python spaCy.
+//! Words = non-whitespace tokens, the same count scripts/gen/make_spacy_expected.py uses.
 
 use std::io::BufRead;
 use std::path::Path;

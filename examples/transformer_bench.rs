@@ -1,5 +1,5 @@
 //! Throughput of the transformer paths (token classification, NLI zero-shot) over a JSONL file
-//! of `{"text": ...}` lines, for scripts/bench_transformers:
+//! of `{"text": ...}` lines, for scripts/bench/bench_transformers:
 //!
 //! `cargo run --release --example transformer_bench -- ner|nli MODEL_DIR SENTENCES_JSONL
 //! [--labels a,b,c] [--threads N] [--runs 3] [--output OUT.jsonl]`

@@ -261,7 +261,7 @@ pub fn in_length_batches<T: Default + Clone>(
 const DEFAULT_MAX_LEN: usize = 512;
 
 /// Which export of a model to run. Hugging Face ONNX repositories (Optimum, Xenova) ship the
-/// int8 one as `model_quantized.onnx` beside `model.onnx`; `scripts/quantize.py` makes it for a
+/// int8 one as `model_quantized.onnx` beside `model.onnx`; `scripts/gen/quantize.py` makes it for a
 /// local directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -359,7 +359,7 @@ impl TransformerModel {
             .ok_or_else(|| match precision {
                 Precision::Fp32 => err!("{}: no {top} (nor {nested})", dir.display()),
                 Precision::Int8 => err!(
-                    "{}: no int8 export ({top} or {nested}); make one with `python3 scripts/quantize.py {}`",
+                    "{}: no int8 export ({top} or {nested}); make one with `python3 scripts/gen/quantize.py {}`",
                     dir.display(),
                     dir.display()
                 ),

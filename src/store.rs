@@ -104,7 +104,7 @@ pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
 
 /// all-MiniLM-L6-v2 sentence embeddings in fp32: the model's own safetensors weights, run through
 /// a weight-less ONNX graph from this repository (`models/onnx/all-minilm-l6-v2-fp32.onnx`, built
-/// with ONNX Runtime's fused kernels by `scripts/make_minilm_fused_graph.py`) whose initializers
+/// with ONNX Runtime's fused kernels by `scripts/gen/make_minilm_fused_graph.py`) whose initializers
 /// are ONNX external data pointing into `model.safetensors`, which ONNX Runtime resolves beside
 /// `model.onnx`.
 pub const MINILM_L6_V2_FP32: ModelSpec = ModelSpec {

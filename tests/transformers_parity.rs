@@ -1,6 +1,6 @@
 //! Parity of the transformer pipelines (token classification, NLI zero-shot) with Hugging Face
 //! transformers, on the tiny random-weight models of `fixtures/tiny/` and the outputs that
-//! `scripts/make_tiny_transformers.py` recorded from transformers' own pipelines.
+//! `scripts/gen/make_tiny_transformers.py` recorded from transformers' own pipelines.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 """What the tests share: the repository's fixtures, the CLI binary they are compared with, and
 nlp-corpus articles.
 
-The package under test is the installed wheel (scripts/test_python builds it and installs it in
+The package under test is the installed wheel (scripts/ci/test_python builds it and installs it in
 a fresh venv); the CLI is the repository's release build, ``target/release/newstag`` (or
 ``$NEWSTAG_CLI``). Both read models from the same store, so they run the same models.
 """

@@ -1,7 +1,7 @@
-"""nlp-corpus articles, made as scripts/bench makes them: the npm package nlp-corpus@4.4.0
+"""nlp-corpus articles, made as scripts/bench/bench makes them: the npm package nlp-corpus@4.4.0
 (cached as ``$XDG_CACHE_HOME/newstag-bench/nlp-corpus-4.4.0.tgz``, fetched with ``npm pack``
 when missing), consecutive groups of 20 of its sentences per article, ids ``nlp-corpus-N``.
-Shared by the Spark tests and scripts/bench_spark."""
+Shared by the Spark tests and scripts/bench/bench_spark."""
 
 from __future__ import annotations
 

@@ -183,7 +183,7 @@ pub(super) struct ModelArgs {
     #[arg(long)]
     pub(super) aggregation: Option<String>,
     /// Run the transformer models' int8 exports (`model_quantized.onnx`, as Hugging Face ONNX
-    /// repositories ship them and `scripts/quantize.py` makes them): 2-2.7x faster than fp32
+    /// repositories ship them and `scripts/gen/quantize.py` makes them): 2-2.7x faster than fp32
     /// on real-size models here, at an accuracy cost (docs/models.md and docs/benchmarks.md).
     #[arg(long, overrides_with = "no_int8")]
     int8: bool,

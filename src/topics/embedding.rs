@@ -1,5 +1,5 @@
 //! Topics by embedding similarity, over the IPTC Media Topics tree, with a calibration fitted on
-//! labelled news (`models/topics/iptc-calibration.json`, written by `scripts/fit_topics.py`).
+//! labelled news (`models/topics/iptc-calibration.json`, written by `scripts/gen/fit_topics.py`).
 //!
 //! Scoring, in full (all of it deterministic):
 //! 1. Every sentence and the title are embedded; the document vector `d` is their normalised
@@ -48,7 +48,7 @@ use crate::runtime::softmax;
 
 /// Background sentences for the per-prototype baselines, shipped with the topic sets.
 const BACKGROUND: &str = include_str!("../../models/topics/background.txt");
-/// The fitted calibration (see the module comment and `scripts/fit_topics.py`).
+/// The fitted calibration (see the module comment and `scripts/gen/fit_topics.py`).
 pub const CALIBRATION: &str = include_str!("../../models/topics/iptc-calibration.json");
 
 /// A concept found below a reported top-level topic is reported when its score (the topic's
@@ -77,7 +77,7 @@ const MAX_EVIDENCE: usize = 5;
 /// Concepts reported below a top-level topic go no deeper than this unless asked.
 pub const DEFAULT_DEPTH: usize = 6;
 
-/// What `scripts/fit_topics.py` writes.
+/// What `scripts/gen/fit_topics.py` writes.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Calibration {
     pub fitted: String,

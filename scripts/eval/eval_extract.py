@@ -1,0 +1,148 @@
+"""Main-text extraction measured: newstag's (`newstag extract`) against trafilatura's on a set
+of pages in the shape of ../shared/data/html-extraction-dev.jsonl.gz (one JSON object a line:
+`{"url", "html", "with": [...], "without": [...], "title"?, "date"?}`).
+
+Prints, for each extractor: the share of `with` passages kept (found in the extracted text),
+the share of `without` passages dropped (not found in it), title and date accuracy over the
+pages that state them, and pages per second on one core. Run through scripts/eval/eval_extract,
+which builds newstag and makes the venv with trafilatura.
+
+    python scripts/eval/eval_extract.py NEWSTAG_BINARY PAGES.jsonl[.gz]
+"""
+
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def norm(s):
+    """Passages and texts compared as trafilatura's own evaluation compares them: whitespace
+    runs folded to one space (extractors differ in line breaks, not in words)."""
+    return re.sub(r"\s+", " ", s or "").strip()
+
+
+def norm_title(s):
+    return norm(s).casefold()
+
+
+def load(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def score(pages, outputs):
+    """outputs[i]: {"text", "title", "date"} for pages[i] (None fields when absent)."""
+    kept = total_with = dropped = total_without = 0
+    title_right = title_total = date_right = date_total = 0
+    for page, out in zip(pages, outputs):
+        text = norm(out.get("text"))
+        for passage in page.get("with", []):
+            total_with += 1
+            kept += norm(passage) in text
+        for passage in page.get("without", []):
+            total_without += 1
+            dropped += norm(passage) not in text
+        if page.get("title"):
+            title_total += 1
+            title_right += norm_title(out.get("title")) == norm_title(page["title"])
+        if page.get("date"):
+            date_total += 1
+            date_right += (out.get("date") or "")[:10] == page["date"][:10]
+    return {
+        "kept": kept / max(total_with, 1),
+        "dropped": dropped / max(total_without, 1),
+        "title": (title_right, title_total),
+        "date": (date_right, date_total),
+        "passages": (total_with, total_without),
+    }
+
+
+def run_newstag(binary, pages):
+    """`newstag extract --threads 1` over the pages as one JSONL file; wall time of the run
+    (process start and the JSON reading included)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "pages.jsonl")
+        with open(src, "w", encoding="utf-8") as f:
+            for i, page in enumerate(pages):
+                f.write(json.dumps({"id": str(i), "url": page.get("url"), "html": page["html"]}) + "\n")
+        start = time.perf_counter()
+        done = subprocess.run(
+            [binary, "extract", "--threads", "1", "-q", src],
+            capture_output=True,
+            check=False,
+        )
+        elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 3):
+        sys.exit(f"newstag extract failed ({done.returncode}): {done.stderr.decode()}")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == len(pages), "one record per page"
+    outputs = []
+    for rec in records:
+        outputs.append(
+            {"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("published")}
+        )
+    failed = sum("error" in r for r in records)
+    return outputs, elapsed, failed
+
+
+def run_trafilatura(pages):
+    """trafilatura.extract with its metadata, comments left out (as newstag leaves them out,
+    and as trafilatura's own evaluation runs it), in this process (one core)."""
+    import trafilatura
+
+    outputs = []
+    failed = 0
+    start = time.perf_counter()
+    for page in pages:
+        found = trafilatura.extract(
+            page["html"],
+            url=page.get("url"),
+            output_format="json",
+            with_metadata=True,
+            include_comments=False,
+        )
+        if found is None:
+            failed += 1
+            outputs.append({"text": "", "title": None, "date": None})
+            continue
+        rec = json.loads(found)
+        outputs.append({"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("date")})
+    elapsed = time.perf_counter() - start
+    return outputs, elapsed, failed
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    binary, path = sys.argv[1], sys.argv[2]
+    pages = load(path)
+    import trafilatura
+
+    rows = []
+    for name, (outputs, elapsed, failed) in [
+        ("newstag extract", run_newstag(binary, pages)),
+        (f"trafilatura {trafilatura.__version__}", run_trafilatura(pages)),
+    ]:
+        s = score(pages, outputs)
+        rows.append((name, s, len(pages) / elapsed, failed))
+    with_n, without_n = rows[0][1]["passages"]
+    print(f"{len(pages)} pages, {with_n} `with` and {without_n} `without` passages ({os.path.basename(path)})")
+    print()
+    print("| extractor | `with` kept | `without` dropped | title right | date right | no text | pages/s (1 core) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, s, speed, failed in rows:
+        (tr, tt), (dr, dt) = s["title"], s["date"]
+        print(
+            f"| {name} | {100 * s['kept']:.1f}% | {100 * s['dropped']:.1f}% | "
+            f"{tr}/{tt} | {dr}/{dt} | {failed} | {speed:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
