@@ -13,14 +13,11 @@ use std::ops::Range;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::aggregate::{DocEntity, Tag};
 use crate::article::DocError;
 use crate::clean::BoilerplateKind;
-use crate::document::Document;
-use crate::entities::Category;
+use crate::document::{Category, DocEntity, Document, Tag, TopicScore};
 use crate::offsets::CharOffsets;
 use crate::pipeline::Outcome;
-use crate::topics::TopicScore;
 
 #[derive(Serialize)]
 pub struct SpanOut<'a> {

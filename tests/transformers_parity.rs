@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use newstag::Category;
 use newstag::article::Article;
-use newstag::entities::{AggregationStrategy, Category, EntityRecognizer, TokenClassifier};
+use newstag::entities::{AggregationStrategy, EntityRecognizer, TokenClassifier};
 use newstag::runtime::Runtime;
 use newstag::store::{ONNXRUNTIME_LIB, Store};
 use newstag::topics::nli::NliClassifier;

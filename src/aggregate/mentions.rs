@@ -25,7 +25,8 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use super::names::normalize_name;
-use crate::entities::{Category, Mention, sentence_of};
+use crate::document::{Category, Mention};
+use crate::entities::sentence_of;
 use crate::places::{Gazetteer, PlaceKind};
 
 /// Characters that join the parts of a compound: hyphen-minus, en dash, hyphen, non-breaking

@@ -8,11 +8,9 @@ pub mod rules;
 pub mod tags;
 pub mod vocabulary;
 
-use crate::document::Document;
-use crate::entities::Category;
+use crate::document::{Category, DocEntity, Document};
 use crate::places::Gazetteer;
 
-pub use crate::document::{DocEntity, Tag};
 pub use group::{credit_capitals, group_mentions};
 pub use names::normalize_name;
 pub use rules::EntityRules;

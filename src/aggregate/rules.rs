@@ -19,7 +19,8 @@ use crate::error::{Context, Result, bail};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::entities::{Category, Mention, sentence_of};
+use crate::document::{Category, Mention};
+use crate::entities::sentence_of;
 
 #[derive(Debug, Clone)]
 pub struct EntityRules {

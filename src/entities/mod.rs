@@ -4,9 +4,8 @@
 pub mod spacy_sm;
 pub mod transformer;
 
-use crate::document::Document;
+use crate::document::{Document, Mention};
 
-pub use crate::document::{Category, Mention};
 pub use crate::runtime::Precision;
 pub use spacy_sm::SmRecognizer;
 pub use transformer::{AggregationStrategy, TokenClassifier};

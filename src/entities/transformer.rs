@@ -34,8 +34,8 @@ use crate::error::{Context, Result, bail, err};
 use ndarray::Array2;
 use tokenizers::{Encoding, PostProcessor, TruncationDirection};
 
-use super::{Category, EntityRecognizer, Mention};
-use crate::document::Document;
+use super::EntityRecognizer;
+use crate::document::{Category, Document, Mention};
 use crate::runtime::{Precision, Runtime, TransformerModel, softmax};
 
 /// How token predictions become entities: transformers' `aggregation_strategy`, less `none`.

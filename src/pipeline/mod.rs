@@ -19,10 +19,10 @@ use rayon::prelude::*;
 use crate::aggregate::Aggregator;
 use crate::article::{Article, DocError, DocErrorKind, Input};
 use crate::clean::clean;
-use crate::document::Document;
-use crate::entities::{EntityRecognizer, Mention};
+use crate::document::{Document, Mention, TopicScore};
+use crate::entities::EntityRecognizer;
 use crate::segment::segment;
-use crate::topics::{TopicClassifier, TopicScore};
+use crate::topics::TopicClassifier;
 
 /// What came out for one input: a document, or the error record that replaces it.
 pub enum Outcome {

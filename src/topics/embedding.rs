@@ -39,10 +39,8 @@ use crate::error::{Context, Result, err};
 use serde::Deserialize;
 
 use super::iptc::Taxonomy;
-use super::{
-    Evidence, LABEL_TEMPLATE, Topic, TopicClassifier, TopicScore, TopicSet, round4, sort_topics,
-};
-use crate::document::Document;
+use super::{LABEL_TEMPLATE, Topic, TopicClassifier, TopicSet, round4, sort_topics};
+use crate::document::{Document, Evidence, TopicScore};
 use crate::encoder::{SentenceEncoder, dot, normalize};
 use crate::runtime::softmax;
 

@@ -9,8 +9,7 @@ mod set;
 
 pub use set::LABEL_TEMPLATE;
 
-use crate::document::Document;
-pub use crate::document::{Evidence, TopicScore};
+use crate::document::{Document, Evidence, TopicScore};
 
 pub use embedding::EmbeddingClassifier;
 pub use nli::NliClassifier;

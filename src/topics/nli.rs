@@ -38,8 +38,8 @@ use std::path::Path;
 use crate::error::{Result, err};
 use tokenizers::Encoding;
 
-use super::{TopicClassifier, TopicScore, TopicSet, sort_topics, topic_score};
-use crate::document::Document;
+use super::{TopicClassifier, TopicSet, sort_topics, topic_score};
+use crate::document::{Document, TopicScore};
 use crate::runtime::{Precision, Runtime, TransformerModel, softmax};
 
 /// The hypothesis, with `{}` (or `{label}`) for the label.
