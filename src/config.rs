@@ -282,6 +282,59 @@ mod tests {
     }
 
     #[test]
+    fn overrides() {
+        let file = Config {
+            topics: Some("desk.toml".into()),
+            threshold: Some(0.4),
+            batch_size: 8,
+            ..Config::default()
+        };
+        // Nothing given: the file's configuration as it was.
+        assert_eq!(file.with_overrides(Overrides::default()).unwrap(), file);
+        let mut given = Overrides::default();
+        given
+            .set("labels", Some(["Sport", "Trade"]))
+            .set("threshold", Some(0.2f32))
+            .set("aggregation", Some("max"))
+            .set::<usize>("threads", None);
+        let merged = file.with_overrides(given).unwrap();
+        assert_eq!(
+            merged,
+            Config {
+                // Labels replace the file's topic set: the two exclude each other.
+                topics: None,
+                labels: vec!["Sport".into(), "Trade".into()],
+                threshold: Some(0.2),
+                aggregation: AggregationStrategy::Max,
+                batch_size: 8,
+                ..Config::default()
+            }
+        );
+        let mut topics = Overrides::default();
+        topics.set_path("topics", Some(Path::new("other.toml")));
+        let back = merged.with_overrides(topics).unwrap();
+        assert_eq!(
+            (back.topics, back.labels),
+            (Some(PathBuf::from("other.toml")), vec![])
+        );
+        // Refused as a file's value is: parsed by the same deserializer, checked by validate.
+        for (field, value, says) in [
+            ("aggregation", "mean", "unknown aggregation"),
+            ("profile", "quick", "quick"),
+            ("threshold", "1.5", "threshold must be in [0, 1]"),
+            ("batch_size", "0", "at least 1"),
+            ("treshold", "0.2", "treshold"),
+        ] {
+            let value: serde_json::Value =
+                serde_json::from_str(value).unwrap_or_else(|_| value.into());
+            let mut given = Overrides::default();
+            given.set(field, Some(value));
+            let e = Config::default().with_overrides(given).unwrap_err().0;
+            assert!(e.contains(says), "{field}: {e}");
+        }
+    }
+
+    #[test]
     fn files() {
         let dir = tempfile::tempdir().unwrap();
         let toml_path = dir.path().join("run.toml");
