@@ -46,7 +46,9 @@
 //! gazetteer); under them `runtime` (the shared ONNX Runtime), `encoder` (sentence
 //! embeddings), `hub` (Hugging Face Hub downloads), `profile` (which models a configuration
 //! resolves to) and `offsets` (byte to code point offsets). Those the tests and benchmarks
-//! reach are public but hidden from these docs; their APIs may change. The command line
+//! reach are public but hidden from these docs; their APIs may change. The checks the
+//! property tests and fuzz targets share (`invariants`) exist only with the `invariants`
+//! feature, which the tests turn on: no build a user makes carries them. The command line
 //! (`cli`) is on top, behind the default `cli` feature: without it the library builds with
 //! neither clap, indicatif nor anyhow. The HTTP service (`serve`, `newstag serve`) is behind
 //! the default `serve` feature, the only one that brings in tokio and axum.
@@ -68,6 +70,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod hub;
 pub mod ingest;
+#[cfg(feature = "invariants")]
 #[doc(hidden)]
 pub mod invariants;
 pub(crate) mod offsets;
