@@ -41,17 +41,18 @@
 //!
 //! The stages, in data-flow order, are the library's own: `clean` (dateline and boilerplate),
 //! `segment` (sentences), `entities` (names: the spaCy port in `entities::spacy_sm`, transformer
-//! token classification), `topics` (embedding similarity over IPTC Media Topics, NLI
-//! zero-shot), `aggregate` (document entities, rules, vocabulary and tags), `places` (the
-//! gazetteer); under them `runtime` (the shared ONNX Runtime), `encoder` (sentence
-//! embeddings), `hub` (Hugging Face Hub downloads), `profile` (which models a configuration
-//! resolves to) and `offsets` (byte to code point offsets). Those the tests and benchmarks
-//! reach are public but hidden from these docs; their APIs may change. The checks the
-//! property tests and fuzz targets share (`invariants`) exist only with the `invariants`
-//! feature, which the tests turn on: no build a user makes carries them. The command line
-//! (`cli`) is on top, behind the default `cli` feature: without it the library builds with
-//! neither clap, indicatif nor anyhow. The HTTP service (`serve`, `newstag serve`) is behind
-//! the default `serve` feature, the only one that brings in tokio and axum.
+//! token classification), `topics` (embedding similarity over IPTC Media Topics with its sentence
+//! encoder `topics::encoder`, NLI zero-shot), `aggregate` (document entities, rules, vocabulary and
+//! tags), `places` (the gazetteer); under them the model infrastructure, in one folder
+//! (`src/models/`) but at the crate root's paths: `store`, `runtime` (the shared ONNX Runtime) and
+//! `hub` (Hugging Face Hub downloads); then `profile` (which models a configuration resolves to)
+//! and `offsets` (byte to code point offsets). Those the tests and benchmarks reach are public but
+//! hidden from these docs; their APIs may change. The checks the property tests and fuzz targets
+//! share (`invariants`) exist only with the `invariants` feature, which the tests turn on: no
+//! build a user makes carries them. The command line (`cli`) is on top, behind the default `cli`
+//! feature: without it the library builds with neither clap, indicatif nor anyhow.
+//! The HTTP service (`serve`, `newstag serve`) is behind the default `serve` feature, the only one
+//! that brings in tokio and axum.
 
 pub(crate) mod aggregate;
 pub mod article;
@@ -63,16 +64,18 @@ pub mod config;
 pub mod document;
 pub mod emit;
 #[doc(hidden)]
-pub mod encoder;
-#[doc(hidden)]
 pub mod entities;
 pub mod error;
-#[doc(hidden)]
-pub mod hub;
 pub mod ingest;
 #[cfg(feature = "invariants")]
 #[doc(hidden)]
 pub mod invariants;
+// Model infrastructure lives in one folder; its modules keep their paths at the crate root
+// (`newstag::store::Store` is public API, tests and benchmarks reach the other two).
+mod models;
+pub use models::store;
+#[doc(hidden)]
+pub use models::{hub, runtime};
 pub(crate) mod offsets;
 #[cfg(feature = "html")]
 pub mod page;
@@ -82,12 +85,9 @@ pub mod places;
 pub(crate) mod profile;
 pub mod resume;
 #[doc(hidden)]
-pub mod runtime;
-#[doc(hidden)]
 pub mod segment;
 #[cfg(feature = "serve")]
 pub mod serve;
-pub mod store;
 #[doc(hidden)]
 pub mod topics;
 #[cfg(feature = "html")]

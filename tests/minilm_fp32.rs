@@ -8,9 +8,9 @@
 
 mod common;
 
-use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_FP32, MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
+use newstag::topics::encoder::{SentenceEncoder, dot};
 
 /// Lowest cosine to sentence-transformers any fixture text may have: the same weights and
 /// arithmetic, so only float summation order and the fixture's rounding separate them.

@@ -14,9 +14,9 @@
 
 mod common;
 
-use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};
+use newstag::topics::encoder::{SentenceEncoder, dot};
 
 /// Lowest cosine to fp32 any fixture text may have.
 const MIN_COSINE: f32 = 0.9985;

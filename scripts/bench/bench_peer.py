@@ -31,7 +31,7 @@ What it does, per run (everything is inside the timed process, as for newstag):
     excluded since entities need none of them) over each article text, and records the
     entities as [start, end, label] with code point offsets;
   * embeds all sentences (and titles) in batches sorted by token length (newstag's budget,
-    src/runtime.rs: 512 padded tokens, at most 16 per batch, which is faster here too than
+    src/models/runtime.rs: 512 padded tokens, at most 16 per batch, which is faster here too than
     larger batches), mean-pools with the attention mask, L2-normalises;
   * scores topics as src/topics/embedding.rs does (its module comment has the method): the
     document vector is the normalised mean of the unit vectors; against every prototype (one

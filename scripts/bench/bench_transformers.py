@@ -636,7 +636,7 @@ def main():
     print(f"- timing: in-process, after loading; one warm-up pass, then the median of "
           f"{args.runs} passes over all inputs (batch_size=1 rows: one pass, after the others). "
           "transformers: pipeline(list, batch_size=B); newstag: one predict / classify_pairs "
-          "call (length-sorted batches of up to 512 padded tokens, 16 inputs: src/runtime.rs). Ratios: sequences/s "
+          "call (length-sorted batches of up to 512 padded tokens, 16 inputs: src/models/runtime.rs). Ratios: sequences/s "
           "against the fastest transformers row of the same path")
     print(f"- other processes on this machine during the timing: NER section "
           f"{others(snap_ner, snap_nli)}, NLI section {others(snap_nli, snap_end)} (from "

@@ -51,7 +51,7 @@ normalised embeddings of the fixtures/minilm/expected.json texts against sentenc
 last_hidden_state against it (max abs diff < 1e-4).
 
 A regenerated graph changes its sha256: update MINILM_L6_V2_FP32's `model.onnx` entry in
-src/store.rs (`sha256sum models/onnx/all-minilm-l6-v2-fp32.onnx`).
+src/models/store.rs (`sha256sum models/onnx/all-minilm-l6-v2-fp32.onnx`).
 """
 
 import argparse
@@ -192,7 +192,7 @@ class Builder:
                                            dims + [HIDDEN])],
             initializer=self.initializers)
         # The producer name is the script's path before scripts/ had folders: the committed
-        # graph carries it and src/store.rs pins that file's sha256, so a rerun must write it.
+        # graph carries it and src/models/store.rs pins that file's sha256, so a rerun must write it.
         model = helper.make_model(graph, producer_name="newstag scripts/make_minilm_fused_graph.py",
                                   opset_imports=[helper.make_opsetid("", 17),
                                                  helper.make_opsetid("com.microsoft", 1)])
@@ -245,7 +245,7 @@ def check(root, graph_path, st_path, tokenizer_path):
 
 
 def default_model_dir():
-    """The model's directory in newstag's store (src/store.rs: $NEWSTAG_HOME, else
+    """The model's directory in newstag's store (src/models/store.rs: $NEWSTAG_HOME, else
     $XDG_CACHE_HOME/newstag, else ~/.cache/newstag)."""
     store = os.environ.get("NEWSTAG_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newstag")

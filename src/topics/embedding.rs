@@ -38,10 +38,10 @@ use std::sync::Arc;
 use crate::error::{Context, Result, err};
 use serde::Deserialize;
 
+use super::encoder::{SentenceEncoder, dot, normalize};
 use super::iptc::Taxonomy;
 use super::{LABEL_TEMPLATE, Topic, TopicClassifier, TopicSet, round4, sort_topics};
 use crate::document::{Document, Evidence, TopicScore};
-use crate::encoder::{SentenceEncoder, dot, normalize};
 use crate::runtime::softmax;
 
 /// Background sentences for the per-prototype baselines, shipped with the topic sets.

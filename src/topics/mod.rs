@@ -3,6 +3,7 @@
 //! Topics tree with a fitted calibration (`embedding`), and NLI zero-shot (`nli`).
 
 pub mod embedding;
+pub mod encoder;
 pub mod iptc;
 pub mod nli;
 mod set;

@@ -117,7 +117,9 @@ pub const MINILM_L6_V2_FP32: ModelSpec = ModelSpec {
             member: "",
             name: "model.onnx",
             sha256: "9f04dfa64d13c15fe66c604de9c79f085425916ea69145bf5af0a2803a257f76",
-            embedded: Some(include_bytes!("../models/onnx/all-minilm-l6-v2-fp32.onnx")),
+            embedded: Some(include_bytes!(
+                "../../models/onnx/all-minilm-l6-v2-fp32.onnx"
+            )),
         },
         ModelFile {
             package: MINILM_ST,
