@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use strum::{IntoStaticStr, VariantArray};
 
 /// One input document: an id, optional title, the text every offset refers to, and whatever
 /// else the input carried, passed through untouched.
@@ -65,8 +66,10 @@ pub struct DocError {
 
 /// The kinds of [`DocError`]: why one article has no annotations. (The library's own
 /// [`crate::ErrorKind`] says why a run, a load or a call failed.)
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+///
+/// Every kind, in the order the API's documents list them: [`VariantArray::VARIANTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DocErrorKind {
     /// A path that could not be read (missing, permission, a read error mid-file).
     Io,
@@ -85,31 +88,16 @@ pub enum DocErrorKind {
 }
 
 impl DocErrorKind {
-    /// Every kind, in the order the API's documents list them.
-    pub const ALL: [DocErrorKind; 8] = [
-        DocErrorKind::Io,
-        DocErrorKind::InvalidUtf8,
-        DocErrorKind::Binary,
-        DocErrorKind::MalformedJson,
-        DocErrorKind::MissingText,
-        DocErrorKind::Empty,
-        DocErrorKind::TooLarge,
-        DocErrorKind::Model,
-    ];
-
-    /// The name a record's `error.kind` carries (`malformed_json`, ...): the one place it is
-    /// written; the serde name is checked against it by a test.
+    /// The name a record's `error.kind` carries (`malformed_json`, ...), derived from the
+    /// variant's: the one spelling, which serialization uses too.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DocErrorKind::Io => "io",
-            DocErrorKind::InvalidUtf8 => "invalid_utf8",
-            DocErrorKind::Binary => "binary",
-            DocErrorKind::MalformedJson => "malformed_json",
-            DocErrorKind::MissingText => "missing_text",
-            DocErrorKind::Empty => "empty",
-            DocErrorKind::TooLarge => "too_large",
-            DocErrorKind::Model => "model",
-        }
+        self.into()
+    }
+}
+
+impl Serialize for DocErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -143,20 +131,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_kind_is_listed_once_and_named_as_serde_writes_it() {
-        for (i, kind) in DocErrorKind::ALL.into_iter().enumerate() {
-            // Exhaustive: a new kind does not compile here until it has its place in ALL.
-            let place = match kind {
-                DocErrorKind::Io => 0,
-                DocErrorKind::InvalidUtf8 => 1,
-                DocErrorKind::Binary => 2,
-                DocErrorKind::MalformedJson => 3,
-                DocErrorKind::MissingText => 4,
-                DocErrorKind::Empty => 5,
-                DocErrorKind::TooLarge => 6,
-                DocErrorKind::Model => 7,
-            };
-            assert_eq!(place, i, "{kind:?}");
+    fn the_kinds_are_the_published_schemas_in_its_order_and_serialize_by_name() {
+        let schema: Value =
+            serde_json::from_str(include_str!("../schema/record.schema.json")).unwrap();
+        let published =
+            &schema["$defs"]["error"]["properties"]["error"]["properties"]["kind"]["enum"];
+        let names: Vec<&str> = DocErrorKind::VARIANTS.iter().map(|k| k.as_str()).collect();
+        assert_eq!(*published, serde_json::json!(names));
+        for kind in DocErrorKind::VARIANTS {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
     }

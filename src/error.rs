@@ -10,11 +10,14 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use strum::{IntoStaticStr, VariantArray};
+
 /// The library's result: an [`Error`] on failure.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The failures a caller must tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The failures a caller must tell apart; every kind is in [`VariantArray::VARIANTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// A model is not in the store and may not be fetched (offline), or the Hub has no such
@@ -35,16 +38,10 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind's name where a front end shows it (the Python exception's `kind`).
+    /// The kind's name where a front end shows it (the Python exception's `kind`):
+    /// `model_missing`, ..., derived from the variant's.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::ModelMissing => "model_missing",
-            ErrorKind::ModelCorrupt => "model_corrupt",
-            ErrorKind::Network => "network",
-            ErrorKind::Config => "config",
-            ErrorKind::Input => "input",
-            ErrorKind::Other => "other",
-        }
+        self.into()
     }
 }
 
@@ -341,6 +338,24 @@ mod tests {
         let e = Error::from(DocError::new(DocErrorKind::Empty, "article text is empty"));
         assert_eq!(e.kind(), ErrorKind::Input);
         assert_eq!(e.to_string(), "article text is empty");
+    }
+
+    #[test]
+    fn kinds_are_named_in_snake_case() {
+        // Pinned: the names are a front end's contract (Python's `kind`), which renaming a
+        // variant must not change unnoticed.
+        let names: Vec<&str> = ErrorKind::VARIANTS.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "model_missing",
+                "model_corrupt",
+                "network",
+                "config",
+                "input",
+                "other"
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+use serde::de::DeserializeOwned;
 #[cfg(feature = "html")]
 use serde_json::Map;
 use serde_json::Value;
@@ -431,23 +432,32 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
 /// the pipeline, which gives it an `Empty` record. A front end that wants a
 /// [`crate::Error`] instead converts the [`DocError`] (kind [`crate::ErrorKind::Input`]).
 pub fn input_from_json(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
-    let fail = |kind, message: String| Input::Failed {
-        id: default_id.clone(),
-        error: DocError::new(kind, message),
-    };
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
-            let kind = if std::str::from_utf8(bytes).is_err() {
-                DocErrorKind::InvalidUtf8
-            } else {
-                DocErrorKind::MalformedJson
-            };
-            return fail(kind, format!("line is not a JSON object: {e}"));
+    match parse_json(bytes, "line is not a JSON object") {
+        Ok(value) => input_from_value(value, default_id, opts),
+        Err(error) => Input::Failed {
+            id: default_id,
+            error,
+        },
+    }
+}
+
+/// One JSON document of an input (a JSONL line, a request body) as a `T`, or the error record
+/// of the article it was to be: kind `InvalidUtf8` when the bytes are not UTF-8, else
+/// `MalformedJson`, with the message `"{not_what}: {why}"`. `not_what` is what the front end
+/// calls the document and what it should have been (`"line is not a JSON object"`,
+/// `"body is not a JSON array"`), so each says it in its own words.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], not_what: &str) -> Result<T, DocError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if !(e.is_data() || e.is_syntax() || e.is_eof()) {
+            return DocError::new(DocErrorKind::Io, e.to_string());
         }
-        Err(e) => return fail(DocErrorKind::Io, e.to_string()),
-    };
-    input_from_value(value, default_id, opts)
+        let kind = if std::str::from_utf8(bytes).is_err() {
+            DocErrorKind::InvalidUtf8
+        } else {
+            DocErrorKind::MalformedJson
+        };
+        DocError::new(kind, format!("{not_what}: {e}"))
+    })
 }
 
 /// One article from one parsed JSON value (a server's parsed body, a Python dict), by the
@@ -580,6 +590,19 @@ mod tests {
         assert_eq!(kind(b"{\"id\": 1}"), DocErrorKind::MissingText);
         assert_eq!(kind(b"{\"id\": 1, \"text\": 5}"), DocErrorKind::MissingText);
         assert_eq!(kind(b"{\"text\": \"caf\xe9\"}"), DocErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn a_front_end_names_its_own_document() {
+        let error = parse_json::<Vec<Value>>(b"[1, ", "body is not a JSON array").unwrap_err();
+        assert_eq!(error.kind, DocErrorKind::MalformedJson);
+        assert!(
+            error.message.starts_with("body is not a JSON array: "),
+            "{}",
+            error.message
+        );
+        let error = parse_json::<Value>(b"[\"caf\xe9\"]", "body").unwrap_err();
+        assert_eq!(error.kind, DocErrorKind::InvalidUtf8);
     }
 
     #[test]

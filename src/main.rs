@@ -57,12 +57,29 @@ fn out_of_memory(size: usize) -> ! {
         &digits[i..],
         b" bytes failed): raise the memory limit, or lower --threads and --batch-size\n",
     ];
+    write_and_leave(&parts)
+}
+
+#[cfg(unix)]
+fn write_and_leave(parts: &[&[u8]]) -> ! {
     for part in parts {
         // SAFETY: writing a valid buffer to fd 2; a failed write changes nothing.
         unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
     }
     // SAFETY: ends the process; nothing after this runs.
     unsafe { libc::_exit(1) }
+}
+
+/// Without libc (declared for unix only): standard error is unbuffered, so writing to it does
+/// not allocate; and with no `_exit` to call, abort, which runs no destructors either.
+#[cfg(not(unix))]
+fn write_and_leave(parts: &[&[u8]]) -> ! {
+    use std::io::Write;
+    let mut stderr = std::io::stderr();
+    for part in parts {
+        let _ = stderr.write_all(part);
+    }
+    std::process::abort()
 }
 
 #[global_allocator]

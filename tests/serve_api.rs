@@ -666,6 +666,60 @@ fn topics_models_health_and_the_page() {
     }
 }
 
+/// The topics the core's pipeline reports for `config`, serialized as the library does it.
+fn core_catalog(config: newstag::Config) -> String {
+    let store = newstag::Store::from_env().unwrap();
+    let config = newstag::Config {
+        offline: true,
+        threads: Some(1),
+        ..config
+    };
+    let pipeline = newstag::Pipeline::load(&config, &store, &mut |_| {}).unwrap();
+    serde_json::to_string(&pipeline.topic_catalog().expect("a topic stage")).unwrap()
+}
+
+#[test]
+fn the_topics_route_is_the_core_catalog_byte_for_byte() {
+    // The shared server's topics depend on none of its other flags.
+    let served = get(shared(), "/v1/topics").text();
+    assert_eq!(served, core_catalog(newstag::Config::default()));
+
+    let server = Server::start(
+        &[
+            "--label",
+            "Sport",
+            "--label",
+            "Economy",
+            "--threshold",
+            "0.3",
+            "--depth",
+            "2",
+            "--ner",
+            "none",
+        ],
+        &[],
+    );
+    let served = get(&server, "/v1/topics").text();
+    let core = core_catalog(newstag::Config {
+        labels: vec!["Sport".into(), "Economy".into()],
+        threshold: Some(0.3),
+        depth: Some(2),
+        ner: Some("none".into()),
+        ..newstag::Config::default()
+    });
+    assert_eq!(served, core);
+    let catalog: Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(
+        (
+            &catalog["set"],
+            &catalog["iptc"],
+            &catalog["threshold"],
+            &catalog["depth"]
+        ),
+        (&json!("labels"), &Value::Null, &json!(0.3), &json!(2))
+    );
+}
+
 #[test]
 fn bad_requests_are_400_with_the_record_error_kinds() {
     let server = shared();

@@ -74,8 +74,10 @@ class Annotator:
         """Records streamed one batch of items at a time."""
     def tags(self, items: Iterable[Item], /, top: int = 15) -> List[Record]:
         """``{"id", "tags"}`` per item (or its error record), as ``newstag tags --json``."""
-    def topics(self) -> List[Dict[str, Optional[str]]]:
-        """The topic set: ``[{"label", "code", "description"}]``."""
+    def topics(self) -> Dict[str, Any]:
+        """The topics reported, as the server's ``GET /v1/topics``: ``{"set", "iptc",
+        "threshold", "depth", "topics": [{"label", "code", "description", "path", "level",
+        "set"}]}``."""
     def models(self) -> Dict[str, str]:
         """Which model makes which layer: ``{"entities": ..., "topics": ...}``."""
     def config(self) -> Dict[str, Any]:

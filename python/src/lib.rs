@@ -428,25 +428,21 @@ impl Annotator {
         self.run(py, items, 1, Shape::Tags { top, json: true })
     }
 
-    /// The topics this Annotator reports: `[{"label", "code", "description"}]` from the
-    /// shipped set, the `topics` file or the `labels`. With the shipped set, the IPTC Media
-    /// Topics tree is scored beside them, so a record's topics may also carry deeper IPTC
-    /// concepts (with their `code` and `path`).
-    fn topics(&self, py: Python<'_>) -> PyResult<Vec<Py<PyAny>>> {
-        let set = self
-            .config
-            .topic_set()
-            .map_err(|e| py_error(py, e.with_kind(ErrorKind::Config), false))?;
-        set.topics
-            .iter()
-            .map(|t| {
-                let d = PyDict::new(py);
-                d.set_item("label", &t.label)?;
-                d.set_item("code", &t.code)?;
-                d.set_item("description", &t.description)?;
-                Ok(d.into_any().unbind())
-            })
-            .collect()
+    /// The topics this Annotator reports, as the server's `GET /v1/topics` answers:
+    /// `{"set", "iptc", "threshold", "depth", "topics"}`, each topic
+    /// `{"label", "code", "description", "path", "level", "set"}`. With the shipped set, the
+    /// IPTC Media Topics tree is listed (`"iptc": {"updated"}`) before the set's desk topics;
+    /// a `topics` file or `labels` are listed alone. `threshold` and `depth` are the ones
+    /// asked for (None: the defaults).
+    fn topics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let catalog = self.pipeline.topic_catalog();
+        let json =
+            serde_json::to_string(&catalog).map_err(|e| NewstagError::new_err(e.to_string()))?;
+        Ok(py
+            .import("json")?
+            .getattr("loads")?
+            .call1((json,))?
+            .unbind())
     }
 
     /// Which model makes which layer, as each record's "models" field says:

@@ -122,15 +122,21 @@ def test_introspection(annotator, cli_records):
     models = annotator.models()
     assert set(models) == {"entities", "topics"}
     assert models == cli_records[0]["models"]
-    topics = annotator.topics()
-    assert len(topics) > 17 and {"label", "code", "description"} <= set(topics[0])
+    catalog = annotator.topics()
+    assert catalog["set"] == "news" and catalog["iptc"]["updated"]
+    topics = catalog["topics"]
+    assert len(topics) > 1000, "the whole IPTC tree beside the desk topics"
+    assert set(topics[0]) == {"label", "code", "description", "path", "level", "set"}
+    assert any(t["set"] == "news" for t in topics) and topics[0]["set"] == "iptc"
     assert annotator.config()["profile"] == "fast"
     assert "Annotator(profile=\"fast\"" in repr(annotator)
 
 
 def test_labels_and_a_second_annotator_in_one_process(annotator, items, tmp_path, cli_records):
     labelled = newstag.Annotator(labels=["Sport", "Economy"], ner="none", threads=1, batch_size=2)
-    assert [t["label"] for t in labelled.topics()] == ["Sport", "Economy"]
+    catalog = labelled.topics()
+    assert catalog["iptc"] is None
+    assert [t["label"] for t in catalog["topics"]] == ["Sport", "Economy"]
     records = labelled.annotate(items)
     expected = cli_records_for(
         items, tmp_path, "--label", "Sport", "--label", "Economy", "--ner", "none"

@@ -22,7 +22,7 @@ use crate::clean::clean;
 use crate::document::{Document, Mention, TopicScore};
 use crate::entities::EntityRecognizer;
 use crate::segment::segment;
-use crate::topics::TopicClassifier;
+use crate::topics::{TopicCatalog, TopicClassifier};
 
 /// What came out for one input: a document, or the error record that replaces it.
 pub enum Outcome {
@@ -175,6 +175,12 @@ impl Pipeline {
             .unwrap_or_default()
     }
 
+    /// The topics this pipeline reports, from the classifier it loaded (`None` without one):
+    /// what `GET /v1/topics` and the Python package's `Annotator.topics()` answer.
+    pub fn topic_catalog(&self) -> Option<TopicCatalog> {
+        self.annotator.as_ref().and_then(Annotator::topic_catalog)
+    }
+
     /// Runs every stage over one batch on the pipeline's threads: one outcome per input, in
     /// order.
     pub fn annotate_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
@@ -225,6 +231,11 @@ impl Annotator {
             models.insert("entities", e.model_id());
         }
         models
+    }
+
+    /// The topics the topic stage reports, when there is one.
+    pub fn topic_catalog(&self) -> Option<TopicCatalog> {
+        self.topics.as_ref().map(|t| t.catalog())
     }
 
     /// Runs every stage over a batch; the output has one outcome per input, in order. On the

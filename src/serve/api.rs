@@ -1,23 +1,26 @@
 //! Routes, request parsing, and the JSON error bodies.
 //!
-//! Request bodies are parsed here, on the I/O threads, with the library's JSONL line reader
-//! ([`crate::ingest::input_from_json`]), so an article reads the same over HTTP as in a
-//! JSONL file; the batcher gets articles (or their error records) ready to run.
+//! Request bodies are parsed here, on the I/O threads, with the library's reader
+//! ([`crate::ingest::parse_json`], [`crate::ingest::input_from_value`]), so an article reads
+//! the same over HTTP as in a JSONL file; the batcher gets articles (or their error records)
+//! ready to run.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, RawQuery, Request, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use strum::{IntoStaticStr, VariantArray};
 use tokio::sync::oneshot;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -28,28 +31,9 @@ use crate::article::{DocError, DocErrorKind, Input};
 use crate::config::Config;
 use crate::emit::DEFAULT_TOP_TAGS;
 use crate::emit::Shape;
-use crate::ingest::{ReadOptions, input_from_json, input_from_value};
+use crate::ingest::{ReadOptions, input_from_value, parse_json};
 use crate::pipeline::Pipeline;
-use crate::profile::{self, TopicModel};
 use crate::store::{self, Store};
-use crate::topics::TopicSet;
-use crate::topics::iptc::Taxonomy;
-
-/// The routes metrics are labelled with; anything else is `other`, so a client probing
-/// random paths cannot grow the metrics without bound.
-const ROUTES: &[&str] = &[
-    "/v1/annotate",
-    "/v1/tags",
-    "/v1/topics",
-    "/v1/models",
-    "/healthz",
-    "/readyz",
-    "/metrics",
-    "/openapi.json",
-    "/",
-    "/app.js",
-    "/style.css",
-];
 
 /// Routes open without a token: the health checks (for a load balancer or orchestrator), and
 /// the page's compiled-in files, which hold no data and which a browser loads without being
@@ -110,6 +94,13 @@ pub struct ApiError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ApiKind {
     Record(DocErrorKind),
+    Refused(Refusal),
+}
+
+/// The API's own kinds, in the order the OpenAPI document lists them after the record's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "snake_case")]
+pub(crate) enum Refusal {
     MalformedQuery,
     Unauthorized,
     NotFound,
@@ -121,39 +112,32 @@ pub(crate) enum ApiKind {
 }
 
 impl ApiKind {
-    /// The API's own kinds, in the order the OpenAPI document lists them after the record's.
-    pub(crate) const OWN: [ApiKind; 8] = [
-        ApiKind::MalformedQuery,
-        ApiKind::Unauthorized,
-        ApiKind::NotFound,
-        ApiKind::MethodNotAllowed,
-        ApiKind::Overloaded,
-        ApiKind::ShuttingDown,
-        ApiKind::DeadlineExceeded,
-        ApiKind::Internal,
-    ];
-
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             ApiKind::Record(kind) => kind.as_str(),
-            ApiKind::MalformedQuery => "malformed_query",
-            ApiKind::Unauthorized => "unauthorized",
-            ApiKind::NotFound => "not_found",
-            ApiKind::MethodNotAllowed => "method_not_allowed",
-            ApiKind::Overloaded => "overloaded",
-            ApiKind::ShuttingDown => "shutting_down",
-            ApiKind::DeadlineExceeded => "deadline_exceeded",
-            ApiKind::Internal => "internal",
+            ApiKind::Refused(refusal) => refusal.into(),
         }
     }
 }
 
+impl From<DocErrorKind> for ApiKind {
+    fn from(kind: DocErrorKind) -> Self {
+        ApiKind::Record(kind)
+    }
+}
+
+impl From<Refusal> for ApiKind {
+    fn from(refusal: Refusal) -> Self {
+        ApiKind::Refused(refusal)
+    }
+}
+
 impl ApiError {
-    fn new(status: StatusCode, kind: ApiKind, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, kind: impl Into<ApiKind>, message: impl Into<String>) -> Self {
         ApiError {
             status,
             id: None,
-            kind,
+            kind: kind.into(),
             message: message.into(),
         }
     }
@@ -206,15 +190,11 @@ enum Layout {
 }
 
 /// One article as the OpenAPI document's `Article` schema allows it: the library's reader
-/// ([`input_from_json`]) keeps a wrong-typed `id` as its JSON text and a wrong-typed `title`
+/// ([`input_from_value`]) keeps a wrong-typed `id` as its JSON text and a wrong-typed `title`
 /// under `meta`, which suits a JSONL file nobody can fix mid-run, but the server publishes a
 /// contract, and a client that sends `"id": true` should hear that it broke it, not get a record
 /// with `"id": "true"`.
-fn read_article(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
-    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
-        // Not JSON: the library's reader names the error (malformed JSON, invalid UTF-8).
-        return input_from_json(bytes, default_id, opts);
-    };
+fn read_article(value: Value, default_id: String, opts: ReadOptions) -> Input {
     if let Value::Object(obj) = &value {
         let id = match obj.get("id") {
             Some(Value::String(s)) => s.clone(),
@@ -246,6 +226,23 @@ fn read_article(bytes: &[u8], default_id: String, opts: ReadOptions) -> Input {
     input_from_value(value, default_id, opts)
 }
 
+/// One article from one JSON document's bytes (the body, or a line of it), by the library's
+/// reader's rules; `not_what` is the message's name for a document that is not JSON.
+fn read_article_bytes(
+    bytes: &[u8],
+    default_id: String,
+    opts: ReadOptions,
+    not_what: &str,
+) -> Input {
+    match parse_json(bytes, not_what) {
+        Ok(value) => read_article(value, default_id, opts),
+        Err(error) => Input::Failed {
+            id: default_id,
+            error,
+        },
+    }
+}
+
 /// Reads the body into articles (or, per article, the error record that replaces it).
 fn parse_body(
     bytes: &[u8],
@@ -257,7 +254,7 @@ fn parse_body(
     let too_many = |n: usize| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            ApiKind::Record(DocErrorKind::TooLarge),
+            DocErrorKind::TooLarge,
             format!("{n} articles in one request; at most {max} (--max-articles)"),
         )
     };
@@ -277,7 +274,7 @@ fn parse_body(
         if lines.is_empty() {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
-                ApiKind::Record(DocErrorKind::Empty),
+                DocErrorKind::Empty,
                 "the body has no article lines",
             ));
         }
@@ -286,7 +283,9 @@ fn parse_body(
         }
         let inputs = lines
             .into_iter()
-            .map(|(i, line)| read_article(line, (i + 1).to_string(), opts))
+            .map(|(i, line)| {
+                read_article_bytes(line, (i + 1).to_string(), opts, "line is not a JSON object")
+            })
             .collect();
         return Ok((Layout::Lines, inputs));
     }
@@ -294,51 +293,38 @@ fn parse_body(
     match first {
         None => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            ApiKind::Record(DocErrorKind::Empty),
+            DocErrorKind::Empty,
             "the body is empty: send an article object, an array of them, or JSON Lines",
         )),
-        Some(b'{') => match read_article(bytes, "1".into(), opts) {
-            Input::Failed { id, error } => Err(ApiError {
-                id: Some(id),
-                ..ApiError::new(
-                    status_of(error.kind),
-                    ApiKind::Record(error.kind),
-                    error.message.replacen("line is", "body is", 1),
-                )
-            }),
-            article => Ok((Layout::One, vec![article])),
-        },
+        Some(b'{') => {
+            match read_article_bytes(bytes, "1".into(), opts, "body is not a JSON object") {
+                Input::Failed { id, error } => Err(ApiError {
+                    id: Some(id),
+                    ..ApiError::new(status_of(error.kind), error.kind, error.message)
+                }),
+                article => Ok((Layout::One, vec![article])),
+            }
+        }
         Some(b'[') => {
-            let values: Vec<Value> = serde_json::from_slice(bytes).map_err(|e| {
-                let kind = if std::str::from_utf8(bytes).is_err() {
-                    ApiKind::Record(DocErrorKind::InvalidUtf8)
-                } else {
-                    ApiKind::Record(DocErrorKind::MalformedJson)
-                };
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    kind,
-                    format!("body is not a JSON array: {e}"),
-                )
-            })?;
+            let values: Vec<Value> =
+                parse_json(bytes, "body is not a JSON array").map_err(|error| {
+                    ApiError::new(StatusCode::BAD_REQUEST, error.kind, error.message)
+                })?;
             if values.len() > max {
                 return Err(too_many(values.len()));
             }
             // Each element is read exactly as a JSONL line would be, so a bad element gets
             // its own error record (in its place) and the others still run.
             let inputs = values
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(i, value)| {
-                    let json = serde_json::to_vec(value).unwrap_or_default();
-                    read_article(&json, (i + 1).to_string(), opts)
-                })
+                .map(|(i, value)| read_article(value, (i + 1).to_string(), opts))
                 .collect();
             Ok((Layout::Array, inputs))
         }
         Some(_) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            ApiKind::Record(DocErrorKind::MalformedJson),
+            DocErrorKind::MalformedJson,
             "the body must be an article object ({\"text\": ...}), an array of them, or JSON \
              Lines (Content-Type: application/x-ndjson)",
         )),
@@ -349,13 +335,13 @@ fn body_error(rejection: BytesRejection, max: usize) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            ApiKind::Record(DocErrorKind::TooLarge),
+            DocErrorKind::TooLarge,
             format!("the body is over {max} bytes (--max-body-bytes)"),
         )
     } else {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            ApiKind::Record(DocErrorKind::Io),
+            DocErrorKind::Io,
             format!("reading the body: {}", rejection.body_text()),
         )
     }
@@ -373,23 +359,35 @@ async fn annotate(
 /// `POST /v1/tags[?top=N]`: `{"id", "tags"}` as `newstag tags --json` prints them.
 async fn tags(
     State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
+    query: Result<Query<TagsQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let mut top = DEFAULT_TOP_TAGS;
-    for pair in query.as_deref().unwrap_or("").split('&') {
-        if let Some(value) = pair.strip_prefix("top=") {
-            top = parse_top(value).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    ApiKind::MalformedQuery,
-                    "top must be a non-negative integer (decimal digits)",
-                )
-            })?;
-        }
-    }
+    // The one way the query can fail (a bad or repeated `top`) has one message, in the API's
+    // error shape rather than axum's plain-text rejection.
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            Refusal::MalformedQuery,
+            "top must be a non-negative integer (decimal digits), given once",
+        )
+    })?;
+    let top = query.top.unwrap_or(DEFAULT_TOP_TAGS);
     run(state, headers, body, Shape::Tags { top, json: true }).await
+}
+
+/// `/v1/tags`'s query string; other parameters are ignored.
+#[derive(Debug, Deserialize)]
+struct TagsQuery {
+    #[serde(default, deserialize_with = "top")]
+    top: Option<usize>,
+}
+
+fn top<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    let value = String::deserialize(deserializer)?;
+    parse_top(&value)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("not decimal digits"))
 }
 
 /// `?top=`: decimal digits only (no sign, which `usize::from_str` would take and the document's
@@ -428,12 +426,12 @@ async fn run(
         .map_err(|rejected| match rejected {
             Rejected::Full => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                ApiKind::Overloaded,
+                Refusal::Overloaded,
                 "the queue is full (--queue); retry shortly",
             ),
             Rejected::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                ApiKind::ShuttingDown,
+                Refusal::ShuttingDown,
                 "the server is shutting down",
             ),
         })?;
@@ -445,21 +443,21 @@ async fn run(
         Ok(Ok(Err(failure))) => {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ApiKind::Internal,
+                Refusal::Internal,
                 failure.0,
             ));
         }
         Ok(Err(_)) => {
             return Err(ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                ApiKind::Internal,
+                Refusal::Internal,
                 "the annotator stopped before answering",
             ));
         }
         Err(_) => {
             return Err(ApiError::new(
                 StatusCode::GATEWAY_TIMEOUT,
-                ApiKind::DeadlineExceeded,
+                Refusal::DeadlineExceeded,
                 format!(
                     "not answered within {} ms (--deadline-ms)",
                     state.options.deadline_ms
@@ -476,7 +474,7 @@ fn respond(layout: Layout, records: Vec<Rendered>) -> Response {
             let Some(record) = records.into_iter().next() else {
                 return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    ApiKind::Internal,
+                    Refusal::Internal,
                     "no record came back",
                 )
                 .into_response();
@@ -549,7 +547,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        ApiKind::NotFound,
+        Refusal::NotFound,
         "no such route (see /openapi.json)",
     )
 }
@@ -557,7 +555,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        ApiKind::MethodNotAllowed,
+        Refusal::MethodNotAllowed,
         "this route does not take that method (see /openapi.json)",
     )
 }
@@ -595,13 +593,13 @@ async fn authenticate(
         }
         Some(_) => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            ApiKind::Unauthorized,
+            Refusal::Unauthorized,
             "wrong bearer token",
         )
         .into_response(),
         None => ApiError::new(
             StatusCode::UNAUTHORIZED,
-            ApiKind::Unauthorized,
+            Refusal::Unauthorized,
             "this server needs Authorization: Bearer TOKEN",
         )
         .into_response(),
@@ -612,12 +610,13 @@ async fn authenticate(
 /// route and status, and times it.
 async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = request.uri().path();
-    let route = ROUTES
-        .iter()
-        .copied()
-        .find(|r| *r == path)
-        .unwrap_or("other");
+    // The router's own pattern (this layer runs inside it, per route); a path no route
+    // matched is `other`, so a client probing random paths cannot grow the metrics without
+    // bound.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
     let method = match *request.method() {
         Method::GET => "GET",
         Method::POST => "POST",
@@ -633,73 +632,6 @@ async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next)
         .metrics
         .request(route, method, response.status().as_u16(), started.elapsed());
     response
-}
-
-/// `GET /v1/topics`: the topics the server reports, as the configuration chose them: the IPTC
-/// Media Topics tree (when the shipped set runs on the embedding classifier) and the set's own
-/// topics, each with its label, code, description and path.
-pub fn topics_document(config: &Config, store: &Store) -> anyhow::Result<Value> {
-    let set = if !config.labels.is_empty() {
-        TopicSet::from_labels(&config.labels)?
-    } else if let Some(path) = &config.topics {
-        TopicSet::from_file(path)?
-    } else {
-        TopicSet::news()
-    };
-    let (_, topic_model) = profile::choose(
-        config.profile,
-        config.ner.as_deref(),
-        config.topic_model.as_deref(),
-    )?;
-    let embedding = matches!(
-        topic_model,
-        TopicModel::Embedding | TopicModel::EmbeddingInt8
-    );
-    let mut topics = Vec::new();
-    let mut tree_release = None;
-    let mut tree_codes = std::collections::HashSet::new();
-    if set.taxonomy && embedding {
-        let xlsx = store.file_path(&store::IPTC_MEDIATOPICS, &store::IPTC_MEDIATOPICS.files[0]);
-        let taxonomy = Taxonomy::load(&xlsx)?;
-        for (i, concept) in taxonomy.concepts.iter().enumerate() {
-            let path: Vec<&str> = taxonomy
-                .path(i)
-                .into_iter()
-                .map(|k| taxonomy.concepts[k].name.as_str())
-                .collect();
-            tree_codes.insert(concept.code.clone());
-            topics.push(json!({
-                "label": concept.name,
-                "code": concept.code,
-                "description": concept.definition,
-                "path": path,
-                "level": concept.level,
-                "set": "iptc",
-            }));
-        }
-        tree_release = Some(taxonomy.updated.clone());
-    }
-    for topic in &set.topics {
-        // Beside the tree, the set's copies of IPTC subjects are the tree's own topics.
-        if topic.code.as_ref().is_some_and(|c| tree_codes.contains(c)) {
-            continue;
-        }
-        topics.push(json!({
-            "label": topic.label,
-            "code": topic.code,
-            "description": topic.description,
-            "path": [topic.label],
-            "level": 1,
-            "set": set.name,
-        }));
-    }
-    Ok(json!({
-        "set": set.name,
-        "iptc": tree_release.map(|updated| json!({"updated": updated})),
-        "threshold": config.threshold,
-        "depth": config.depth,
-        "topics": topics,
-    }))
 }
 
 /// `GET /v1/models`: which model produced which layer, and the store's models this server
@@ -748,6 +680,21 @@ mod tests {
         assert_eq!(parse_top("99999999999999999999999999"), Some(usize::MAX));
         for bad in ["", "+5", "-1", "1.0", "1e3", " 5", "five"] {
             assert_eq!(parse_top(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_query_takes_one_top_and_ignores_the_rest() {
+        let top = |query: &str| {
+            let uri: axum::http::Uri = format!("/v1/tags{query}").parse().unwrap();
+            Query::<TagsQuery>::try_from_uri(&uri).map(|Query(q)| q.top)
+        };
+        assert_eq!(top("").unwrap(), None);
+        assert_eq!(top("?x=1").unwrap(), None);
+        assert_eq!(top("?top=5&x=y").unwrap(), Some(5));
+        // Percent-decoded first: `%2B5` is `+5`, still not digits.
+        for bad in ["?top=", "?top", "?top=%2B5", "?top=-1", "?top=1&top=2"] {
+            assert!(top(bad).is_err(), "{bad}");
         }
     }
 }

@@ -13,14 +13,15 @@ use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    route: &'static str,
+    /// The matched route's pattern, or `other`.
+    route: String,
     method: &'static str,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    route: &'static str,
+    route: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -98,16 +99,10 @@ impl Metrics {
         }
     }
 
-    pub fn request(
-        &self,
-        route: &'static str,
-        method: &'static str,
-        status: u16,
-        elapsed: Duration,
-    ) {
+    pub fn request(&self, route: String, method: &'static str, status: u16, elapsed: Duration) {
         self.requests
             .get_or_create(&RequestLabels {
-                route,
+                route: route.clone(),
                 method,
                 status,
             })

@@ -144,7 +144,11 @@ fn state(
     options.check()?;
     let token = token(&options)?;
     let metrics = metrics::Metrics::new();
-    let topics_json = api::topics_document(config, store)?.to_string();
+    // `GET /v1/topics`: what the loaded classifier reports, serialized once.
+    let catalog = pipeline
+        .topic_catalog()
+        .context("the server needs a pipeline with a topic stage")?;
+    let topics_json = serde_json::to_string(&catalog)?;
     let models_json = api::models_document(config, &pipeline, store).to_string();
     let batcher = batch::Batcher::start(
         Arc::new(pipeline),

@@ -10,19 +10,19 @@
 
 use serde_json::{Map, Value, json};
 
-use super::api::ApiKind;
+use strum::VariantArray;
+
+use super::api::{ApiKind, Refusal};
 use crate::article::DocErrorKind;
 
 const RECORD_SCHEMA: &str = include_str!("../../schema/record.schema.json");
 
 /// Every error kind an API error body can carry: the record error kinds, then the API's own
-/// (each named once, by [`DocErrorKind::as_str`] and [`ApiKind::as_str`]).
+/// (each named once, by the variant's name, through [`ApiKind::as_str`]).
 pub fn error_kinds() -> Vec<&'static str> {
-    DocErrorKind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .chain(ApiKind::OWN.iter().map(|k| k.as_str()))
-        .collect()
+    let records = DocErrorKind::VARIANTS.iter().copied().map(ApiKind::from);
+    let own = Refusal::VARIANTS.iter().copied().map(ApiKind::from);
+    records.chain(own).map(ApiKind::as_str).collect()
 }
 
 /// The record schema's definitions as OpenAPI components: `$defs/X` becomes
@@ -117,7 +117,7 @@ fn articles_operation(summary: &str, description: &str, record: &str, auth: bool
             }
         }),
     );
-    responses.insert("400".into(), error_response("The request is not what the schema above allows, or the query is malformed. kind: malformed_json (not JSON; not an article object, an array or JSON Lines; an id or title of the wrong type), missing_text (no text, or text not a string), empty (a blank text, or a body with no article), invalid_utf8, malformed_query (top not a non-negative integer). For one article object the body is its error record (with its id); in an array or JSON Lines a bad article gets its error record in its place and the request is answered 200."));
+    responses.insert("400".into(), error_response("The request is not what the schema above allows, or the query is malformed. kind: malformed_json (not JSON; not an article object, an array or JSON Lines; an id or title of the wrong type), missing_text (no text, or text not a string), empty (a blank text, or a body with no article), invalid_utf8, malformed_query (top not a non-negative integer, or given twice). For one article object the body is its error record (with its id); in an array or JSON Lines a bad article gets its error record in its place and the request is answered 200."));
     responses.insert("413".into(), error_response("The body is over --max-body-bytes, the request has more than --max-articles articles, or (one article object) its text is over --max-article-bytes: kind too_large."));
     responses.insert(
         "500".into(),
@@ -220,8 +220,8 @@ pub fn document(auth: bool) -> Value {
             "properties": {
                 "set": {"type": "string", "description": "news (the shipped set), labels, or the topic file's path."},
                 "iptc": {"type": ["object", "null"], "properties": {"updated": {"type": "string"}}, "description": "The IPTC Media Topics release, when its tree is reported."},
-                "threshold": {"type": ["number", "null"]},
-                "depth": {"type": ["integer", "null"]},
+                "threshold": {"type": ["number", "null"], "description": "The threshold given (--threshold); null: the defaults."},
+                "depth": {"type": ["integer", "null"], "description": "The depth given for IPTC concepts (--depth); null: the default, or no tree."},
                 "topics": {"type": "array", "items": {
                     "type": "object",
                     "required": ["label", "code", "description", "path", "level", "set"],

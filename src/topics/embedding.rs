@@ -40,7 +40,7 @@ use serde::Deserialize;
 
 use super::encoder::{SentenceEncoder, dot, normalize};
 use super::iptc::Taxonomy;
-use super::{LABEL_TEMPLATE, Topic, TopicClassifier, TopicSet, round4, sort_topics};
+use super::{LABEL_TEMPLATE, Topic, TopicCatalog, TopicClassifier, TopicSet, round4, sort_topics};
 use crate::document::{Document, Evidence, TopicScore};
 use crate::runtime::softmax;
 
@@ -205,9 +205,9 @@ pub struct EmbeddingClassifier {
     /// Report the tree's topics (the default) or only the topics outside it (a user's set).
     report_tree: bool,
     calibration: Calibration,
-    /// The user's threshold, when one was given: it replaces every default bar.
-    threshold: Option<f32>,
-    depth: usize,
+    /// What the user asked for: a threshold replaces every default bar; depth defaults to
+    /// [`DEFAULT_DEPTH`] (kept as asked, for the catalog).
+    reporting: Reporting,
 }
 
 /// Scores of one vector (the document or one sentence) against every topic.
@@ -231,7 +231,6 @@ impl EmbeddingClassifier {
         topics: TopicSet,
         reporting: Reporting,
     ) -> Result<Self> {
-        let Reporting { threshold, depth } = reporting;
         let calibration = Calibration::shipped();
         let background: Vec<&str> = BACKGROUND
             .lines()
@@ -309,8 +308,7 @@ impl EmbeddingClassifier {
             set_name: topics.name,
             report_tree,
             calibration,
-            threshold,
-            depth: depth.unwrap_or(DEFAULT_DEPTH).max(1),
+            reporting,
         })
     }
 
@@ -447,8 +445,8 @@ impl EmbeddingClassifier {
         };
         // Without a threshold of the user's, the best topic of the tree, or of a user's own
         // set, is always reported: its score says how sure.
-        let best_always = self.threshold.is_none();
-        let tree_bar = self.threshold.unwrap_or(REPORT);
+        let best_always = self.reporting.threshold.is_none();
+        let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
         let mut out = Vec::new();
         if self.report_tree {
@@ -467,7 +465,7 @@ impl EmbeddingClassifier {
         }
         // Desk topics ride beside the tree and need their threshold; a user's own set is the
         // whole answer, so its best topic is always reported, as the tree's is.
-        let outside_bar = self.threshold.unwrap_or(SECONDARY);
+        let outside_bar = self.reporting.threshold.unwrap_or(SECONDARY);
         let thresholds = |o: usize| self.outside.topics[o].threshold.unwrap_or(outside_bar);
         for o in reported(
             &doc_scores.outside,
@@ -493,7 +491,7 @@ impl EmbeddingClassifier {
     fn descend(&self, top: usize, logits: &[f32]) -> Option<(usize, f32)> {
         let concepts = &self.tree.taxonomy.concepts;
         let (mut at, mut share) = (top, 1.0f32);
-        while (concepts[at].level as usize) < self.depth && !concepts[at].children.is_empty() {
+        while (concepts[at].level as usize) < self.depth() && !concepts[at].children.is_empty() {
             let children = &concepts[at].children;
             let p = softmax(children.iter().map(|&c| logits[c]));
             let (best, q) = p
@@ -599,6 +597,16 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 impl TopicClassifier for EmbeddingClassifier {
+    fn catalog(&self) -> TopicCatalog {
+        TopicCatalog::new(
+            &self.set_name,
+            self.report_tree.then_some(&self.tree.taxonomy),
+            &self.outside.topics,
+            self.reporting.threshold,
+            self.reporting.depth,
+        )
+    }
+
     fn model_id(&self) -> String {
         let set = if self.report_tree {
             format!(
@@ -623,6 +631,11 @@ impl TopicClassifier for EmbeddingClassifier {
 }
 
 impl EmbeddingClassifier {
+    /// How deep under a top-level topic concepts are reported.
+    fn depth(&self) -> usize {
+        self.reporting.depth.unwrap_or(DEFAULT_DEPTH).max(1)
+    }
+
     fn classify_docs(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // One embedding call for every sentence of every document: the encoder sorts them by
         // length and batches across articles, so short articles do not waste padded passes.

@@ -2,6 +2,7 @@
 //! carry each one. One trait, two implementations: embedding similarity over the IPTC Media
 //! Topics tree with a fitted calibration (`embedding`), and NLI zero-shot (`nli`).
 
+mod catalog;
 pub mod embedding;
 pub mod encoder;
 pub mod iptc;
@@ -12,6 +13,7 @@ pub use set::LABEL_TEMPLATE;
 
 use crate::document::{Document, Evidence, TopicScore};
 
+pub use catalog::{CatalogTopic, IptcRelease, TopicCatalog};
 pub use embedding::EmbeddingClassifier;
 pub use nli::NliClassifier;
 pub use set::{Topic, TopicSet};
@@ -23,6 +25,8 @@ pub use set::{Topic, TopicSet};
 pub trait TopicClassifier: Send + Sync {
     /// What produced the topics, for the record's `models` field.
     fn model_id(&self) -> String;
+    /// The topics it reports, from what it loaded.
+    fn catalog(&self) -> TopicCatalog;
     fn classify(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>, crate::Error>;
 }
 

@@ -38,7 +38,7 @@ use std::path::Path;
 use crate::error::{Result, err};
 use tokenizers::Encoding;
 
-use super::{TopicClassifier, TopicSet, sort_topics, topic_score};
+use super::{TopicCatalog, TopicClassifier, TopicSet, sort_topics, topic_score};
 use crate::document::{Document, TopicScore};
 use crate::runtime::{Precision, Runtime, TransformerModel, softmax};
 
@@ -56,6 +56,8 @@ pub struct NliClassifier {
     topics: TopicSet,
     template: String,
     threshold: f32,
+    /// The threshold the user gave, if any (for the catalog; `threshold` is what runs).
+    threshold_asked: Option<f32>,
     /// Report the best topic whatever its score (a user's own set, no explicit threshold).
     best_always: bool,
     /// Cascade: a cheap classifier whose top `k` topics per document are the only ones the NLI
@@ -122,6 +124,7 @@ impl NliClassifier {
             contradiction,
             template: DEFAULT_TEMPLATE.to_string(),
             threshold: threshold.unwrap_or(DEFAULT_THRESHOLD),
+            threshold_asked: threshold,
             best_always: threshold.is_none() && !topics.taxonomy,
             topics,
             shortlist: None,
@@ -312,6 +315,10 @@ fn title_of(doc: &Document) -> Option<&str> {
 }
 
 impl TopicClassifier for NliClassifier {
+    fn catalog(&self) -> TopicCatalog {
+        TopicCatalog::of_set(&self.topics, self.threshold_asked)
+    }
+
     fn model_id(&self) -> String {
         format!(
             "{} (NLI zero-shot, topics: {})",
