@@ -35,9 +35,12 @@ mod tests;
 pub use model_ref::ModelRef;
 // Checked by the fuzzing invariants (src/invariants.rs) through `hub::`.
 pub(crate) use protocol::{
-    check_file_path, check_repo_id, check_revision, clean_etag, parse_content_range,
-    resolve_location,
+    check_file_path, check_repo_id, check_revision, clean_etag, resolve_location,
 };
+// Used here only by the download (fetch.rs, from `protocol`): re-exported for the invariants
+// and the unit tests alone, which a build without them would flag as unused.
+#[cfg(any(test, feature = "invariants"))]
+pub(crate) use protocol::parse_content_range;
 use protocol::{header, is_loopback, origin_of};
 
 /// The public Hub, used when `HF_ENDPOINT` is not set.
