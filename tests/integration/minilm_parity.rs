@@ -12,7 +12,7 @@
 //! floors below sit just under those figures, so a tokenizer, pooling or truncation regression
 //! (which costs far more than int8 quantisation does) fails here.
 
-mod common;
+use crate::common;
 
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;

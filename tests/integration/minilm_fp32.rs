@@ -6,7 +6,7 @@
 //! Checked against sentence-transformers' fp32 embeddings in `fixtures/minilm/expected.json`
 //! (rounded to 6 decimals), and compared with the int8 model to show what quantisation costs.
 
-mod common;
+use crate::common;
 
 use newstag::encoder::{SentenceEncoder, dot};
 use newstag::runtime::Runtime;
