@@ -1,5 +1,5 @@
 //! What must hold for any input, checked by assertion: shared by the property tests
-//! (`tests/properties.rs`, on stable, every CI run) and the fuzz targets (`tests/fuzz/`), so
+//! (`tests/integration/properties.rs`, on stable, every CI run) and the fuzz targets (`tests/fuzz/`), so
 //! both prove the same promises and neither keeps a copy. Each function runs one stage on
 //! arbitrary input and panics, naming the broken promise, when one fails; a panic inside the
 //! stage itself is a failure too. Not part of the API.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Record sentence-transformers' fp32 all-MiniLM-L6-v2 embeddings of a fixed set of sentences,
-the reference that `tests/minilm_parity.rs` compares newstag's int8 ONNX encoder against.
+the reference that `tests/integration/minilm_parity.rs` compares newstag's int8 ONNX encoder against.
 
 Pinned reference environment (what the committed fixture was made with):
     Python 3.11.7

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Build tiny random-weight transformer models and record what the Hugging Face pipelines say
-about them, for the Rust parity tests (`tests/transformers_parity.rs`, `fixtures/tiny/`).
+about them, for the Rust parity tests (`tests/integration/transformers_parity.rs`, `fixtures/tiny/`).
 
 Pinned reference environment (what the committed fixtures were made with):
     Python 3.11.7

@@ -26,7 +26,7 @@
 //! 5. Windows: entities of all windows are pooled; of entities overlapping one that starts
 //!    before them, the longer (then the more confident) one is kept.
 //!
-//! `tests/transformers_parity.rs` checks all of this against transformers 5.24 on tiny models.
+//! `tests/integration/transformers_parity.rs` checks all of this against transformers 5.24 on tiny models.
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 description of every route. The record schemas are the
 //! published `schema/record.schema.json`, compiled in, so the document and the CLI's contract
-//! cannot drift apart; `tests/serve_api.rs` validates real responses against this document, and
+//! cannot drift apart; `tests/integration/serve_api.rs` validates real responses against this document, and
 //! `scripts/ci/test_openapi` runs an OpenAPI-driven fuzzer (schemathesis) against a real server
 //! with and without a token.
 //!

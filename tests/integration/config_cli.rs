@@ -1,6 +1,6 @@
 //! `--config FILE`: a run configured from a TOML or JSON file, flags winning over it.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! Checked against sentence-transformers' fp32 embeddings in `fixtures/minilm/expected.json`
 //! (rounded to 6 decimals), and compared with the int8 model to show what quantisation costs.
 
-mod common;
+use crate::common;
 
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_FP32, MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};

@@ -1,6 +1,6 @@
 //! Document entities and tag suggestions (`annotate` records and `newstag tags`).
 
-mod common;
+use crate::common;
 
 use std::fs;
 

@@ -1,6 +1,6 @@
 //! `newstag annotate` end to end on the real offline models from the store.
 
-mod common;
+use crate::common;
 
 use std::fs;
 

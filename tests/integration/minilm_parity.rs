@@ -12,7 +12,7 @@
 //! floors below sit just under those figures, so a tokenizer, pooling or truncation regression
 //! (which costs far more than int8 quantisation does) fails here.
 
-mod common;
+use crate::common;
 
 use newstag::runtime::Runtime;
 use newstag::store::{MINILM_L6_V2_INT8, ONNXRUNTIME_LIB, Store};

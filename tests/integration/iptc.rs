@@ -1,7 +1,7 @@
 //! The IPTC Media Topics tree on the real spreadsheet from the store (fetched on first use, with
 //! the command a user runs).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 

@@ -2,7 +2,7 @@
 //! on outputs recorded by `scripts/gen/make_spacy_expected.py` (`fixtures/spacy/*.jsonl.gz`,
 //! offsets in Python code points). The model comes from the store, fetched like a user would.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::BufRead;

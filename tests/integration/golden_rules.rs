@@ -2,7 +2,7 @@
 
 use newstag::segment::sentence_spans;
 
-const FIXTURE: &str = include_str!("../fixtures/golden_rules_en.json");
+const FIXTURE: &str = include_str!("../../fixtures/golden_rules_en.json");
 const REQUIRED: usize = 46;
 
 fn normalise(s: &str) -> String {

@@ -8,7 +8,7 @@
 //! their own. No assertion is about time: a burst that must overflow the queue is repeated
 //! until it does, and the shutdown test waits for the batcher to start before it signals.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::fs;

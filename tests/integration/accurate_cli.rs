@@ -1,7 +1,7 @@
 //! The accurate-profile switches end to end: `--ner` and `--topic-model` from a local directory
 //! and from a Hub repo served by a real HTTP server on loopback in the Hub's URL layout.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};

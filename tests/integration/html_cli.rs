@@ -4,7 +4,7 @@
 //! network, no third-party page).
 #![cfg(feature = "html")]
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

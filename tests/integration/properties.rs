@@ -2,7 +2,7 @@
 //! `tests/fuzz/`) over generated input, on stable, on every test run. Case counts are kept
 //! moderate so the suite stays fast; the fuzzers run the same checks for as long as one likes.
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 
@@ -201,7 +201,7 @@ proptest! {
 fn found_cases() {
     // A corrupt gzip stream (found by the gzip fuzz target) whose reading yielded more inputs
     // than the decompressed text has lines.
-    invariants::gzip(include_bytes!("../fixtures/fuzz/gzip-b60aab1b.gz"));
+    invariants::gzip(include_bytes!("../../fixtures/fuzz/gzip-b60aab1b.gz"));
     // A dateline whose short tail was labelled over the whole line, overlapping the dateline.
     invariants::clean_and_segment("\nMay 30, 2025aminister");
     // A prose block carried on from a blank first line over the dateline into its tail.

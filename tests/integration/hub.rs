@@ -693,7 +693,7 @@ fn from_env_reads_the_hf_variables() {
     let run = |mode: &str, vars: &[(&str, &str)]| {
         let mut cmd = Command::new(std::env::current_exe().unwrap());
         cmd.args([
-            "from_env_child",
+            "hub::from_env_child",
             "--exact",
             "--nocapture",
             "--test-threads=1",

@@ -1,6 +1,6 @@
 //! `newstag segment` end to end: inputs of every kind, offsets, bad input, order.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::{Read, Write};

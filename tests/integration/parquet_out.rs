@@ -4,7 +4,7 @@
 //! users have (DuckDB, pandas/pyarrow, Polars) are checked by `scripts/ci/test_parquet_readers`.
 #![cfg(feature = "parquet")]
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::path::Path;

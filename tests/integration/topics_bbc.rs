@@ -4,7 +4,7 @@
 //! the folder, `NEWSTAG_BBC_DATA` for the BBC file); without it these tests say so and pass, as
 //! on a user's machine. `scripts/eval/eval_topics` prints the full table.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! its configuration, a Python session loading two), and the library's run loop gives the
 //! CLI's records.
 
-mod common;
+use crate::common;
 
 use common::*;
 use newstag::emit::{Shape, to_json_line};

@@ -3,7 +3,7 @@
 //! and resource limits. Each must end in a clear error or a correct result, never a lost,
 //! duplicated or wrong record.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

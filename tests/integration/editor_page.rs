@@ -10,7 +10,7 @@
 //! Without chromium and chromedriver the test says why and passes, unless
 //! `NEWSTAG_REQUIRE_BROWSER=1` (CI sets it, and `.ci/run` installs both).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
