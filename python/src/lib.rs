@@ -93,7 +93,7 @@ fn config_error(message: impl Into<String>) -> PyErr {
     let err = ConfigError::new_err(message.into());
     Python::attach(|py| {
         let value = err.value(py);
-        let _ = value.setattr("kind", "config");
+        let _ = value.setattr("kind", ErrorKind::Config.as_str());
         let _ = value.setattr("model", py.None());
     });
     err
