@@ -150,6 +150,59 @@ fn the_pages_date_and_site_win_over_the_texts_dateline() {
     assert_offsets(r);
 }
 
+/// A page whose article body is `PARAS`, with `head` in its `<head>` (how it states its date).
+fn page_with_head(head: &str) -> String {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Quay delayed</title>{head}</head><body><main><article><h1>Quay delayed</h1>\
+         {body}</article></main></body></html>"
+    )
+}
+
+#[test]
+fn the_published_date_is_the_day_the_publisher_wrote() {
+    let pages = [
+        // 21:30 in New York on the 2nd is the 3rd in UTC; the page says the 2nd.
+        (
+            r#"<meta property="article:modified_time" content="2026-11-04T10:00:00-05:00">
+               <meta property="article:published_time" content="2026-11-02T21:30:00-05:00">"#,
+            "https://gazette.example/quay",
+            Some("2026-11-02"),
+        ),
+        // schema.org's spelling without seconds and with a bare offset.
+        (
+            r#"<script type="application/ld+json">{"@type": "WebPage",
+               "datePublished": "2026-10-30T05:03-0500"}</script>"#,
+            "https://gazette.example/quay",
+            Some("2026-10-30"),
+        ),
+        // A tag the template left in a comment is not the page's; the URL's date is.
+        (
+            r#"<!-- <meta property="article:published_time" content="2016-09-08"> -->"#,
+            "https://gazette.example/2026/11/05/quay-delayed/",
+            Some("2026-11-05"),
+        ),
+        ("", "https://gazette.example/quay", None),
+    ];
+    let input: String = pages
+        .iter()
+        .enumerate()
+        .map(|(i, (head, url, _))| {
+            serde_json::json!({"id": i.to_string(), "url": url, "html": page_with_head(head)})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    let out = run_stdin(&["extract", "-"], input.as_bytes());
+    assert_ok(&out);
+    let recs = records(&out);
+    assert_eq!(recs.len(), pages.len());
+    for (r, (_, _, want)) in recs.iter().zip(&pages) {
+        assert_eq!(r["published"].as_str(), *want, "{r}");
+    }
+}
+
 #[test]
 fn charsets_from_the_meta_tag_and_by_detection() {
     let dir = tempfile::tempdir().unwrap();

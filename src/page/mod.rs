@@ -13,6 +13,8 @@ use encoding_rs::{Encoding, UTF_8};
 
 use crate::article::{Article, DocError, DocErrorKind, Page};
 
+mod date;
+
 /// Bytes looked at for NUL (binary data) and for a `<meta charset>`: the HTML standard's
 /// prescan reads 1024 bytes; NUL is looked for as far as the text reader looks.
 const SNIFF_BYTES: usize = 8192;
@@ -145,7 +147,9 @@ pub fn extract(
     Ok(Extracted {
         text: text.to_string(),
         title: clean(meta.title),
-        published: meta.date.map(|d| d.date_naive()),
+        // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
+        // (UTC, fewer spellings) when the markup states none.
+        published: date::published(&source, url).or_else(|| meta.date.map(|d| d.date_naive())),
         author: clean(meta.author),
         site: clean(meta.sitename),
         language: clean(meta.language),

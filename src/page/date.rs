@@ -1,0 +1,328 @@
+//! The publication date a page states about itself in its markup, read as the publisher wrote
+//! it.
+//!
+//! rs-trafilatura finds a date too, but only in a few spellings (an ISO date with seconds and a
+//! colon in its offset) and converted to UTC, which moves an evening article in New York to the
+//! next day. Newsrooms write the date in a handful of standard places; this reads them in the
+//! order of how surely each one means *published* (not modified, not a related story's date):
+//! schema.org's `datePublished` (JSON-LD, then microdata), the Open Graph / Dublin Core / news
+//! meta tags, a `<time pubdate>` or hAtom `published` element, and last the date in the URL's
+//! path (`/2019/12/30/`). The calendar date is the one written, in the publisher's own time
+//! zone.
+
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use regex::Regex;
+
+/// Meta tag keys (`name`, `property` or `itemprop`, lowercased) that state a publication date,
+/// surest first. Modification dates (`article:modified_time`, `og:updated_time`,
+/// `dateModified`) are deliberately absent: the record's field is `published`.
+const META_KEYS: &[&str] = &[
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "parsely-pub-date",
+    "sailthru.date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "citation_publication_date",
+    "citation_date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "dcterms.created",
+    "date",
+];
+
+/// Dates before the web's news sites are a misread number, not a publication date.
+const FIRST_YEAR: i32 = 1990;
+const LAST_YEAR: i32 = 2100;
+
+static JSON_LD_PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#""datePublished"\s*:\s*"([^"]{4,64})""#).expect("JSON-LD date regex")
+});
+static META_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
+static ITEMPROP_PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)<[a-z][a-z0-9]*\b[^>]*\bitemprop\s*=\s*["']?datePublished\b[^>]*>"#)
+        .expect("itemprop regex")
+});
+static TIME_OR_ABBR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(?:time|abbr)\b[^>]*>").expect("time tag regex"));
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#)
+        .expect("attribute regex")
+});
+static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:[/._-]|$)")
+        .expect("URL date regex")
+});
+static LEADING_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[^\d])|^\s*(\d{4})(\d{2})(\d{2})(?:$|[^\d])",
+    )
+    .expect("leading date regex")
+});
+
+/// The page's stated publication date, if its markup or its URL states one. Markup inside
+/// `<!-- -->` comments is not the page's: templates leave old tags commented out there.
+pub fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
+    let comments = Comments::of(html);
+    json_ld(html, &comments)
+        .or_else(|| meta(html, &comments))
+        .or_else(|| itemprop(html, &comments))
+        .or_else(|| time_element(html, &comments))
+        .or_else(|| url.and_then(in_url))
+}
+
+/// The byte ranges of a page's comments, in order.
+struct Comments(Vec<(usize, usize)>);
+
+impl Comments {
+    fn of(html: &str) -> Self {
+        let mut ranges = Vec::new();
+        let mut from = 0;
+        while let Some(start) = html[from..].find("<!--").map(|i| i + from) {
+            let end = html[start + 4..]
+                .find("-->")
+                .map_or(html.len(), |i| start + 4 + i + 3);
+            ranges.push((start, end));
+            from = end;
+        }
+        Comments(ranges)
+    }
+
+    fn hide<'h>(&self, m: regex::Match<'h>) -> Option<regex::Match<'h>> {
+        let i = self.0.partition_point(|&(_, end)| end <= m.start());
+        let inside = self.0.get(i).is_some_and(|&(start, _)| start <= m.start());
+        (!inside).then_some(m)
+    }
+}
+
+fn json_ld(html: &str, comments: &Comments) -> Option<NaiveDate> {
+    JSON_LD_PUBLISHED
+        .captures_iter(html)
+        .filter(|c| comments.hide(c.get(0).expect("whole match")).is_some())
+        .find_map(|c| parse(&c[1]))
+}
+
+/// The surest key's date among the page's meta tags (a page often has several).
+fn meta(html: &str, comments: &Comments) -> Option<NaiveDate> {
+    META_TAG
+        .find_iter(html)
+        .filter_map(|tag| comments.hide(tag))
+        .filter_map(|tag| {
+            let tag = tag.as_str();
+            let key = ["property", "name", "itemprop"]
+                .iter()
+                .find_map(|a| attribute(tag, a))?
+                .to_ascii_lowercase();
+            let rank = META_KEYS.iter().position(|k| *k == key)?;
+            Some((rank, parse(attribute(tag, "content")?)?))
+        })
+        .min_by_key(|(rank, _)| *rank)
+        .map(|(_, date)| date)
+}
+
+/// Microdata on a visible element: `<span itemprop="datePublished" content="...">`, or a
+/// `<time>`/`<abbr>` carrying it in `datetime`/`title`.
+fn itemprop(html: &str, comments: &Comments) -> Option<NaiveDate> {
+    ITEMPROP_PUBLISHED
+        .find_iter(html)
+        .filter_map(|tag| comments.hide(tag))
+        .find_map(|tag| dated_attribute(tag.as_str()))
+}
+
+/// `<time pubdate datetime=...>`, or an hAtom `published` (`<abbr class="published"
+/// title=...>`): a plain `<time>` may date anything on the page, a comment or a related story.
+fn time_element(html: &str, comments: &Comments) -> Option<NaiveDate> {
+    TIME_OR_ABBR
+        .find_iter(html)
+        .filter_map(|tag| comments.hide(tag))
+        .find_map(|tag| {
+            let tag = tag.as_str();
+            let class = attribute(tag, "class").unwrap_or("");
+            let says_published = has_attribute(tag, "pubdate")
+                || class
+                    .split_ascii_whitespace()
+                    .any(|c| c.eq_ignore_ascii_case("published"));
+            says_published.then(|| dated_attribute(tag)).flatten()
+        })
+}
+
+fn dated_attribute(tag: &str) -> Option<NaiveDate> {
+    ["content", "datetime", "title"]
+        .iter()
+        .find_map(|a| parse(attribute(tag, a)?))
+}
+
+fn in_url(url: &str) -> Option<NaiveDate> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    URL_DATE
+        .captures_iter(path)
+        .find_map(|c| date(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?))
+}
+
+/// The calendar date at the start of a stated value (`2020-09-26T22:00:27+01:00`,
+/// `2019/12/30`, `20200224`), or of an RFC 2822 one (`Thu, 08 Nov 2023 21:24:10 -0500`), as
+/// written: the offset is not applied.
+fn parse(value: &str) -> Option<NaiveDate> {
+    let value = value.trim();
+    if let Some(c) = LEADING_DATE.captures(value) {
+        let (y, m, d) = if c.get(1).is_some() {
+            (&c[1], &c[2], &c[3])
+        } else {
+            (&c[4], &c[5], &c[6])
+        };
+        return date(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    }
+    chrono::DateTime::parse_from_rfc2822(value)
+        .ok()
+        .map(|dt| dt.date_naive())
+        .filter(|d| plausible(*d))
+}
+
+fn date(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(year, month, day).filter(|d| plausible(*d))
+}
+
+fn plausible(date: NaiveDate) -> bool {
+    use chrono::Datelike;
+    (FIRST_YEAR..=LAST_YEAR).contains(&date.year())
+}
+
+/// A start tag's attributes in order, as (name, value); a bare attribute has an empty value.
+/// Values are consumed as they are read, so a name inside a quoted value is never taken for
+/// an attribute.
+fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
+    // Skip `<` and the element's name.
+    let body = tag
+        .trim_start_matches('<')
+        .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+    ATTRIBUTE.captures_iter(body).map(|c| {
+        let value = c.get(2).or(c.get(3)).or(c.get(4));
+        (
+            c.get(1).map_or("", |m| m.as_str()),
+            value.map_or("", |m| m.as_str()),
+        )
+    })
+}
+
+/// An attribute's value in one start tag; names are matched without regard to case, as HTML
+/// does.
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    attributes(tag)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+fn has_attribute(tag: &str, name: &str) -> bool {
+    attribute(tag, name).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Option<NaiveDate> {
+        Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    }
+
+    #[test]
+    fn schema_org_wins_and_the_written_day_is_kept() {
+        // New York, 21:24 on the 8th: the 9th in UTC, the 8th as published.
+        let html = r#"<meta property="article:modified_time" content="2023-11-09T10:00:00-05:00">
+            <meta property="article:published_time" content="2023-11-08T21:24:10.336533-05:00">"#;
+        assert_eq!(published(html, None), d("2023-11-08"));
+        let html = r#"<script type="application/ld+json">{"headline":"x",
+            "datePublished" : "2019-12-30T05:03-0500","dateModified":"2020-01-02"}</script>
+            <meta name="date" content="2018-01-01">"#;
+        assert_eq!(published(html, None), d("2019-12-30"));
+    }
+
+    #[test]
+    fn the_surest_meta_key_wins_over_document_order() {
+        let html = r#"<meta name="date" content="2001-02-03">
+            <meta name="DC.date.issued" content="2002/03/04">
+            <meta property='og:published_time' content='Thu, 08 Nov 2012 21:24:10 -0500'>"#;
+        assert_eq!(published(html, None), d("2012-11-08"));
+    }
+
+    #[test]
+    fn microdata_time_and_hatom() {
+        let html = r#"<abbr class='published' itemprop='datePublished' title='2018-06-05T08:00:00-07:00'>June 5</abbr>"#;
+        assert_eq!(published(html, None), d("2018-06-05"));
+        let html = r#"<time datetime="2021-01-01">New year</time>
+            <abbr class="published entry" title="2006-12-04">December 4</abbr>"#;
+        assert_eq!(published(html, None), d("2006-12-04"));
+        let html = r#"<time class="x" pubdate datetime="2010-05-06T10:00Z">"#;
+        assert_eq!(published(html, None), d("2010-05-06"));
+        // A plain <time> dates something, not necessarily the page.
+        assert_eq!(published(r#"<time datetime="2021-01-01">"#, None), None);
+    }
+
+    #[test]
+    fn markup_in_comments_is_not_the_pages() {
+        let html = r#"<!-- <meta property="article:published_time" content="2016-09-08"> -->
+            <p>x</p><!-- an unclosed comment <meta name="pubdate" content="2017-01-01">"#;
+        assert_eq!(published(html, None), None);
+        let html = r#"<!-- x --><meta name="pubdate" content="2015-07-08"><!-- y -->"#;
+        assert_eq!(published(html, None), d("2015-07-08"));
+    }
+
+    #[test]
+    fn the_url_is_the_last_resort() {
+        let url = "https://www.politico.com/news/2019/12/30/mark-meadows-090838";
+        assert_eq!(published("<p>no markup</p>", Some(url)), d("2019-12-30"));
+        assert_eq!(
+            in_url("https://x.org/2020-02-05-robots.html"),
+            d("2020-02-05")
+        );
+        assert_eq!(in_url("https://x.org/items/2020/13/40/"), None);
+        assert_eq!(in_url("https://x.org/a?d=/2020/01/02/"), None);
+        assert_eq!(in_url("https://x.org/p/12345678/"), None);
+    }
+
+    #[test]
+    fn implausible_or_malformed_values_are_skipped() {
+        for v in [
+            "",
+            "soon",
+            "0000-00-00",
+            "1970-01-01",
+            "2020-02-30",
+            "12/31/2020",
+            "2020-1",
+        ] {
+            assert_eq!(parse(v), None, "{v:?}");
+        }
+        assert_eq!(parse("20200224"), d("2020-02-24"));
+        assert_eq!(parse(" 2020.02.24 "), d("2020-02-24"));
+        // A later source is read when an earlier one is unreadable.
+        let html = r#"<meta property="article:published_time" content="unknown">
+            <meta name="pubdate" content="2015-07-08">"#;
+        assert_eq!(published(html, None), d("2015-07-08"));
+    }
+
+    #[test]
+    fn attributes_as_html_writes_them() {
+        let tag = r#"<meta NAME=date data-name="x" content = '2020-01-02' />"#;
+        assert_eq!(attribute(tag, "name"), Some("date"));
+        assert_eq!(attribute(tag, "content"), Some("2020-01-02"));
+        assert_eq!(
+            attribute("<meta name=pubdate content=2020-01-02>", "content"),
+            Some("2020-01-02")
+        );
+        assert_eq!(attribute("<meta x>", "content"), None);
+        assert!(has_attribute("<time pubdate>", "pubdate"));
+        assert!(!has_attribute("<time data-pubdate=1>", "pubdate"));
+        // A name inside a quoted value is not an attribute.
+        let tag = r#"<meta property="og:title" content="the name = pubdate">"#;
+        assert_eq!(attribute(tag, "name"), None);
+    }
+}
