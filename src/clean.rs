@@ -92,27 +92,59 @@ const MAX_LABEL_WORDS: usize = 3;
 
 /// Finds the dateline and boilerplate of `text` and the prose between them.
 pub fn clean(text: &str) -> Cleaned {
-    let lines = lines(text);
-    let mut kinds: Vec<Option<BoilerplateKind>> = vec![None; lines.len()];
     let mut cleaned = Cleaned::default();
+    let mut lines = LineKinds::new(text);
+    lines.dateline(&mut cleaned);
+    lines.mark_dates_and_navigation();
+    lines.mark_labels();
+    lines.spans(&mut cleaned);
+    cleaned.boilerplate.sort_by_key(|b| b.range.start);
+    cleaned
+}
 
-    // The dateline: the first non-blank line, when it starts with a date.
-    let first = lines
-        .iter()
-        .position(|r| !text[r.clone()].trim().is_empty());
-    let mut dateline_tail: Option<(usize, Range<usize>)> = None;
-    if let Some(i) = first
-        && let Some((date, date_end)) = leading_date(&text[lines[i].clone()])
-    {
+/// One text's lines, and what each has been found to be (`None`: prose, so far).
+struct LineKinds<'a> {
+    text: &'a str,
+    lines: Vec<Range<usize>>,
+    kinds: Vec<Option<BoilerplateKind>>,
+    /// A dateline with prose after it on its line: the line, and the prose's range.
+    dateline_tail: Option<(usize, Range<usize>)>,
+}
+
+impl<'a> LineKinds<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines = lines(text);
+        let kinds = vec![None; lines.len()];
+        LineKinds {
+            text,
+            lines,
+            kinds,
+            dateline_tail: None,
+        }
+    }
+
+    /// The dateline: the first non-blank line, when it starts with a date.
+    fn dateline(&mut self, cleaned: &mut Cleaned) {
+        let text = self.text;
+        let first = self
+            .lines
+            .iter()
+            .position(|r| !text[r.clone()].trim().is_empty());
+        let Some(i) = first else {
+            return;
+        };
+        let Some((date, date_end)) = leading_date(&text[self.lines[i].clone()]) else {
+            return;
+        };
         cleaned.published = Some(date);
-        let line = lines[i].clone();
+        let line = self.lines[i].clone();
         let rest = &text[line.start + date_end..line.end];
         let rest_trimmed = rest.trim_matches(|c: char| c.is_whitespace() || "-–—|·,:".contains(c));
         if rest_trimmed.is_empty() || looks_like_source(rest_trimmed) {
             if !rest_trimmed.is_empty() {
                 cleaned.source = Some(rest_trimmed.to_string());
             }
-            kinds[i] = Some(BoilerplateKind::Dateline);
+            self.kinds[i] = Some(BoilerplateKind::Dateline);
         } else {
             // "May 30, 2025 — Moscow said ..." : only the date part is the dateline; the
             // rest of the line is prose.
@@ -122,7 +154,7 @@ pub fn clean(text: &str) -> Cleaned {
                     - rest
                         .trim_start_matches(|c: char| c.is_whitespace() || "-–—|·,:".contains(c))
                         .len());
-            dateline_tail = Some((i, prose_start..line.end));
+            self.dateline_tail = Some((i, prose_start..line.end));
             cleaned.boilerplate.push(Boilerplate {
                 range: line.start..line.start + date_end,
                 kind: BoilerplateKind::Dateline,
@@ -130,94 +162,119 @@ pub fn clean(text: &str) -> Cleaned {
         }
     }
 
-    for (i, r) in lines.iter().enumerate() {
-        if kinds[i].is_some() || dateline_tail.as_ref().is_some_and(|(j, _)| *j == i) {
-            continue;
-        }
-        let line = &text[r.clone()];
-        if DATE_LINE.is_match(line) {
-            kinds[i] = Some(BoilerplateKind::Date);
-        } else if NAVIGATION.is_match(line) {
-            kinds[i] = Some(BoilerplateKind::Navigation);
-        }
+    fn is_dateline_tail(&self, i: usize) -> bool {
+        self.dateline_tail.as_ref().is_some_and(|(j, _)| *j == i)
     }
 
-    // Short labels count as boilerplate only beside other non-prose lines or at the end of the
-    // page: alone between paragraphs a short line may be a headline or a one-line quote.
-    // The line of a dateline with prose after it is judged, and later spanned, by that prose
-    // only: its date is already boilerplate, and a span over the whole line would overlap it.
-    let span_of = |i: usize| match &dateline_tail {
-        Some((j, tail)) if *j == i => tail.clone(),
-        _ => lines[i].clone(),
-    };
-    let is_short = |i: usize| is_label_like(&text[span_of(i)]);
-    let blank = |i: usize| text[span_of(i)].trim().is_empty();
-    let last_prose_line = (0..lines.len())
-        .rev()
-        .find(|&i| !blank(i) && kinds[i].is_none() && !is_short(i));
-    loop {
-        let mut changed = false;
-        for i in 0..lines.len() {
-            if kinds[i].is_some() || blank(i) || !is_short(i) {
+    /// Lines that are only a date, or page furniture, wherever they stand.
+    fn mark_dates_and_navigation(&mut self) {
+        for (i, r) in self.lines.iter().enumerate() {
+            if self.kinds[i].is_some() || self.is_dateline_tail(i) {
                 continue;
             }
-            let neighbour_is_junk = |step: isize| {
-                let mut j = i as isize + step;
-                while j >= 0 && (j as usize) < lines.len() && blank(j as usize) {
-                    j += step;
-                }
-                j >= 0 && (j as usize) < lines.len() && kinds[j as usize].is_some()
-            };
-            let trailing = last_prose_line.is_none_or(|p| i > p);
-            if trailing || neighbour_is_junk(-1) || neighbour_is_junk(1) {
-                kinds[i] = Some(BoilerplateKind::Label);
-                changed = true;
+            let line = &self.text[r.clone()];
+            if DATE_LINE.is_match(line) {
+                self.kinds[i] = Some(BoilerplateKind::Date);
+            } else if NAVIGATION.is_match(line) {
+                self.kinds[i] = Some(BoilerplateKind::Navigation);
             }
-        }
-        if !changed {
-            break;
         }
     }
 
-    // Spans: boilerplate lines trimmed; prose = maximal runs of the remaining lines.
-    let mut block: Option<Range<usize>> = None;
-    for (i, kind) in kinds.iter().enumerate() {
-        let r = &span_of(i);
-        let line = &text[r.clone()];
-        match *kind {
-            Some(kind) => {
-                if let Some(b) = block.take() {
-                    cleaned.prose.push(b);
+    // The line of a dateline with prose after it is judged, and later spanned, by that prose
+    // only: its date is already boilerplate, and a span over the whole line would overlap it.
+    fn span_of(&self, i: usize) -> Range<usize> {
+        match &self.dateline_tail {
+            Some((j, tail)) if *j == i => tail.clone(),
+            _ => self.lines[i].clone(),
+        }
+    }
+
+    fn is_short(&self, i: usize) -> bool {
+        is_label_like(&self.text[self.span_of(i)])
+    }
+
+    fn blank(&self, i: usize) -> bool {
+        self.text[self.span_of(i)].trim().is_empty()
+    }
+
+    /// Whether the nearest non-blank line before (`step` -1) or after (1) line `i` is not
+    /// prose.
+    fn neighbour_is_junk(&self, i: usize, step: isize) -> bool {
+        let n = self.lines.len();
+        let mut j = i as isize + step;
+        while j >= 0 && (j as usize) < n && self.blank(j as usize) {
+            j += step;
+        }
+        j >= 0 && (j as usize) < n && self.kinds[j as usize].is_some()
+    }
+
+    /// Short labels count as boilerplate only beside other non-prose lines or at the end of
+    /// the page: alone between paragraphs a short line may be a headline or a one-line quote.
+    fn mark_labels(&mut self) {
+        let n = self.lines.len();
+        let last_prose_line = (0..n)
+            .rev()
+            .find(|&i| !self.blank(i) && self.kinds[i].is_none() && !self.is_short(i));
+        // Each label found may make its neighbour a label's neighbour: go on until none is.
+        loop {
+            let mut changed = false;
+            for i in 0..n {
+                if self.kinds[i].is_some() || self.blank(i) || !self.is_short(i) {
+                    continue;
                 }
-                let start = r.start + (line.len() - line.trim_start().len());
-                let end = r.start + line.trim_end().len();
-                if start < end {
-                    cleaned.boilerplate.push(Boilerplate {
-                        range: start..end,
-                        kind,
+                let trailing = last_prose_line.is_none_or(|p| i > p);
+                if trailing || self.neighbour_is_junk(i, -1) || self.neighbour_is_junk(i, 1) {
+                    self.kinds[i] = Some(BoilerplateKind::Label);
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Spans: boilerplate lines trimmed; prose = maximal runs of the remaining lines.
+    fn spans(&self, cleaned: &mut Cleaned) {
+        let text = self.text;
+        let mut block: Option<Range<usize>> = None;
+        for (i, kind) in self.kinds.iter().enumerate() {
+            let r = &self.span_of(i);
+            let line = &text[r.clone()];
+            match *kind {
+                Some(kind) => {
+                    if let Some(b) = block.take() {
+                        cleaned.prose.push(b);
+                    }
+                    let start = r.start + (line.len() - line.trim_start().len());
+                    let end = r.start + line.trim_end().len();
+                    if start < end {
+                        cleaned.boilerplate.push(Boilerplate {
+                            range: start..end,
+                            kind,
+                        });
+                    }
+                }
+                None => {
+                    // The prose after a dateline starts a block of its own: one carried on
+                    // from the blank lines above would take in the date between them.
+                    if self.is_dateline_tail(i)
+                        && let Some(b) = block.take()
+                    {
+                        cleaned.prose.push(b);
+                    }
+                    block = Some(match block {
+                        Some(b) => b.start..r.end,
+                        None => r.clone(),
                     });
                 }
             }
-            None => {
-                // The prose after a dateline starts a block of its own: one carried on from
-                // the blank lines above would take in the date between them.
-                if dateline_tail.as_ref().is_some_and(|(j, _)| *j == i)
-                    && let Some(b) = block.take()
-                {
-                    cleaned.prose.push(b);
-                }
-                block = Some(match block {
-                    Some(b) => b.start..r.end,
-                    None => r.clone(),
-                });
-            }
+        }
+        if let Some(b) = block {
+            cleaned.prose.push(b);
         }
     }
-    if let Some(b) = block {
-        cleaned.prose.push(b);
-    }
-    cleaned.boilerplate.sort_by_key(|b| b.range.start);
-    cleaned
 }
 
 /// Byte ranges of the lines of `text`, without their line terminators (`\n` or `\r\n`).

@@ -122,6 +122,76 @@ struct Broken {
     message: String,
 }
 
+/// A broken record whose header did not get as far as naming it.
+fn corrupt(message: String) -> Broken {
+    Broken { id: None, message }
+}
+
+/// What a record's WARC header says, as far as reading the record needs it.
+struct RecordHeader {
+    uri: Option<String>,
+    /// `WARC-Type`, lowercased.
+    kind: String,
+    date: Option<NaiveDate>,
+    content_type: String,
+    length: u64,
+    /// The block is an HTTP response (headers, then the page), not a bare page.
+    http: bool,
+    /// The record may hold an HTML page.
+    wanted: bool,
+}
+
+impl RecordHeader {
+    fn parse(block: &[u8]) -> Result<Self, Broken> {
+        let mut headers = [httparse::EMPTY_HEADER; 128];
+        let fields = match httparse::parse_headers(block, &mut headers) {
+            Ok(httparse::Status::Complete((_, fields))) => fields,
+            Ok(httparse::Status::Partial) => {
+                return Err(corrupt("the WARC record's header is incomplete".into()));
+            }
+            Err(e) => {
+                return Err(corrupt(format!(
+                    "the WARC record's header is malformed: {e}"
+                )));
+            }
+        };
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+        };
+        let uri = field("WARC-Target-URI").map(|u| u.trim_matches(['<', '>']).to_string());
+        let kind = field("WARC-Type").unwrap_or_default().to_ascii_lowercase();
+        let date = field("WARC-Date").and_then(|d| warc_date(&d));
+        let content_type = field("Content-Type").unwrap_or_default();
+        let Some(length) = field("Content-Length").and_then(|l| l.parse::<u64>().ok()) else {
+            return Err(Broken {
+                id: uri,
+                message: "the WARC record has no valid Content-Length".into(),
+            });
+        };
+        let ct = content_type.to_ascii_lowercase();
+        // A response record holds an HTTP response, whether or not its Content-Type says so.
+        let http = ct.starts_with("application/http") || (kind == "response" && ct.is_empty());
+        let wanted = match kind.as_str() {
+            "response" => http,
+            // A page stored without its HTTP exchange (wget's and webrecorder's WARCs).
+            "resource" => ct.starts_with("text/html") || ct.starts_with("application/xhtml"),
+            _ => false,
+        };
+        Ok(RecordHeader {
+            uri,
+            kind,
+            date,
+            content_type,
+            length,
+            http,
+            wanted,
+        })
+    }
+}
+
 impl<R: BufRead> WarcReader<R> {
     fn record(&mut self) -> Step {
         let version = match self.pending.take() {
@@ -164,14 +234,24 @@ impl<R: BufRead> WarcReader<R> {
     }
 
     fn read_record(&mut self, version: Vec<u8>) -> Result<Step, Broken> {
-        let corrupt = |message: String| Broken { id: None, message };
         if !version.starts_with(b"WARC/") {
             return Err(corrupt(format!(
                 "not a WARC record: it starts with {:?}",
                 String::from_utf8_lossy(&version[..version.len().min(40)])
             )));
         }
-        // The header block, up to its blank line, kept whole for httparse.
+        let block = self.header_block()?;
+        let mut header = RecordHeader::parse(&block)?;
+        if !header.wanted || header.uri.is_none() {
+            return self.skip_record(header);
+        }
+        let id = header.uri.take().unwrap_or_default();
+        let body = self.read_block(&id, header.length)?;
+        Ok(self.page_step(id, header, body))
+    }
+
+    /// The header block, up to its blank line, kept whole for httparse.
+    fn header_block(&mut self) -> Result<Vec<u8>, Broken> {
         let mut block = Vec::new();
         loop {
             let line = match read_line(&mut self.reader, MAX_HEADER_BYTES) {
@@ -190,7 +270,7 @@ impl<R: BufRead> WarcReader<R> {
             let end = line.trim_ascii().is_empty();
             block.extend_from_slice(&line);
             if end {
-                break;
+                return Ok(block);
             }
             if block.len() > MAX_HEADER_BYTES {
                 return Err(corrupt(format!(
@@ -198,118 +278,85 @@ impl<R: BufRead> WarcReader<R> {
                 )));
             }
         }
-        let mut headers = [httparse::EMPTY_HEADER; 128];
-        let fields = match httparse::parse_headers(&block, &mut headers) {
-            Ok(httparse::Status::Complete((_, fields))) => fields,
-            Ok(httparse::Status::Partial) => {
-                return Err(corrupt("the WARC record's header is incomplete".into()));
-            }
-            Err(e) => {
-                return Err(corrupt(format!(
-                    "the WARC record's header is malformed: {e}"
-                )));
-            }
+    }
+
+    /// Passes over a record that is not a page, counting it by its type.
+    fn skip_record(&mut self, header: RecordHeader) -> Result<Step, Broken> {
+        self.discard(header.length).map_err(|e| Broken {
+            id: header.uri,
+            message: e,
+        })?;
+        skip(if header.kind.is_empty() {
+            "record without a WARC-Type".to_string()
+        } else {
+            header.kind
+        });
+        Ok(Step::Skipped)
+    }
+
+    /// A record's block of `length` bytes, of which only what the page limit (and the HTTP
+    /// headers before the page) can use is kept in memory; the rest is read and dropped, so
+    /// the stream stays at the next record.
+    fn read_block(&mut self, id: &str, length: u64) -> Result<Vec<u8>, Broken> {
+        let broken = |message: String| Broken {
+            id: Some(id.to_string()),
+            message,
         };
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case(name))
-                .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
-        };
-        let uri = field("WARC-Target-URI").map(|u| u.trim_matches(['<', '>']).to_string());
-        let kind = field("WARC-Type").unwrap_or_default().to_ascii_lowercase();
-        let date = field("WARC-Date").and_then(|d| warc_date(&d));
-        let content_type = field("Content-Type").unwrap_or_default();
-        let Some(length) = field("Content-Length").and_then(|l| l.parse::<u64>().ok()) else {
-            return Err(Broken {
-                id: uri,
-                message: "the WARC record has no valid Content-Length".into(),
-            });
-        };
-        let ct = content_type.to_ascii_lowercase();
-        // A response record holds an HTTP response, whether or not its Content-Type says so.
-        let http = ct.starts_with("application/http") || (kind == "response" && ct.is_empty());
-        let wanted = match kind.as_str() {
-            "response" => http,
-            // A page stored without its HTTP exchange (wget's and webrecorder's WARCs).
-            "resource" => ct.starts_with("text/html") || ct.starts_with("application/xhtml"),
-            _ => false,
-        };
-        if !wanted || uri.is_none() {
-            self.discard(length).map_err(|e| Broken {
-                id: uri.clone(),
-                message: e,
-            })?;
-            skip(if kind.is_empty() {
-                "record without a WARC-Type".to_string()
-            } else {
-                kind
-            });
-            return Ok(Step::Skipped);
-        }
-        let id = uri.unwrap_or_default();
-        let limit = self.opts.max_page_bytes;
-        let keep = (limit as u64)
+        let keep = (self.opts.max_page_bytes as u64)
             .saturating_add(MAX_HTTP_HEADER_BYTES as u64)
             .min(length);
         let mut body = Vec::new();
         let got = (&mut self.reader)
             .take(keep)
             .read_to_end(&mut body)
-            .map_err(|e| Broken {
-                id: Some(id.clone()),
-                message: format!("cannot read the WARC record: {e}"),
-            })?;
+            .map_err(|e| broken(format!("cannot read the WARC record: {e}")))?;
         if (got as u64) < keep {
-            return Err(Broken {
-                id: Some(id),
-                message: format!(
-                    "the WARC record is truncated: its payload ends after {got} of {length} bytes"
-                ),
-            });
+            return Err(broken(format!(
+                "the WARC record is truncated: its payload ends after {got} of {length} bytes"
+            )));
         }
-        self.discard(length - keep).map_err(|e| Broken {
-            id: Some(id.clone()),
-            message: e,
-        })?;
-        self.end_of_record().map_err(|message| Broken {
-            id: Some(id.clone()),
-            message,
-        })?;
-        let (page, header_type) = if http {
-            match http_payload(body, limit, length) {
+        self.discard(length - keep).map_err(broken)?;
+        self.end_of_record().map_err(broken)?;
+        Ok(body)
+    }
+
+    /// The article a wanted record's block makes, or its error record; an HTTP response that
+    /// turns out not to hold an HTML page is skipped.
+    fn page_step(&self, id: String, header: RecordHeader, body: Vec<u8>) -> Step {
+        let limit = self.opts.max_page_bytes;
+        let (page, content_type) = if header.http {
+            match http_payload(body, limit, header.length) {
                 Ok(Payload::Page { body, content_type }) => (body, content_type),
                 Ok(Payload::NotAPage(reason)) => {
                     skip(format!("response ({reason})"));
-                    return Ok(Step::Skipped);
+                    return Step::Skipped;
                 }
-                Err(message) => {
-                    return Ok(Step::Article(Input::Failed { id, error: message }));
-                }
+                Err(error) => return Step::Article(Input::Failed { id, error }),
             }
         } else {
-            (body, Some(content_type))
+            (body, Some(header.content_type))
         };
-        if !http && length > limit as u64 {
-            return Ok(Step::Article(Input::Failed {
+        // An HTTP response's page was held to the limit in http_payload, without its headers.
+        if !header.http && header.length > limit as u64 {
+            return Step::Article(Input::Failed {
                 id,
                 error: page_too_large(limit),
-            }));
+            });
         }
-        Ok(Step::Article(Input::Article(Article {
+        Step::Article(Input::Article(Article {
             id: id.clone(),
             title: None,
             text: String::new(),
             meta: serde_json::Map::new(),
             page: Some(Box::new(Page {
                 html: page,
-                content_type: header_type,
+                content_type,
                 url: Some(id),
-                fetched: date,
+                fetched: header.date,
                 max_text_bytes: self.opts.max_article_bytes,
                 ..Page::default()
             })),
-        })))
+        }))
     }
 
     /// Reads the blank lines that end a record, and looks at what follows: in a `.warc.gz`

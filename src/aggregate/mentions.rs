@@ -90,29 +90,63 @@ pub fn split_compounds(
     mentions: Vec<Mention>,
     gazetteer: Option<&Gazetteer>,
 ) -> Vec<Mention> {
-    // Names found outside compounds, with the label and score they were found with.
-    let mut known: HashMap<String, Found> = HashMap::new();
-    for m in &mentions {
-        if is_named(m.category) && !has_joiner(&text[core(text, m.start..m.end)]) {
-            let name = normalize_name(&text[m.start..m.end], m.category);
-            known
-                .entry(name)
-                .or_insert_with(|| (m.label.clone(), m.category, m.score));
+    let compounds = Compounds::new(text, sentences, &mentions, gazetteer);
+    let mut out = compounds.split_labelled(mentions);
+    let added = compounds.unlabelled_parts(&out);
+    out.extend(added);
+    out.sort_by_key(|m| (m.start, m.end));
+    out
+}
+
+/// What deciding about one article's compounds needs: which words are names, and the labels
+/// new mentions take.
+struct Compounds<'a> {
+    text: &'a str,
+    sentences: &'a [Range<usize>],
+    gazetteer: Option<&'a Gazetteer>,
+    /// Names found outside compounds, with the label and score they were found with.
+    known: HashMap<String, Found>,
+    /// The label a new place gets when nothing else says: the recogniser's most common label
+    /// for places in this article (GPE for spaCy, LOC for CoNLL models).
+    place_label: String,
+}
+
+impl<'a> Compounds<'a> {
+    fn new(
+        text: &'a str,
+        sentences: &'a [Range<usize>],
+        mentions: &[Mention],
+        gazetteer: Option<&'a Gazetteer>,
+    ) -> Self {
+        let mut known: HashMap<String, Found> = HashMap::new();
+        for m in mentions {
+            if is_named(m.category) && !has_joiner(&text[core(text, m.start..m.end)]) {
+                let name = normalize_name(&text[m.start..m.end], m.category);
+                known
+                    .entry(name)
+                    .or_insert_with(|| (m.label.clone(), m.category, m.score));
+            }
+        }
+        let place_label = most_common(
+            mentions
+                .iter()
+                .filter(|m| m.category == Category::Place)
+                .map(|m| m.label.as_str()),
+        )
+        .unwrap_or("GPE")
+        .to_string();
+        Compounds {
+            text,
+            sentences,
+            gazetteer,
+            known,
+            place_label,
         }
     }
-    // The label a new place gets when nothing else says: the recogniser's most common label
-    // for places in this article (GPE for spaCy, LOC for CoNLL models).
-    let place_label = most_common(
-        mentions
-            .iter()
-            .filter(|m| m.category == Category::Place)
-            .map(|m| m.label.as_str()),
-    )
-    .unwrap_or("GPE")
-    .to_string();
-    let is_name = |part: &str| -> bool {
-        known.contains_key(part)
-            || gazetteer.is_some_and(|g| {
+
+    fn is_name(&self, part: &str) -> bool {
+        self.known.contains_key(part)
+            || self.gazetteer.is_some_and(|g| {
                 g.resolve_name(part).is_some_and(|p| {
                     matches!(
                         p.kind,
@@ -120,11 +154,24 @@ pub fn split_compounds(
                     ) || g.capital_of(&p).is_some()
                 })
             })
-    };
-    let whole_is_place = |whole: &str| gazetteer.is_some_and(|g| g.resolve_name(whole).is_some());
-    let new_mention = |range: Range<usize>, from: Option<&Mention>| -> Mention {
-        let part = &text[range.clone()];
-        let (label, category, score) = match known.get(part) {
+    }
+
+    fn all_names(&self, parts: &[Part]) -> bool {
+        parts
+            .iter()
+            .all(|p| self.is_name(&self.text[p.range.clone()]))
+    }
+
+    fn whole_is_place(&self, whole: &str) -> bool {
+        self.gazetteer
+            .is_some_and(|g| g.resolve_name(whole).is_some())
+    }
+
+    /// The mention for one part, labelled as the name was found elsewhere, else as the
+    /// compound it came `from` was, else as a place.
+    fn new_mention(&self, range: Range<usize>, from: Option<&Mention>) -> Mention {
+        let part = &self.text[range.clone()];
+        let (label, category, score) = match self.known.get(part) {
             Some((label, category, score)) => (
                 label.clone(),
                 *category,
@@ -133,7 +180,7 @@ pub fn split_compounds(
             None => match from.filter(|m| m.category == Category::Place) {
                 Some(m) => (m.label.clone(), m.category, m.score),
                 None => (
-                    place_label.clone(),
+                    self.place_label.clone(),
                     Category::Place,
                     from.and_then(|m| m.score),
                 ),
@@ -144,77 +191,79 @@ pub fn split_compounds(
             end: range.end,
             label,
             category,
-            sentence: sentence_of(sentences, range.start),
+            sentence: sentence_of(self.sentences, range.start),
             score,
         }
-    };
+    }
 
-    // 1. Mentions that are compounds: "China-Russia" labelled as one place.
-    let mut out: Vec<Mention> = Vec::with_capacity(mentions.len());
-    for m in mentions {
-        let c = core(text, m.start..m.end);
-        let parts = if is_named(m.category) && has_joiner(&text[c.clone()]) {
-            compound_parts(text, c.clone())
-        } else {
-            None
-        };
-        match parts {
-            Some(parts)
-                if !whole_is_place(&text[c])
-                    && parts.iter().all(|p| is_name(&text[p.range.clone()])) =>
-            {
+    /// The mentions, with each that is a compound ("China-Russia" labelled as one place)
+    /// replaced by its parts.
+    fn split_labelled(&self, mentions: Vec<Mention>) -> Vec<Mention> {
+        let text = self.text;
+        let mut out: Vec<Mention> = Vec::with_capacity(mentions.len());
+        for m in mentions {
+            let c = core(text, m.start..m.end);
+            let parts = if is_named(m.category) && has_joiner(&text[c.clone()]) {
+                compound_parts(text, c.clone())
+            } else {
+                None
+            };
+            match parts {
+                Some(parts) if !self.whole_is_place(&text[c]) && self.all_names(&parts) => {
+                    for p in parts {
+                        out.push(self.new_mention(p.range, Some(&m)));
+                    }
+                }
+                _ => out.push(m),
+            }
+        }
+        out
+    }
+
+    /// Mentions for the parts nobody labelled of the compounds in the sentences that no
+    /// mention in `out` spans.
+    fn unlabelled_parts(&self, out: &[Mention]) -> Vec<Mention> {
+        static COMPOUND: LazyLock<Regex> = LazyLock::new(|| {
+            let part = r"(?:(?:\p{Lu}\.){2,}|\p{Lu}[\p{L}\p{M}]*)";
+            Regex::new(&format!(r"\b{part}(?:[-–‐‑]{part})+")).expect("compound pattern")
+        });
+        let text = self.text;
+        let mut added: Vec<Mention> = Vec::new();
+        for s in self.sentences {
+            for found in COMPOUND.find_iter(&text[s.clone()]) {
+                let range = s.start + found.start()..s.start + found.end();
+                let Some(parts) = compound_parts(text, range.clone()) else {
+                    continue;
+                };
+                if self.whole_is_place(found.as_str()) || !self.all_names(&parts) {
+                    continue;
+                }
+                let overlapping: Vec<&Mention> = out
+                    .iter()
+                    .filter(|m| m.start < range.end && range.start < m.end)
+                    .collect();
+                // A mention across a joiner or beyond the compound ("the Russia-Ukraine war")
+                // is a longer name: leave it be.
+                let inside_a_part = |m: &Mention| {
+                    parts
+                        .iter()
+                        .any(|p| p.range.start <= m.start && m.end <= p.range.end)
+                };
+                if !overlapping.iter().all(|m| inside_a_part(m)) {
+                    continue;
+                }
                 for p in parts {
-                    out.push(new_mention(p.range, Some(&m)));
-                }
-            }
-            _ => out.push(m),
-        }
-    }
-
-    // 2. Compounds in the sentences that no mention spans: add the parts nobody labelled.
-    static COMPOUND: LazyLock<Regex> = LazyLock::new(|| {
-        let part = r"(?:(?:\p{Lu}\.){2,}|\p{Lu}[\p{L}\p{M}]*)";
-        Regex::new(&format!(r"\b{part}(?:[-–‐‑]{part})+")).expect("compound pattern")
-    });
-    let mut added: Vec<Mention> = Vec::new();
-    for s in sentences {
-        for found in COMPOUND.find_iter(&text[s.clone()]) {
-            let range = s.start + found.start()..s.start + found.end();
-            let Some(parts) = compound_parts(text, range.clone()) else {
-                continue;
-            };
-            if whole_is_place(found.as_str())
-                || !parts.iter().all(|p| is_name(&text[p.range.clone()]))
-            {
-                continue;
-            }
-            let overlapping: Vec<&Mention> = out
-                .iter()
-                .filter(|m| m.start < range.end && range.start < m.end)
-                .collect();
-            // A mention across a joiner or beyond the compound ("the Russia-Ukraine war")
-            // is a longer name: leave it be.
-            let inside_a_part = |m: &Mention| {
-                parts
-                    .iter()
-                    .any(|p| p.range.start <= m.start && m.end <= p.range.end)
-            };
-            if !overlapping.iter().all(|m| inside_a_part(m)) {
-                continue;
-            }
-            for p in parts {
-                if !overlapping
-                    .iter()
-                    .any(|m| m.start < p.range.end && p.range.start < m.end)
-                {
-                    added.push(new_mention(p.range, None));
+                    if !overlapping
+                        .iter()
+                        .any(|m| m.start < p.range.end && p.range.start < m.end)
+                    {
+                        added.push(self.new_mention(p.range, None));
+                    }
                 }
             }
         }
+        added
     }
-    out.extend(added);
-    out.sort_by_key(|m| (m.start, m.end));
-    out
 }
 
 /// Adds a mention wherever a name the recogniser found recurs in the sentences unlabelled

@@ -168,124 +168,7 @@ fn text_response(description: &str, media: &str) -> Value {
 
 /// The whole document, for a server with (`auth`) or without a bearer token.
 pub fn document(auth: bool) -> Value {
-    let mut schemas = record_components();
-    schemas.insert(
-        "Article".into(),
-        json!({
-            "type": "object",
-            "required": ["text"],
-            "properties": {
-                "id": {"type": ["string", "number", "null"], "description": "The record's id (a number as JSON writes it). Absent or null: the article's position, from \"1\"."},
-                "title": {"type": ["string", "null"]},
-                "text": {"type": "string", "minLength": 1, "pattern": non_blank_pattern(), "description": "The article text, with at least one non-whitespace character; every offset in the record refers to it."}
-            },
-            "additionalProperties": true,
-            "description": "An article. Any other field passes through, unchanged, under the record's meta. An id or title of another type is answered 400 (kind malformed_json), a missing or non-string text 400 (missing_text), a blank text 400 (empty)."
-        }),
-    );
-    schemas.insert(
-        "TagsRecord".into(),
-        json!({"oneOf": [
-            {
-                "type": "object",
-                "required": ["id", "tags"],
-                "properties": {"id": {"type": "string"}, "tags": {"type": "array", "items": schema_ref("tag")}},
-                "additionalProperties": false
-            },
-            schema_ref("error")
-        ]}),
-    );
-    schemas.insert(
-        "ApiError".into(),
-        json!({
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "id": {"type": "string", "description": "Present when one article object failed: its error record."},
-                "error": {
-                    "type": "object",
-                    "required": ["kind", "message"],
-                    "properties": {"kind": {"enum": error_kinds()}, "message": {"type": "string"}},
-                    "additionalProperties": false
-                }
-            },
-            "additionalProperties": false
-        }),
-    );
-    schemas.insert(
-        "Topics".into(),
-        json!({
-            "type": "object",
-            "required": ["set", "topics"],
-            "properties": {
-                "set": {"type": "string", "description": "news (the shipped set), labels, or the topic file's path."},
-                "iptc": {"type": ["object", "null"], "properties": {"updated": {"type": "string"}}, "description": "The IPTC Media Topics release, when its tree is reported."},
-                "threshold": {"type": ["number", "null"], "description": "The threshold given (--threshold); null: the defaults."},
-                "depth": {"type": ["integer", "null"], "description": "The depth given for IPTC concepts (--depth); null: the default, or no tree."},
-                "topics": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["label", "code", "description", "path", "level", "set"],
-                    "properties": {
-                        "label": {"type": "string"},
-                        "code": {"type": ["string", "null"]},
-                        "description": {"type": "string"},
-                        "path": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        "level": {"type": "integer", "minimum": 1},
-                        "set": {"type": "string"}
-                    },
-                    "additionalProperties": false
-                }}
-            },
-            "additionalProperties": false
-        }),
-    );
-    schemas.insert(
-        "Models".into(),
-        json!({
-            "type": "object",
-            "required": ["newstag", "profile", "models", "store"],
-            "properties": {
-                "newstag": {"type": "string"},
-                "profile": {"enum": ["fast", "accurate"]},
-                "models": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The model behind each layer, as in each record's models field."},
-                "store": {"type": "array", "items": {
-                    "type": "object",
-                    "required": ["name", "description", "licence", "files"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "description": {"type": "string"},
-                        "licence": {"type": "string"},
-                        "files": {"type": "array", "items": {
-                            "type": "object",
-                            "required": ["name", "sha256", "package", "version"],
-                            "properties": {
-                                "name": {"type": "string"},
-                                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                                "package": {"type": "string"},
-                                "version": {"type": "string"}
-                            },
-                            "additionalProperties": false
-                        }}
-                    },
-                    "additionalProperties": false
-                }}
-            },
-            "additionalProperties": false
-        }),
-    );
-    schemas.insert(
-        "Status".into(),
-        json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}, "additionalProperties": false}),
-    );
-
-    let mut tags = articles_operation(
-        "Suggest tags",
-        "The same input as /v1/annotate; {\"id\", \"tags\"} per article as `newstag tags --json` prints them, honouring the vocabulary.",
-        "TagsRecord",
-        auth,
-    );
-    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": crate::emit::DEFAULT_TOP_TAGS}, "description": "Most tags per article: decimal digits; a number too large to count is every tag. Anything else is answered 400 (kind malformed_query)."}]);
-
+    let schemas = schemas();
     let mut document = json!({
         "openapi": "3.1.0",
         "info": {
@@ -294,23 +177,7 @@ pub fn document(auth: bool) -> Value {
             "description": "Who and what is in a news article: sentences, entities, topics and tag suggestions, as the records `newstag annotate` prints. Requests from concurrent clients share model passes."
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
-        "paths": {
-            "/v1/annotate": {"post": articles_operation(
-                "Annotate articles",
-                "One article object, a JSON array of them, or JSON Lines; records as `newstag annotate` prints them, one per article, in order.",
-                "Record",
-                auth)},
-            "/v1/tags": {"post": tags},
-            "/v1/topics": {"get": get_operation("The topics in use", json_response("The topic set, and the IPTC tree when it is reported.", schema_ref("Topics")), false, auth)},
-            "/v1/models": {"get": get_operation("The models loaded", json_response("Which model makes which layer; the stored models with versions and sha256.", schema_ref("Models")), false, auth)},
-            "/healthz": {"get": get_operation("The process is up", json_response("Always, while the process runs.", schema_ref("Status")), true, auth)},
-            "/readyz": {"get": get_operation("The models are loaded", json_response("Models load before the port is bound, so always once it answers.", schema_ref("Status")), true, auth)},
-            "/metrics": {"get": get_operation("Prometheus metrics", text_response("OpenMetrics text: requests by route and status, latency histograms, articles annotated, batch sizes, queue depth.", "application/openmetrics-text"), false, auth)},
-            "/openapi.json": {"get": get_operation("This document", json_response("OpenAPI 3.1.", json!({"type": "object"})), false, auth)},
-            "/": {"get": get_operation("The editor's page", text_response("HTML.", "text/html"), true, auth)},
-            "/app.js": {"get": get_operation("The page's script", text_response("JavaScript.", "text/javascript"), true, auth)},
-            "/style.css": {"get": get_operation("The page's style sheet", text_response("CSS.", "text/css"), true, auth)}
-        },
+        "paths": paths(auth),
         "components": {"schemas": schemas}
     });
     if auth {
@@ -318,4 +185,158 @@ pub fn document(auth: bool) -> Value {
         document["components"]["securitySchemes"] = json!({"bearer": {"type": "http", "scheme": "bearer", "description": "This server runs with --token-file or NEWSTAG_TOKEN: every route but the health checks and the page's files needs Authorization: Bearer TOKEN."}});
     }
     document
+}
+
+/// The record schema's components, and the API's own request and answer bodies.
+fn schemas() -> Map<String, Value> {
+    let mut schemas = record_components();
+    schemas.insert("Article".into(), article_schema());
+    schemas.insert("TagsRecord".into(), tags_record_schema());
+    schemas.insert("ApiError".into(), api_error_schema());
+    schemas.insert("Topics".into(), topics_schema());
+    schemas.insert("Models".into(), models_schema());
+    schemas.insert("Status".into(), status_schema());
+    schemas
+}
+
+/// The routes, each with its operations.
+fn paths(auth: bool) -> Value {
+    let mut tags = articles_operation(
+        "Suggest tags",
+        "The same input as /v1/annotate; {\"id\", \"tags\"} per article as `newstag tags --json` prints them, honouring the vocabulary.",
+        "TagsRecord",
+        auth,
+    );
+    tags["parameters"] = json!([{"name": "top", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": crate::emit::DEFAULT_TOP_TAGS}, "description": "Most tags per article: decimal digits; a number too large to count is every tag. Anything else is answered 400 (kind malformed_query)."}]);
+    json!({
+        "/v1/annotate": {"post": articles_operation(
+            "Annotate articles",
+            "One article object, a JSON array of them, or JSON Lines; records as `newstag annotate` prints them, one per article, in order.",
+            "Record",
+            auth)},
+        "/v1/tags": {"post": tags},
+        "/v1/topics": {"get": get_operation("The topics in use", json_response("The topic set, and the IPTC tree when it is reported.", schema_ref("Topics")), false, auth)},
+        "/v1/models": {"get": get_operation("The models loaded", json_response("Which model makes which layer; the stored models with versions and sha256.", schema_ref("Models")), false, auth)},
+        "/healthz": {"get": get_operation("The process is up", json_response("Always, while the process runs.", schema_ref("Status")), true, auth)},
+        "/readyz": {"get": get_operation("The models are loaded", json_response("Models load before the port is bound, so always once it answers.", schema_ref("Status")), true, auth)},
+        "/metrics": {"get": get_operation("Prometheus metrics", text_response("OpenMetrics text: requests by route and status, latency histograms, articles annotated, batch sizes, queue depth.", "application/openmetrics-text"), false, auth)},
+        "/openapi.json": {"get": get_operation("This document", json_response("OpenAPI 3.1.", json!({"type": "object"})), false, auth)},
+        "/": {"get": get_operation("The editor's page", text_response("HTML.", "text/html"), true, auth)},
+        "/app.js": {"get": get_operation("The page's script", text_response("JavaScript.", "text/javascript"), true, auth)},
+        "/style.css": {"get": get_operation("The page's style sheet", text_response("CSS.", "text/css"), true, auth)}
+    })
+}
+
+/// An article as a request body holds it.
+fn article_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["text"],
+        "properties": {
+            "id": {"type": ["string", "number", "null"], "description": "The record's id (a number as JSON writes it). Absent or null: the article's position, from \"1\"."},
+            "title": {"type": ["string", "null"]},
+            "text": {"type": "string", "minLength": 1, "pattern": non_blank_pattern(), "description": "The article text, with at least one non-whitespace character; every offset in the record refers to it."}
+        },
+        "additionalProperties": true,
+        "description": "An article. Any other field passes through, unchanged, under the record's meta. An id or title of another type is answered 400 (kind malformed_json), a missing or non-string text 400 (missing_text), a blank text 400 (empty)."
+    })
+}
+
+/// A record of `/v1/tags`: an article's tags, or its error record.
+fn tags_record_schema() -> Value {
+    json!({"oneOf": [
+        {
+            "type": "object",
+            "required": ["id", "tags"],
+            "properties": {"id": {"type": "string"}, "tags": {"type": "array", "items": schema_ref("tag")}},
+            "additionalProperties": false
+        },
+        schema_ref("error")
+    ]})
+}
+
+/// An error answer's body.
+fn api_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "id": {"type": "string", "description": "Present when one article object failed: its error record."},
+            "error": {
+                "type": "object",
+                "required": ["kind", "message"],
+                "properties": {"kind": {"enum": error_kinds()}, "message": {"type": "string"}},
+                "additionalProperties": false
+            }
+        },
+        "additionalProperties": false
+    })
+}
+
+/// The body of `GET /v1/topics`.
+fn topics_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["set", "topics"],
+        "properties": {
+            "set": {"type": "string", "description": "news (the shipped set), labels, or the topic file's path."},
+            "iptc": {"type": ["object", "null"], "properties": {"updated": {"type": "string"}}, "description": "The IPTC Media Topics release, when its tree is reported."},
+            "threshold": {"type": ["number", "null"], "description": "The threshold given (--threshold); null: the defaults."},
+            "depth": {"type": ["integer", "null"], "description": "The depth given for IPTC concepts (--depth); null: the default, or no tree."},
+            "topics": {"type": "array", "items": {
+                "type": "object",
+                "required": ["label", "code", "description", "path", "level", "set"],
+                "properties": {
+                    "label": {"type": "string"},
+                    "code": {"type": ["string", "null"]},
+                    "description": {"type": "string"},
+                    "path": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "level": {"type": "integer", "minimum": 1},
+                    "set": {"type": "string"}
+                },
+                "additionalProperties": false
+            }}
+        },
+        "additionalProperties": false
+    })
+}
+
+/// The body of `GET /v1/models`.
+fn models_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["newstag", "profile", "models", "store"],
+        "properties": {
+            "newstag": {"type": "string"},
+            "profile": {"enum": ["fast", "accurate"]},
+            "models": {"type": "object", "additionalProperties": {"type": "string"}, "description": "The model behind each layer, as in each record's models field."},
+            "store": {"type": "array", "items": {
+                "type": "object",
+                "required": ["name", "description", "licence", "files"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "licence": {"type": "string"},
+                    "files": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["name", "sha256", "package", "version"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "package": {"type": "string"},
+                            "version": {"type": "string"}
+                        },
+                        "additionalProperties": false
+                    }}
+                },
+                "additionalProperties": false
+            }}
+        },
+        "additionalProperties": false
+    })
+}
+
+/// The body of the health checks.
+fn status_schema() -> Value {
+    json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}, "additionalProperties": false})
 }

@@ -383,7 +383,24 @@ impl EmbeddingClassifier {
         if vecs.is_empty() {
             return Vec::new();
         }
-        let dim = self.encoder.dim();
+        let units = document_and_units(vecs, self.encoder.dim());
+        let shares = self.pattern_shares(doc, vecs.len());
+        let scored = self.score(&units, vecs.len() + 1, &shares);
+        let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
+        // Only sentences are evidence (the title has no sentence index).
+        let sentences = &unit_scores[..doc.sentences.len()];
+        let mut out = Vec::new();
+        if self.report_tree {
+            self.tree_topics(doc_scores, sentences, &mut out);
+        }
+        self.outside_topics(doc_scores, sentences, &mut out);
+        sort_topics(&mut out);
+        out
+    }
+
+    /// The pattern evidence of each outside topic: for the document (the share of its
+    /// `n_units` units that match, full at `PATTERN_UNITS`), then for each unit (0 or 1).
+    fn pattern_shares(&self, doc: &Document, n_units: usize) -> Vec<Vec<f32>> {
         let n_sent = doc.sentences.len();
         let unit_text = |u: usize| {
             if u < n_sent {
@@ -392,17 +409,7 @@ impl EmbeddingClassifier {
                 title_of(doc).unwrap_or("")
             }
         };
-        let mut mean = vec![0f32; dim];
-        for v in vecs {
-            mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
-        }
-        normalize(&mut mean);
-        // Vector 0 is the document, then one per unit.
-        let mut units = mean.clone();
-        for v in vecs {
-            units.extend_from_slice(v);
-        }
-        let matches: Vec<Vec<bool>> = (0..vecs.len())
+        let matches: Vec<Vec<bool>> = (0..n_units)
             .map(|u| {
                 self.outside
                     .topics
@@ -424,47 +431,35 @@ impl EmbeddingClassifier {
                 .iter()
                 .map(|m| m.iter().map(|&b| f32::from(u8::from(b))).collect()),
         );
-        let scored = self.score(&units, vecs.len() + 1, &shares);
-        let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
-        // Only sentences are evidence (the title has no sentence index).
-        let evidence = |of: &dyn Fn(&Scored) -> f32, bar: f32| -> Vec<Evidence> {
-            let mut e: Vec<(usize, f32)> = unit_scores[..n_sent]
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (i, of(s)))
-                .filter(|&(_, p)| p >= bar)
-                .collect();
-            e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            e.into_iter()
-                .take(MAX_EVIDENCE)
-                .map(|(sentence, p)| Evidence {
-                    sentence,
-                    score: round4(p),
-                })
-                .collect()
-        };
+        shares
+    }
+
+    /// The tree's reported topics, each with the most specific concept under it that is
+    /// clear enough.
+    fn tree_topics(&self, doc_scores: &Scored, sentences: &[Scored], out: &mut Vec<TopicScore>) {
         // Without a threshold of the user's, the best topic of the tree, or of a user's own
         // set, is always reported: its score says how sure.
         let best_always = self.reporting.threshold.is_none();
         let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
-        let mut out = Vec::new();
-        if self.report_tree {
-            for t in reported(&doc_scores.tops, |_| tree_bar, best_always) {
-                let p = doc_scores.tops[t];
-                let top = self.tree.tops[t];
-                let ev = evidence(&|s| s.tops[t], tree_bar);
-                if let Some((concept, share)) = self
-                    .descend(top, &doc_scores.concept_logits)
-                    .filter(|&(_, share)| p * share >= floor)
-                {
-                    out.push(self.concept_score(concept, p * share, ev.clone()));
-                }
-                out.push(self.concept_score(top, p, ev));
+        for t in reported(&doc_scores.tops, |_| tree_bar, best_always) {
+            let p = doc_scores.tops[t];
+            let top = self.tree.tops[t];
+            let ev = evidence(sentences, |s| s.tops[t], tree_bar);
+            if let Some((concept, share)) = self
+                .descend(top, &doc_scores.concept_logits)
+                .filter(|&(_, share)| p * share >= floor)
+            {
+                out.push(self.concept_score(concept, p * share, ev.clone()));
             }
+            out.push(self.concept_score(top, p, ev));
         }
-        // Desk topics ride beside the tree and need their threshold; a user's own set is the
-        // whole answer, so its best topic is always reported, as the tree's is.
+    }
+
+    /// Desk topics ride beside the tree and need their threshold; a user's own set is the
+    /// whole answer, so its best topic is always reported, as the tree's is.
+    fn outside_topics(&self, doc_scores: &Scored, sentences: &[Scored], out: &mut Vec<TopicScore>) {
+        let best_always = self.reporting.threshold.is_none();
         let outside_bar = self.reporting.threshold.unwrap_or(SECONDARY);
         let thresholds = |o: usize| self.outside.topics[o].threshold.unwrap_or(outside_bar);
         for o in reported(
@@ -478,11 +473,9 @@ impl EmbeddingClassifier {
                 code: topic.code.clone(),
                 path: vec![topic.label.clone()],
                 score: round4(doc_scores.outside[o]),
-                evidence: evidence(&|s| s.outside[o], thresholds(o)),
+                evidence: evidence(sentences, |s| s.outside[o], thresholds(o)),
             });
         }
-        sort_topics(&mut out);
-        out
     }
 
     /// The most specific concept under `top` that carries it: descend while one child holds
@@ -522,6 +515,38 @@ impl EmbeddingClassifier {
             evidence,
         }
     }
+}
+
+/// The document's vector (the normalised mean of its units'), then the units', row-major.
+fn document_and_units(vecs: &[Vec<f32>], dim: usize) -> Vec<f32> {
+    let mut mean = vec![0f32; dim];
+    for v in vecs {
+        mean.iter_mut().zip(v).for_each(|(m, x)| *m += x);
+    }
+    normalize(&mut mean);
+    let mut units = mean;
+    for v in vecs {
+        units.extend_from_slice(v);
+    }
+    units
+}
+
+/// The sentences whose score (`of`) reaches `bar`, best first, as a topic's evidence.
+fn evidence(sentences: &[Scored], of: impl Fn(&Scored) -> f32, bar: f32) -> Vec<Evidence> {
+    let mut e: Vec<(usize, f32)> = sentences
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, of(s)))
+        .filter(|&(_, p)| p >= bar)
+        .collect();
+    e.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    e.into_iter()
+        .take(MAX_EVIDENCE)
+        .map(|(sentence, p)| Evidence {
+            sentence,
+            score: round4(p),
+        })
+        .collect()
 }
 
 /// The title, when the article has one worth embedding (it is then the last unit).

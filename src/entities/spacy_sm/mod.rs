@@ -207,8 +207,7 @@ impl SpacyNer {
         toks: &[tokenizer::Token],
         block: usize,
     ) -> Vec<Entity> {
-        let n = toks.len();
-        if n == 0 {
+        if toks.is_empty() {
             return Vec::new();
         }
         let feats: Vec<[u64; 4]> = toks
@@ -219,96 +218,135 @@ impl SpacyNer {
             .iter()
             .map(|t| pyunicode::str_is_space(&text[t.start..t.end]))
             .collect();
-
-        let p = &self.parser;
-        let (rw, sw) = (p.row_width(), p.slot_width());
-        let mut scratch = Scratch::default();
-        let mut vecs = Vec::new();
-        let mut pre = Vec::new();
-        let (mut hidden, mut scores) = (Vec::new(), Vec::new());
-        // Slot-1 features of the open entity's first token, slot-2 features of the
-        // previous block's last token.
-        let mut open: Option<(usize, usize)> = None;
-        let mut open_feat = vec![0f32; sw];
-        let mut prev_slot2 = vec![0f32; sw];
-        let mut ents: Vec<(usize, usize, usize)> = Vec::new();
-        let pad1 = &p.pad[sw..2 * sw];
-        let pad2 = &p.pad[2 * sw..3 * sw];
-
-        let mut s = 0;
-        while s < n {
-            let e = (s + block).min(n);
-            self.tok2vec.forward(&feats, s, e, &mut scratch, &mut vecs);
-            p.lower.forward(&vecs, e - s, &mut pre);
-            for b0 in s..e {
-                let row = &pre[(b0 - s) * rw..(b0 - s + 1) * rw];
-                let f0 = &row[..sw];
-                let (f1, f2): (&[f32], &[f32]) = if open.is_some() {
-                    let f2 = if b0 > s {
-                        &pre[(b0 - 1 - s) * rw + 2 * sw..(b0 - s) * rw]
-                    } else {
-                        &prev_slot2[..]
-                    };
-                    (&open_feat[..], f2)
-                } else {
-                    (pad1, pad2)
-                };
-                p.scores([f0, f1, f2], &mut hidden, &mut scores);
-                let remaining = n - b0;
-                let mut best: Option<usize> = None;
-                for (i, a) in self.actions.iter().enumerate() {
-                    let valid = match (a.mv, a.label) {
-                        (Move::Begin, Some(_)) => open.is_none() && remaining >= 2 && !is_space[b0],
-                        (Move::In, Some(l)) => {
-                            remaining >= 2 && open.is_some_and(|(_, ol)| ol == l)
-                        }
-                        (Move::Last, Some(l)) => open.is_some_and(|(_, ol)| ol == l),
-                        (Move::Unit, Some(_)) => open.is_none() && !is_space[b0],
-                        (Move::Out, _) => open.is_none(),
-                        _ => false,
-                    };
-                    if valid && best.is_none_or(|b| scores[i] > scores[b]) {
-                        best = Some(i);
-                    }
-                }
-                let action = match best {
-                    Some(i) => self.actions[i],
-                    // Unreachable with a well-formed action set; close or skip safely.
-                    None => match open {
-                        Some((_, l)) => Action {
-                            mv: Move::Last,
-                            label: Some(l),
-                        },
-                        None => Action {
-                            mv: Move::Out,
-                            label: None,
-                        },
-                    },
-                };
-                match (action.mv, action.label) {
-                    (Move::Begin, Some(l)) => {
-                        open = Some((b0, l));
-                        open_feat.copy_from_slice(&row[sw..2 * sw]);
-                    }
-                    (Move::Last, _) => {
-                        if let Some((start, l)) = open.take() {
-                            ents.push((start, b0 + 1, l));
-                        }
-                    }
-                    (Move::Unit, Some(l)) => ents.push((b0, b0 + 1, l)),
-                    _ => {}
-                }
-            }
-            prev_slot2.copy_from_slice(&pre[(e - 1 - s) * rw + 2 * sw..(e - s) * rw]);
-            s = e;
-        }
-        ents.into_iter()
+        self.parse(&feats, &is_space, block)
+            .into_iter()
             .map(|(a, b, l)| Entity {
                 start: toks[a].start,
                 end: toks[b - 1].end,
                 label: self.labels[l].clone(),
             })
             .collect()
+    }
+
+    /// The greedy transition parse over the tokens' features, encoded `block` tokens at a
+    /// time: entities as (first token, end token, label index).
+    fn parse(
+        &self,
+        feats: &[[u64; 4]],
+        is_space: &[bool],
+        block: usize,
+    ) -> Vec<(usize, usize, usize)> {
+        let n = feats.len();
+        let p = &self.parser;
+        let (rw, sw) = (p.row_width(), p.slot_width());
+        let mut scratch = Scratch::default();
+        let mut vecs = Vec::new();
+        let mut pre = Vec::new();
+        let (mut hidden, mut scores) = (Vec::new(), Vec::new());
+        let mut state = NerState {
+            open: None,
+            open_feat: vec![0f32; sw],
+            ents: Vec::new(),
+        };
+        // Slot-2 features of the previous block's last token.
+        let mut prev_slot2 = vec![0f32; sw];
+        let pad1 = &p.pad[sw..2 * sw];
+        let pad2 = &p.pad[2 * sw..3 * sw];
+
+        let mut s = 0;
+        while s < n {
+            let e = (s + block).min(n);
+            self.tok2vec.forward(feats, s, e, &mut scratch, &mut vecs);
+            p.lower.forward(&vecs, e - s, &mut pre);
+            for b0 in s..e {
+                let row = &pre[(b0 - s) * rw..(b0 - s + 1) * rw];
+                let f0 = &row[..sw];
+                let (f1, f2): (&[f32], &[f32]) = if state.open.is_some() {
+                    let f2 = if b0 > s {
+                        &pre[(b0 - 1 - s) * rw + 2 * sw..(b0 - s) * rw]
+                    } else {
+                        &prev_slot2[..]
+                    };
+                    (&state.open_feat[..], f2)
+                } else {
+                    (pad1, pad2)
+                };
+                p.scores([f0, f1, f2], &mut hidden, &mut scores);
+                let action = self.best_action(&scores, state.open, n - b0, is_space[b0]);
+                state.apply(action, b0, &row[sw..2 * sw]);
+            }
+            prev_slot2.copy_from_slice(&pre[(e - 1 - s) * rw + 2 * sw..(e - s) * rw]);
+            s = e;
+        }
+        state.ents
+    }
+
+    /// The best-scoring action that is valid with entity `open` (first token, label) and
+    /// `remaining` tokens left, this one included.
+    fn best_action(
+        &self,
+        scores: &[f32],
+        open: Option<(usize, usize)>,
+        remaining: usize,
+        is_space: bool,
+    ) -> Action {
+        let mut best: Option<usize> = None;
+        for (i, a) in self.actions.iter().enumerate() {
+            let valid = match (a.mv, a.label) {
+                (Move::Begin, Some(_)) => open.is_none() && remaining >= 2 && !is_space,
+                (Move::In, Some(l)) => remaining >= 2 && open.is_some_and(|(_, ol)| ol == l),
+                (Move::Last, Some(l)) => open.is_some_and(|(_, ol)| ol == l),
+                (Move::Unit, Some(_)) => open.is_none() && !is_space,
+                (Move::Out, _) => open.is_none(),
+                _ => false,
+            };
+            if valid && best.is_none_or(|b| scores[i] > scores[b]) {
+                best = Some(i);
+            }
+        }
+        match best {
+            Some(i) => self.actions[i],
+            // Unreachable with a well-formed action set; close or skip safely.
+            None => match open {
+                Some((_, l)) => Action {
+                    mv: Move::Last,
+                    label: Some(l),
+                },
+                None => Action {
+                    mv: Move::Out,
+                    label: None,
+                },
+            },
+        }
+    }
+}
+
+/// The entity parser's state between tokens.
+struct NerState {
+    /// The open entity: its first token and label.
+    open: Option<(usize, usize)>,
+    /// Slot-1 features of the open entity's first token.
+    open_feat: Vec<f32>,
+    /// Entities found: first token, end token, label.
+    ents: Vec<(usize, usize, usize)>,
+}
+
+impl NerState {
+    /// Takes `action` at token `b0`, whose slot-1 features are `slot1`.
+    fn apply(&mut self, action: Action, b0: usize, slot1: &[f32]) {
+        match (action.mv, action.label) {
+            (Move::Begin, Some(l)) => {
+                self.open = Some((b0, l));
+                self.open_feat.copy_from_slice(slot1);
+            }
+            (Move::Last, _) => {
+                if let Some((start, l)) = self.open.take() {
+                    self.ents.push((start, b0 + 1, l));
+                }
+            }
+            (Move::Unit, Some(l)) => self.ents.push((b0, b0 + 1, l)),
+            _ => {}
+        }
     }
 }
 

@@ -24,6 +24,15 @@ pub struct Token {
     pub norm: Option<u64>,
 }
 
+/// A token the text spells as it is (no NORM of its own).
+fn plain(start: usize, end: usize) -> Token {
+    Token {
+        start,
+        end,
+        norm: None,
+    }
+}
+
 /// ORTH and optional NORM of one piece of a tokenizer exception, as read from the model.
 type RulePiece = (String, Option<String>);
 
@@ -111,6 +120,65 @@ fn map_get<'a>(map: &'a [(Value, Value)], key: &str) -> Option<&'a Value> {
         .map(|(_, v)| v)
 }
 
+/// The model's tokenizer exceptions (special cases), sorted by key.
+fn read_exceptions(map: &[(Value, Value)]) -> Result<Vec<(String, Vec<RulePiece>)>> {
+    let mut rules: Vec<(String, Vec<RulePiece>)> = Vec::new();
+    if let Some(Value::Map(exc)) = map_get(map, "exceptions") {
+        for (k, v) in exc {
+            let key = k
+                .as_str()
+                .ok_or_else(|| err!("exception key not a string"))?
+                .to_string();
+            let pieces = v
+                .as_array()
+                .ok_or_else(|| err!("exception {key:?}: not an array"))?;
+            let toks = pieces
+                .iter()
+                .map(|p| read_piece(&key, p))
+                .collect::<Result<Vec<_>>>()?;
+            let joined: String = toks.iter().map(|(o, _)| o.as_str()).collect();
+            if joined != key {
+                bail!("exception {key:?}: pieces do not spell the key");
+            }
+            rules.push((key, toks));
+        }
+    }
+    rules.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rules)
+}
+
+/// One piece of exception `key`: its attributes by id (as spaCy writes them) or by name.
+fn read_piece(key: &str, piece: &Value) -> Result<RulePiece> {
+    let pm = piece
+        .as_map()
+        .ok_or_else(|| err!("exception {key:?}: piece not a map"))?;
+    let mut orth = None;
+    let mut norm = None;
+    for (ak, av) in pm {
+        let id = ak.as_u64().or_else(|| match ak.as_str() {
+            Some("ORTH") => Some(65),
+            Some("NORM") => Some(67),
+            _ => None,
+        });
+        match id {
+            Some(65) => orth = av.as_str().map(str::to_string),
+            Some(67) => norm = av.as_str().map(str::to_string),
+            _ => bail!("exception {key:?}: unsupported attribute {ak:?}"),
+        }
+    }
+    let orth = orth.ok_or_else(|| err!("exception {key:?}: piece without ORTH"))?;
+    Ok((orth, norm))
+}
+
+fn special_pieces(toks: &[RulePiece]) -> Vec<SpecialPiece> {
+    toks.iter()
+        .map(|(o, n)| SpecialPiece {
+            len: o.len(),
+            norm: n.as_deref().map(string_id),
+        })
+        .collect()
+}
+
 impl Tokenizer {
     /// Loads the `tokenizer` msgpack file of a spaCy model directory.
     pub fn load(path: &Path) -> Result<Self> {
@@ -120,6 +188,28 @@ impl Tokenizer {
         let map = value
             .as_map()
             .ok_or_else(|| err!("tokenizer: expected a map"))?;
+        let mut tok = Self::with_affixes(map)?;
+        if let Some(v) = map_get(map, "token_match")
+            && !v.is_nil()
+            && v.as_str() != Some("")
+        {
+            bail!("tokenizer: token_match is not supported");
+        }
+        let faster_heuristics = map_get(map, "faster_heuristics")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let rules = read_exceptions(map)?;
+        tok.max_special_len = rules.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        tok.specials = rules
+            .iter()
+            .map(|(key, toks)| (key.clone(), special_pieces(toks)))
+            .collect();
+        tok.matcher = tok.special_matcher(&rules, faster_heuristics);
+        Ok(tok)
+    }
+
+    /// A tokenizer with the model's affix and URL patterns and no special cases yet.
+    fn with_affixes(map: &[(Value, Value)]) -> Result<Self> {
         let src = |k: &str| pattern_source(map_get(map, k), k);
         let prefix = src("prefix_search")?
             .map(|p| PrefixMatcher::new(&p))
@@ -137,88 +227,36 @@ impl Tokenizer {
             .map(|p| PrefilteredRegex::new(&p))
             .transpose()
             .context("url_match")?;
-        if let Some(v) = map_get(map, "token_match")
-            && !v.is_nil()
-            && v.as_str() != Some("")
-        {
-            bail!("tokenizer: token_match is not supported");
-        }
-        let faster_heuristics = map_get(map, "faster_heuristics")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let mut rules: Vec<(String, Vec<RulePiece>)> = Vec::new();
-        if let Some(Value::Map(exc)) = map_get(map, "exceptions") {
-            for (k, v) in exc {
-                let key = k
-                    .as_str()
-                    .ok_or_else(|| err!("exception key not a string"))?
-                    .to_string();
-                let pieces = v
-                    .as_array()
-                    .ok_or_else(|| err!("exception {key:?}: not an array"))?;
-                let mut toks = Vec::new();
-                for p in pieces {
-                    let pm = p
-                        .as_map()
-                        .ok_or_else(|| err!("exception {key:?}: piece not a map"))?;
-                    let mut orth = None;
-                    let mut norm = None;
-                    for (ak, av) in pm {
-                        let id = ak.as_u64().or_else(|| match ak.as_str() {
-                            Some("ORTH") => Some(65),
-                            Some("NORM") => Some(67),
-                            _ => None,
-                        });
-                        match id {
-                            Some(65) => orth = av.as_str().map(str::to_string),
-                            Some(67) => norm = av.as_str().map(str::to_string),
-                            _ => bail!("exception {key:?}: unsupported attribute {ak:?}"),
-                        }
-                    }
-                    let orth = orth.ok_or_else(|| err!("exception {key:?}: piece without ORTH"))?;
-                    toks.push((orth, norm));
-                }
-                let joined: String = toks.iter().map(|(o, _)| o.as_str()).collect();
-                if joined != key {
-                    bail!("exception {key:?}: pieces do not spell the key");
-                }
-                rules.push((key, toks));
-            }
-        }
-        rules.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut tok = Tokenizer {
+        Ok(Tokenizer {
             prefix,
             suffix,
             infix,
             url,
             specials: HashMap::new(),
             matcher: HashMap::new(),
-            max_special_len: rules.iter().map(|(k, _)| k.len()).max().unwrap_or(0),
-        };
-        for (key, toks) in &rules {
-            let pieces = toks
-                .iter()
-                .map(|(o, n)| SpecialPiece {
-                    len: o.len(),
-                    norm: n.as_deref().map(string_id),
-                })
-                .collect();
-            tok.specials.insert(key.clone(), pieces);
-        }
-        // Special cases that affix splitting could break up are re-matched over the token
-        // sequence afterwards (spaCy's `_special_matcher`).
+            max_special_len: 0,
+        })
+    }
+
+    /// Special cases that affix splitting could break up are re-matched over the token
+    /// sequence afterwards (spaCy's `_special_matcher`): their patterns, by first ORTH.
+    fn special_matcher(
+        &self,
+        rules: &[(String, Vec<RulePiece>)],
+        faster_heuristics: bool,
+    ) -> HashMap<String, Vec<MatcherPattern>> {
         let mut matcher: HashMap<String, Vec<MatcherPattern>> = HashMap::new();
-        for (key, _) in &rules {
+        for (key, _) in rules {
             let needs = !faster_heuristics
-                || tok.find_prefix(key) != 0
-                || tok.has_infix(key)
-                || tok.find_suffix(key) != 0
+                || self.find_prefix(key) != 0
+                || self.has_infix(key)
+                || self.find_suffix(key) != 0
                 || key.contains(' ');
             if !needs {
                 continue;
             }
             let mut toks = Vec::new();
-            tok.tokenize_affixes(key, false, &mut toks);
+            self.tokenize_affixes(key, false, &mut toks);
             if toks.is_empty() {
                 continue;
             }
@@ -231,8 +269,7 @@ impl Tokenizer {
                 .or_default()
                 .push(MatcherPattern { orths });
         }
-        tok.matcher = matcher;
-        Ok(tok)
+        matcher
     }
 
     fn find_prefix(&self, s: &str) -> usize {
@@ -317,10 +354,33 @@ impl Tokenizer {
             self.push_special(a0, p, out);
             return;
         }
-        // _split_affixes
-        let (mut a, mut b) = (a0, b0);
         let mut prefixes: Vec<(usize, usize)> = Vec::new();
         let mut suffixes: Vec<(usize, usize)> = Vec::new();
+        let (a, b) = self.split_affixes(text, a0, b0, with_special, &mut prefixes, &mut suffixes);
+        // _attach_tokens
+        for &(s, e) in &prefixes {
+            out.push(plain(s, e));
+        }
+        if a < b {
+            self.attach_core(text, a, b, with_special, out);
+        }
+        for &(s, e) in suffixes.iter().rev() {
+            out.push(plain(s, e));
+        }
+    }
+
+    /// spaCy's `_split_affixes` on `text[a..b]`: strips prefixes and suffixes (collected in
+    /// the order found) until what is left does not change or is a special case, and returns
+    /// what is left.
+    fn split_affixes(
+        &self,
+        text: &str,
+        mut a: usize,
+        mut b: usize,
+        with_special: bool,
+        prefixes: &mut Vec<(usize, usize)>,
+        suffixes: &mut Vec<(usize, usize)>,
+    ) -> (usize, usize) {
         let mut last_size = usize::MAX;
         while a < b && b - a != last_size {
             let cur = &text[a..b];
@@ -359,63 +419,44 @@ impl Tokenizer {
                 b -= suf_len;
             }
         }
-        // _attach_tokens
-        for &(s, e) in &prefixes {
-            out.push(Token {
-                start: s,
-                end: e,
-                norm: None,
-            });
-        }
-        if a < b {
-            let core = &text[a..b];
-            if let Some(p) = self.specials.get(core).filter(|_| with_special) {
-                self.push_special(a, p, out);
-            } else if self.url_match(core) {
-                out.push(Token {
-                    start: a,
-                    end: b,
-                    norm: None,
-                });
-            } else {
-                let mut start = 0usize;
-                if let Some(re) = &self.infix {
-                    for (is, ie) in re.find_iter(core) {
-                        if is == 0 {
-                            continue;
-                        }
-                        if is != start {
-                            out.push(Token {
-                                start: a + start,
-                                end: a + is,
-                                norm: None,
-                            });
-                        }
-                        if is != ie {
-                            out.push(Token {
-                                start: a + is,
-                                end: a + ie,
-                                norm: None,
-                            });
-                        }
-                        start = ie;
+        (a, b)
+    }
+
+    /// The tokens of a chunk's core `text[a..b]`, left once its affixes are off: a special
+    /// case, a URL, or the pieces between and at its infixes.
+    fn attach_core(
+        &self,
+        text: &str,
+        a: usize,
+        b: usize,
+        with_special: bool,
+        out: &mut Vec<Token>,
+    ) {
+        let core = &text[a..b];
+        if let Some(p) = self.specials.get(core).filter(|_| with_special) {
+            self.push_special(a, p, out);
+        } else if self.url_match(core) {
+            out.push(plain(a, b));
+        } else {
+            let mut start = 0usize;
+            if let Some(re) = &self.infix {
+                for (is, ie) in re.find_iter(core) {
+                    // spaCy ignores an infix at the very start of the core.
+                    if is == 0 {
+                        continue;
                     }
-                }
-                if start < core.len() {
-                    out.push(Token {
-                        start: a + start,
-                        end: b,
-                        norm: None,
-                    });
+                    if is != start {
+                        out.push(plain(a + start, a + is));
+                    }
+                    if is != ie {
+                        out.push(plain(a + is, a + ie));
+                    }
+                    start = ie;
                 }
             }
-        }
-        for &(s, e) in suffixes.iter().rev() {
-            out.push(Token {
-                start: s,
-                end: e,
-                norm: None,
-            });
+            if start < core.len() {
+                out.push(plain(a + start, b));
+            }
         }
     }
 
