@@ -293,7 +293,7 @@ fn lines(text: &str) -> Vec<Range<usize>> {
 }
 
 /// The date at the start of `line` and the byte length of its match.
-fn leading_date(line: &str) -> Option<(NaiveDate, usize)> {
+pub(crate) fn leading_date(line: &str) -> Option<(NaiveDate, usize)> {
     let caps = LEADING_DATE.captures(line)?;
     let num = |name: &str| caps.name(name).and_then(|m| m.as_str().parse::<u32>().ok());
     let month_name = |name: &str| caps.name(name).and_then(|m| month_number(m.as_str()));

@@ -4,16 +4,21 @@ of pages in the shape of ../shared/data/html-extraction-dev.jsonl.gz (one JSON o
 
 Prints, for each extractor: the share of `with` passages kept (found in the extracted text),
 the share of `without` passages dropped (not found in it), title and date accuracy over the
-pages that state them, and pages per second on one core. Run through scripts/eval/eval_extract,
-which builds newstag and makes the venv with trafilatura.
+pages that state them, and pages per second on one core: the median of ROUNDS runs of each
+(default 5), taken in turns so that a busy neighbour slows both alike, by CPU time (user and
+system, what a core-hour bill counts; wall time on a shared machine varies by a third between
+runs) and by wall time. Run through scripts/eval/eval_extract, which builds newstag and makes
+the venv with trafilatura.
 
-    python scripts/eval/eval_extract.py NEWSTAG_BINARY PAGES.jsonl[.gz]
+    python scripts/eval/eval_extract.py NEWSTAG_BINARY PAGES.jsonl[.gz] [ROUNDS]
 """
 
 import gzip
 import json
 import os
 import re
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,21 +68,26 @@ def score(pages, outputs):
     }
 
 
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_newstag(binary, pages):
-    """`newstag extract --threads 1` over the pages as one JSONL file; wall time of the run
-    (process start and the JSON reading included)."""
+    """`newstag extract --threads 1` over the pages as one JSONL file; (wall, CPU) seconds of
+    the run (process start and the JSON reading included)."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "pages.jsonl")
         with open(src, "w", encoding="utf-8") as f:
             for i, page in enumerate(pages):
                 f.write(json.dumps({"id": str(i), "url": page.get("url"), "html": page["html"]}) + "\n")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), children_cpu()
         done = subprocess.run(
             [binary, "extract", "--threads", "1", "-q", src],
             capture_output=True,
             check=False,
         )
-        elapsed = time.perf_counter() - start
+        elapsed = (time.perf_counter() - start, children_cpu() - cpu)
     if done.returncode not in (0, 3):
         sys.exit(f"newstag extract failed ({done.returncode}): {done.stderr.decode()}")
     records = [json.loads(line) for line in done.stdout.splitlines()]
@@ -98,7 +108,7 @@ def run_trafilatura(pages):
 
     outputs = []
     failed = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for page in pages:
         found = trafilatura.extract(
             page["html"],
@@ -113,35 +123,49 @@ def run_trafilatura(pages):
             continue
         rec = json.loads(found)
         outputs.append({"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("date")})
-    elapsed = time.perf_counter() - start
+    elapsed = (time.perf_counter() - start, time.process_time() - cpu)
     return outputs, elapsed, failed
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     binary, path = sys.argv[1], sys.argv[2]
+    rounds = int(sys.argv[3]) if len(sys.argv) == 4 else 5
     pages = load(path)
     import trafilatura
 
+    # trafilatura's first call loads its settings and compiles its expressions: not per page.
+    run_trafilatura(pages[:1])
+    runs = {"newstag extract": [], f"trafilatura {trafilatura.__version__}": []}
+    for _ in range(rounds):
+        runs["newstag extract"].append(run_newstag(binary, pages))
+        runs[f"trafilatura {trafilatura.__version__}"].append(run_trafilatura(pages))
     rows = []
-    for name, (outputs, elapsed, failed) in [
-        ("newstag extract", run_newstag(binary, pages)),
-        (f"trafilatura {trafilatura.__version__}", run_trafilatura(pages)),
-    ]:
-        s = score(pages, outputs)
-        rows.append((name, s, len(pages) / elapsed, failed))
+    for name, done in runs.items():
+        outputs, _, failed = done[-1]
+        wall = statistics.median(run[1][0] for run in done)
+        cpu = statistics.median(run[1][1] for run in done)
+        rows.append((name, score(pages, outputs), len(pages) / cpu, len(pages) / wall, failed))
     with_n, without_n = rows[0][1]["passages"]
     print(f"{len(pages)} pages, {with_n} `with` and {without_n} `without` passages ({os.path.basename(path)})")
     print()
-    print("| extractor | `with` kept | `without` dropped | title right | date right | no text | pages/s (1 core) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, s, speed, failed in rows:
+    print(
+        "| extractor | `with` kept | `without` dropped | title right | date right | no text "
+        "| pages per CPU second | pages/s (wall, 1 core) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, s, cpu_speed, wall_speed, failed in rows:
         (tr, tt), (dr, dt) = s["title"], s["date"]
         print(
             f"| {name} | {100 * s['kept']:.1f}% | {100 * s['dropped']:.1f}% | "
-            f"{tr}/{tt} | {dr}/{dt} | {failed} | {speed:.1f} |"
+            f"{tr}/{tt} | {dr}/{dt} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
         )
+    print()
+    print(
+        f"newstag / trafilatura, median of {rounds} rounds: {rows[0][2] / rows[1][2]:.2f}x by CPU "
+        f"time, {rows[0][3] / rows[1][3]:.2f}x by wall time"
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 //! schema.org's `datePublished` (JSON-LD, then microdata), the Open Graph / Dublin Core / news
 //! meta tags, a `<time pubdate>` or hAtom `published` element, and last the date in the URL's
 //! path (`/2019/12/30/`). The calendar date is the one written, in the publisher's own time
-//! zone.
+//! zone. A page whose markup states none may state it at the top of its text ([`in_text`]).
 
 use std::sync::LazyLock;
 
@@ -39,12 +39,24 @@ const META_KEYS: &[&str] = &[
     "date",
 ];
 
+/// A byline is looked for in this many of the text's first non-blank lines, and only in lines
+/// this short: "Posted on September 21, 2020 by ..." stands above the article; a sentence
+/// further down that says a report was "published on" a day dates the report, not the page.
+const BYLINE_LINES: usize = 5;
+const BYLINE_BYTES: usize = 200;
+
 /// Dates before the web's news sites are a misread number, not a publication date.
 const FIRST_YEAR: i32 = 1990;
 const LAST_YEAR: i32 = 2100;
 
 static JSON_LD_PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#""datePublished"\s*:\s*"([^"]{4,64})""#).expect("JSON-LD date regex")
+});
+static BYLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
+    // Capitalised, as a label is ("Posted on", "PUBLISHED:"); running text's "published on"
+    // is lowercase.
+    Regex::new(r"\b(?:Posted|Published|POSTED|PUBLISHED)(?i:\s+on)?\s*:?\s+")
+        .expect("byline cue regex")
 });
 static META_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
@@ -78,6 +90,30 @@ pub fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
         .or_else(|| itemprop(html, &comments))
         .or_else(|| time_element(html, &comments))
         .or_else(|| url.and_then(in_url))
+}
+
+/// The publication date at the top of a page's main text, for a page whose markup states
+/// none: a dateline (the first line starts with a date, read as the cleaner reads a text's
+/// dateline, so `extract` and `annotate` agree), else a byline that says the text was posted
+/// or published on a date ("Posted on September 21, 2020 by ...", "Published On May 10,
+/// 2022 01:52 PM").
+pub fn in_text(text: &str) -> Option<NaiveDate> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next()?;
+    if let Some((date, _)) = crate::clean::leading_date(first) {
+        return Some(date).filter(|d| plausible(*d));
+    }
+    std::iter::once(first)
+        .chain(lines)
+        .take(BYLINE_LINES)
+        .filter(|line| line.len() <= BYLINE_BYTES)
+        .flat_map(|line| {
+            BYLINE_CUE
+                .find_iter(line)
+                .map(move |cue| &line[cue.end()..])
+        })
+        .find_map(|rest| crate::clean::leading_date(rest).map(|(date, _)| date))
+        .filter(|d| plausible(*d))
 }
 
 /// The byte ranges of a page's comments, in order.
@@ -243,6 +279,33 @@ mod tests {
             "datePublished" : "2019-12-30T05:03-0500","dateModified":"2020-01-02"}</script>
             <meta name="date" content="2018-01-01">"#;
         assert_eq!(published(html, None), d("2019-12-30"));
+    }
+
+    #[test]
+    fn a_dateline_or_a_byline_at_the_top_of_the_text() {
+        assert_eq!(in_text("\nJanuary 22, 2014\nMy Top 10"), d("2014-01-22"));
+        assert_eq!(
+            in_text("Posted on September 21, 2020 by Adi Tzlil\nText."),
+            d("2020-09-21")
+        );
+        assert_eq!(
+            in_text("A headline\nCrime Published On May 10, 2022 01:52 PM\nText."),
+            d("2022-05-10")
+        );
+        assert_eq!(
+            in_text("Headline\nPublished: 3 March 2021\n"),
+            d("2021-03-03")
+        );
+        // A date in running text, or a byline below the top, dates something else.
+        assert_eq!(
+            in_text("The report, published on 3 March 2021, found that prices rose."),
+            None
+        );
+        let late = format!("{}Posted on May 1, 2020\n", "Line.\n".repeat(BYLINE_LINES));
+        assert_eq!(in_text(&late), None);
+        let long = format!("Published on May 1, 2020 {}", "and more ".repeat(30));
+        assert_eq!(in_text(&long), None);
+        assert_eq!(in_text("Posted on 05/1999\n"), None);
     }
 
     #[test]

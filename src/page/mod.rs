@@ -111,6 +111,12 @@ pub fn extract(
     }
     let options = rs_trafilatura::Options {
         url: url.map(str::to_string),
+        // The page type picks the extraction profile (an article's, a forum's, a product's).
+        // newstag reads news: the URL's verdict (the library's own rules, a string match)
+        // decides it, and an unknown URL is an article. The library's default also runs a
+        // classifier over the whole DOM, a quarter of the extraction time, to tell forums and
+        // shops from articles in a general crawl.
+        page_type: Some(rs_trafilatura::page_type::classify_url(url.unwrap_or(""))),
         ..rs_trafilatura::Options::default()
     };
     // The extractor is a large third-party parser: whatever it does on a page it cannot
@@ -148,8 +154,11 @@ pub fn extract(
         text: text.to_string(),
         title: clean(meta.title),
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
-        // (UTC, fewer spellings) when the markup states none.
-        published: date::published(&source, url).or_else(|| meta.date.map(|d| d.date_naive())),
+        // (UTC, fewer spellings) when the markup states none; else a dateline or byline at
+        // the top of the text.
+        published: date::published(&source, url)
+            .or_else(|| meta.date.map(|d| d.date_naive()))
+            .or_else(|| date::in_text(text)),
         author: clean(meta.author),
         site: clean(meta.sitename),
         language: clean(meta.language),

@@ -204,6 +204,26 @@ fn the_published_date_is_the_day_the_publisher_wrote() {
 }
 
 #[test]
+fn a_page_without_a_date_in_its_markup_is_dated_by_its_byline() {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quay delayed\
+         </title></head><body><main><article><h1>Quay delayed</h1>\
+         <p>Posted on November 2, 2026 by Ingrid Solberg</p>{body}</article></main></body></html>"
+    );
+    let input = serde_json::json!({"id": "q", "url": "https://gazette.example/quay", "html": page})
+        .to_string();
+    // `extract` and `segment` read the same date: the record of the extraction a user keeps
+    // says what the annotation says.
+    for command in ["extract", "segment"] {
+        let out = run_stdin(&[command, "-"], input.as_bytes());
+        assert_ok(&out);
+        let recs = records(&out);
+        assert_eq!(recs[0]["published"], "2026-11-02", "{command}: {}", recs[0]);
+    }
+}
+
+#[test]
 fn charsets_from_the_meta_tag_and_by_detection() {
     let dir = tempfile::tempdir().unwrap();
     let latin = |declared: bool| {
