@@ -5,13 +5,15 @@ bench_peer.py runs it) of the sentences `newstag segment` finds, on
   * ONNX Runtime fp32, the torch.onnx export (what the Python peer runs) and newstag's fused graph;
   * OpenVINO fp32 and bf16 (bf16 runs on AMX or AVX512-BF16 where the CPU has them; ONNX
     Runtime's CPU provider has no bf16 arithmetic),
-then the topic scores of every article (bench_peer.py's scoring, threshold 0, all 35 topics)
+then the topic probabilities of every article (bench_peer.py's scoring of the article's mean
+sentence vector: the 17 top-level subjects and the desk topics of models/topics/news.toml)
 with bf16 embeddings against fp32 ones. Not part of newstag; it backs docs/limits.md on
 reaching 3x the Python pipeline. Nothing here asserts on timings.
 
 Pinned environment:
     python3 -m venv /tmp/precvenv
-    /tmp/precvenv/bin/pip install onnxruntime==1.32.0 openvino==2026.4.1 tokenizers==0.23.3 numpy==2.4.6
+    /tmp/precvenv/bin/pip install onnxruntime==1.32.0 openvino==2026.4.1 tokenizers==0.23.3 numpy==2.4.6 \
+        openpyxl==3.1.5 scipy==1.17.1
 
 Usage (from the repository root; the store must hold all-minilm-l6-v2-fp32):
     target/release/newstag segment -q CORPUS.jsonl > SEGMENTS.jsonl
@@ -37,12 +39,13 @@ from bench_peer import TopicScorer  # noqa: E402
 from topiclib import Encoder, onnxruntime_run  # noqa: E402
 TOPICS = os.path.join(ROOT, "models/topics/news.toml")
 BACKGROUND = os.path.join(ROOT, "models/topics/background.txt")
+CALIBRATION = os.path.join(ROOT, "models/topics/iptc-calibration.json")
 
 
-def store_dir():
+def store_dir(name):
     store = os.environ.get("NEWSTAG_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newstag")
-    return os.path.join(store, "all-minilm-l6-v2-fp32")
+    return os.path.join(store, name)
 
 
 def ov_runner(path, threads, precision):
@@ -62,7 +65,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
 
-    model = store_dir()
+    model = store_dir("all-minilm-l6-v2-fp32")
+    taxonomy = os.path.join(store_dir("iptc-mediatopics"), "IPTC-MediaTopic-NewsCodes.xlsx")
     docs = []
     with open(args.segments, encoding="utf-8") as f:
         for line in f:
@@ -112,11 +116,21 @@ def main():
             cos = (a * b).sum(axis=1).min()
             print(f"| {name} | {times[name]:.2f} | {times[ref_name] / times[name]:.2f}x | {cos:.7f} |")
 
-        def doc_scores(enc):
-            return np.array(TopicScorer(TOPICS, BACKGROUND, enc, threshold=0.0).scores(docs))
+        # Prototypes and background embedded once, in fp32: only the articles' vectors differ.
+        scorer = TopicScorer(taxonomy, TOPICS, BACKGROUND, CALIBRATION, encoders[ref_name])
 
-        fp32 = doc_scores(encoders["onnxruntime fp32, newstag's fused graph"])
-        low = doc_scores(encoders["openvino bf16, torch.onnx export"])
+        def doc_scores(name):
+            rows, start = [], 0
+            for d in docs:
+                mean = vecs[name][start : start + len(d)].sum(axis=0)
+                rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+                start += len(d)
+            units = np.array(rows, dtype=np.float32)
+            tops, _, outside = scorer.score(units, np.zeros((len(units), len(scorer.topics))))
+            return np.hstack([tops, outside])
+
+        fp32 = doc_scores("onnxruntime fp32, newstag's fused graph")
+        low = doc_scores("openvino bf16, torch.onnx export")
     diff = np.abs(fp32 - low)
     flips = int(((fp32 >= 0.5) != (low >= 0.5)).sum())
     print(f"\nTopic scores, bf16 against fp32 embeddings ({diff.size} = {len(docs)} articles x "
