@@ -100,8 +100,9 @@ pub fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
 pub fn in_text(text: &str) -> Option<NaiveDate> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next()?;
+    // Exactly the cleaner's reading, unfiltered, so that the two never disagree.
     if let Some((date, _)) = crate::clean::leading_date(first) {
-        return Some(date).filter(|d| plausible(*d));
+        return Some(date);
     }
     std::iter::once(first)
         .chain(lines)
@@ -112,8 +113,31 @@ pub fn in_text(text: &str) -> Option<NaiveDate> {
                 .find_iter(line)
                 .map(move |cue| &line[cue.end()..])
         })
-        .find_map(|rest| crate::clean::leading_date(rest).map(|(date, _)| date))
-        .filter(|d| plausible(*d))
+        .find_map(byline_date)
+}
+
+/// The date a byline's cue introduces, when the byline ends there or goes on as bylines do
+/// (`by` a name, a time, a separator): "Published on 3 March 2021, the report found ..." opens
+/// a sentence about something else. A numeric date is read month first, as the cleaner reads
+/// it, and only when no other order is possible (`10/25/2020`): `02/10/2020` is October on a
+/// British page.
+fn byline_date(rest: &str) -> Option<NaiveDate> {
+    let (date, end) = crate::clean::leading_date(rest)?;
+    let written = rest[..end].trim();
+    if let Some((a, b)) = written.split('/').next().zip(written.split('/').nth(1)) {
+        let small = |n: &str| n.trim().parse::<u32>().is_ok_and(|n| n <= 12);
+        if small(a) && small(b) {
+            return None;
+        }
+    }
+    let after = rest[end..].trim_start();
+    let goes_on_as_a_byline = after.is_empty()
+        || after.starts_with(|c: char| c.is_ascii_digit() || "|·•-–—(/".contains(c))
+        || after
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("at"));
+    (goes_on_as_a_byline && plausible(date)).then_some(date)
 }
 
 /// The byte ranges of a page's comments, in order.
@@ -305,7 +329,24 @@ mod tests {
         assert_eq!(in_text(&late), None);
         let long = format!("Published on May 1, 2020 {}", "and more ".repeat(30));
         assert_eq!(in_text(&long), None);
-        assert_eq!(in_text("Posted on 05/1999\n"), None);
+        // A sentence that opens with the cue dates what it is about.
+        assert_eq!(
+            in_text("Published on 3 March 2021, the report found that prices rose."),
+            None
+        );
+        // Day and month that could be either way round, or day first (not read); a year no
+        // news site had, after which a later byline is still looked at.
+        assert_eq!(in_text("Headline\nPublished: 02/10/2020\n"), None);
+        assert_eq!(in_text("Headline\nPublished: 25/10/2020\n"), None);
+        assert_eq!(
+            in_text("Headline\nPosted on 10/25/2020 | Updated\n"),
+            d("2020-10-25")
+        );
+        assert_eq!(in_text("Posted on May 1, 1985\nText.\n"), None);
+        assert_eq!(
+            in_text("Posted on May 1, 1985\nPublished on May 2, 2020\n"),
+            d("2020-05-02")
+        );
     }
 
     #[test]

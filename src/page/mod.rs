@@ -112,11 +112,13 @@ pub fn extract(
     let options = rs_trafilatura::Options {
         url: url.map(str::to_string),
         // The page type picks the extraction profile (an article's, a forum's, a product's).
-        // newstag reads news: the URL's verdict (the library's own rules, a string match)
-        // decides it, and an unknown URL is an article. The library's default also runs a
-        // classifier over the whole DOM, a quarter of the extraction time, to tell forums and
-        // shops from articles in a general crawl.
-        page_type: Some(rs_trafilatura::page_type::classify_url(url.unwrap_or(""))),
+        // When the URL reads as an article's (the library's own rules; a news URL, or none),
+        // it is one, and the library's classifier over the whole DOM, a third of the
+        // extraction time, is skipped. Any other verdict is a loose substring match
+        // (`/community/` is a forum), so those pages keep the library's check by the DOM.
+        page_type: (rs_trafilatura::page_type::classify_url(url.unwrap_or(""))
+            == rs_trafilatura::page_type::PageType::Article)
+            .then_some(rs_trafilatura::page_type::PageType::Article),
         ..rs_trafilatura::Options::default()
     };
     // The extractor is a large third-party parser: whatever it does on a page it cannot
@@ -154,8 +156,8 @@ pub fn extract(
         text: text.to_string(),
         title: clean(meta.title),
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
-        // (UTC, fewer spellings) when the markup states none; else a dateline or byline at
-        // the top of the text.
+        // (UTC, fewer spellings) when the markup states none; the top of the text last: it is
+        // what a reader sees, but a template's or a quoted date can stand there too.
         published: date::published(&source, url)
             .or_else(|| meta.date.map(|d| d.date_naive()))
             .or_else(|| date::in_text(text)),
