@@ -121,6 +121,15 @@ impl Named {
                 store.ensure(spec, log)?;
             }
         }
+        // ONNX Runtime's environment first, alone: when its one-time initialisation fails for
+        // memory (a `ulimit -v` the gazetteer's thread has just used up), it recurses inside
+        // the library until the stack overflows, a SIGSEGV without a word, where any later
+        // allocation failure is an error or newstag's out-of-memory message. It takes
+        // milliseconds.
+        let runtime = Runtime::load(
+            &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
+            config.thread_count(),
+        )?;
         // The gazetteer (~200 ms of JSON and string keys) needs nothing else, so it is built on
         // its own thread while the models load; start-up is then the longer of the two.
         let gazetteer_dir = store.model_dir(&store::GEONAMES);
@@ -135,7 +144,7 @@ impl Named {
                 ner,
                 topic_model,
             } = self;
-            let models = load_models(config, &ner, &topic_model, topics, store, log);
+            let models = load_models(config, &runtime, &ner, &topic_model, topics, store, log);
             let gazetteer = match gazetteer {
                 Some(handle) => Some(
                     handle
@@ -159,21 +168,18 @@ impl Named {
 /// The topic classifier and the entity recognizer, each loaded once.
 fn load_models(
     config: &Config,
+    runtime: &Runtime,
     ner: &NerModel,
     topic_model: &TopicModel,
     topics: TopicSet,
     store: &Store,
     log: &mut dyn FnMut(&str),
 ) -> Result<Models> {
-    let runtime = Runtime::load(
-        &store.file_path(&store::ONNXRUNTIME_LIB, &store::ONNXRUNTIME_LIB.files[0]),
-        config.thread_count(),
-    )?;
     let iptc = store.file_path(&store::IPTC_MEDIATOPICS, &store::IPTC_MEDIATOPICS.files[0]);
     let depth = config.depth;
     let embedding = |spec: &ModelSpec, topics: TopicSet, threshold: Option<f32>| {
         load_default(
-            &runtime,
+            runtime,
             &store.model_dir(spec),
             spec.name,
             &iptc,
@@ -212,7 +218,7 @@ fn load_models(
                 None => None,
             };
             let mut nli = NliClassifier::load_with_precision(
-                &runtime,
+                runtime,
                 &dir,
                 topics,
                 config.threshold,
@@ -234,7 +240,7 @@ fn load_models(
             let dir = model.materialize(store, config.offline, config.precision, log)?;
             Some(Box::new(
                 TokenClassifier::load_with_precision(
-                    &runtime,
+                    runtime,
                     &dir,
                     config.aggregation,
                     config.precision,
