@@ -131,9 +131,10 @@ def main():
     if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     binary, path = sys.argv[1], sys.argv[2]
-    rounds = int(sys.argv[3]) if len(sys.argv) == 4 and sys.argv[3].isdigit() else 5
-    if len(sys.argv) == 4 and (not sys.argv[3].isdigit() or rounds < 1):
-        sys.exit(f"ROUNDS must be a positive integer, not {sys.argv[3]!r}\n\n{__doc__}")
+    rounds = sys.argv[3] if len(sys.argv) == 4 else "5"
+    if not rounds.isdigit() or int(rounds) < 1:
+        sys.exit(f"ROUNDS must be a positive integer, not {rounds!r}\n\n{__doc__}")
+    rounds = int(rounds)
     pages = load(path)
     import trafilatura
 

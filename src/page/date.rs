@@ -123,8 +123,8 @@ pub fn in_text(text: &str) -> Option<NaiveDate> {
 /// British page.
 fn byline_date(rest: &str) -> Option<NaiveDate> {
     let (date, end) = crate::clean::leading_date(rest)?;
-    let written = rest[..end].trim();
-    if let Some((a, b)) = written.split('/').next().zip(written.split('/').nth(1)) {
+    let mut parts = rest[..end].trim().split('/');
+    if let (Some(a), Some(b)) = (parts.next(), parts.next()) {
         let small = |n: &str| n.trim().parse::<u32>().is_ok_and(|n| n <= 12);
         if small(a) && small(b) {
             return None;
