@@ -68,6 +68,9 @@ pub struct Config {
     pub threshold: Option<f32>,
     /// Report IPTC concepts at most this many levels deep (1 to 6).
     pub depth: Option<usize>,
+    /// The embedding topic classifier reads the title and at most this many sentences of each
+    /// article, from the top; 0 reads every sentence. Unset: every sentence.
+    pub topic_sentences: Option<usize>,
     /// How a transformer NER merges word pieces: `simple`, `first`, `average` or `max`.
     pub aggregation: AggregationStrategy,
     /// Which export of the transformer models runs: `fp32` or `int8`.
@@ -103,6 +106,7 @@ impl Default for Config {
             labels: Vec::new(),
             threshold: None,
             depth: None,
+            topic_sentences: None,
             aggregation: AggregationStrategy::Simple,
             precision: Precision::Fp32,
             cascade: None,

@@ -58,6 +58,7 @@ class Annotator:
         batch_size: Optional[int] = None,
         threshold: Optional[float] = None,
         depth: Optional[int] = None,
+        topic_sentences: Optional[int] = None,
         aggregation: Optional[Literal["simple", "first", "average", "max"]] = None,
         precision: Optional[Literal["fp32", "int8"]] = None,
         cascade: Optional[int] = None,

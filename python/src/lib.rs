@@ -304,7 +304,7 @@ impl Annotator {
     #[pyo3(signature = (
         profile = None, *, ner = None, topic_model = None, topics = None, labels = None,
         entity_rules = None, vocabulary = None, threads = None, offline = None,
-        batch_size = None, threshold = None, depth = None, aggregation = None,
+        batch_size = None, threshold = None, depth = None, topic_sentences = None, aggregation = None,
         precision = None, cascade = None, vocabulary_only = None, max_article_bytes = None,
         config = None, store = None,
     ))]
@@ -323,6 +323,7 @@ impl Annotator {
         batch_size: Option<usize>,
         threshold: Option<f32>,
         depth: Option<usize>,
+        topic_sentences: Option<usize>,
         aggregation: Option<String>,
         precision: Option<String>,
         cascade: Option<usize>,
@@ -348,6 +349,7 @@ impl Annotator {
             .set("batch_size", batch_size)
             .set("threshold", threshold)
             .set("depth", depth)
+            .set("topic_sentences", topic_sentences)
             .set("aggregation", aggregation)
             .set("precision", precision)
             .set("cascade", cascade)

@@ -158,6 +158,9 @@ pub(super) struct ModelArgs {
     /// Report IPTC concepts at most this many levels deep (1: top-level topics only).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=6))]
     pub(super) depth: Option<u64>,
+    /// Topics read the title and at most N sentences of each article, from the top (0: all).
+    #[arg(long, value_name = "N")]
+    pub(super) topic_sentences: Option<usize>,
     /// Never fetch: a missing model is an error naming the command that fetches it.
     #[arg(long, overrides_with = "no_offline")]
     pub(super) offline: bool,
@@ -255,6 +258,7 @@ impl ModelArgs {
             .set("labels", (!self.label.is_empty()).then_some(&self.label))
             .set("threshold", self.threshold)
             .set("depth", self.depth)
+            .set("topic_sentences", self.topic_sentences)
             .set("aggregation", self.aggregation.as_ref())
             .set(
                 "precision",

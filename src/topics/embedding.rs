@@ -208,6 +208,8 @@ pub struct EmbeddingClassifier {
     /// What the user asked for: a threshold replaces every default bar; depth defaults to
     /// [`DEFAULT_DEPTH`] (kept as asked, for the catalog).
     reporting: Reporting,
+    /// Read at most this many sentences of an article, from the top (`None`: every one).
+    sentence_budget: Option<usize>,
 }
 
 /// Scores of one vector (the document or one sentence) against every topic.
@@ -309,7 +311,23 @@ impl EmbeddingClassifier {
             report_tree,
             calibration,
             reporting,
+            sentence_budget: None,
         })
+    }
+
+    /// Reads the title and at most `budget` sentences of each article, spread evenly from the
+    /// first to the last (`None`: every sentence). The encoder's work is nearly all of the
+    /// topic layer's; sentences left out are neither in the document vector nor evidence.
+    /// Spread, not the first ones: on the fit split, the first sentences lost a subject
+    /// covered further down more often (scripts/eval/sentence_budget.py, docs/topics.md).
+    pub fn with_sentence_budget(mut self, budget: Option<usize>) -> Self {
+        self.sentence_budget = budget;
+        self
+    }
+
+    /// The indices of `doc`'s sentences that are read, in order.
+    fn read(&self, doc: &Document) -> Vec<usize> {
+        spread(doc.sentences.len(), self.sentence_budget)
     }
 
     /// Scores `n` unit vectors (row-major) against every topic. `pattern_share[i][o]` is the
@@ -378,36 +396,42 @@ impl EmbeddingClassifier {
             .collect()
     }
 
-    /// The reported topics of one document, from its unit vectors (sentences, then the title).
+    /// The reported topics of one document, from its unit vectors (the sentences read, then
+    /// the title).
     fn score_document(&self, doc: &Document, vecs: &[Vec<f32>]) -> Vec<TopicScore> {
         if vecs.is_empty() {
             return Vec::new();
         }
+        let read = self.read(doc);
         let units = document_and_units(vecs, self.encoder.dim());
-        let shares = self.pattern_shares(doc, vecs.len());
+        let shares = self.pattern_shares(doc, &read, vecs.len());
         let scored = self.score(&units, vecs.len() + 1, &shares);
         let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
         // Only sentences are evidence (the title has no sentence index).
-        let sentences = &unit_scores[..doc.sentences.len()];
+        let sentences = &unit_scores[..read.len()];
         let mut out = Vec::new();
         if self.report_tree {
             self.tree_topics(doc_scores, sentences, &mut out);
         }
         self.outside_topics(doc_scores, sentences, &mut out);
+        // Evidence was numbered among the sentences read; the record numbers all of them.
+        // `read` ascends, so the order of equal scores by index is kept.
+        if read.len() < doc.sentences.len() {
+            for e in out.iter_mut().flat_map(|t| t.evidence.iter_mut()) {
+                e.sentence = read[e.sentence];
+            }
+        }
         sort_topics(&mut out);
         out
     }
 
     /// The pattern evidence of each outside topic: for the document (the share of its
     /// `n_units` units that match, full at `PATTERN_UNITS`), then for each unit (0 or 1).
-    fn pattern_shares(&self, doc: &Document, n_units: usize) -> Vec<Vec<f32>> {
-        let n_sent = doc.sentences.len();
-        let unit_text = |u: usize| {
-            if u < n_sent {
-                doc.sentence_text(u)
-            } else {
-                title_of(doc).unwrap_or("")
-            }
+    /// Units are the sentences `read`, then the title.
+    fn pattern_shares(&self, doc: &Document, read: &[usize], n_units: usize) -> Vec<Vec<f32>> {
+        let unit_text = |u: usize| match read.get(u) {
+            Some(&i) => doc.sentence_text(i),
+            None => title_of(doc).unwrap_or(""),
         };
         let matches: Vec<Vec<bool>> = (0..n_units)
             .map(|u| {
@@ -514,6 +538,23 @@ impl EmbeddingClassifier {
             score: round4(p),
             evidence,
         }
+    }
+}
+
+/// `budget` of `n` sentence indices spread evenly from the first to the last, ascending (all
+/// of them without a budget or when it covers them): index `j (n-1) / (k-1)` rounded half up,
+/// in integers so that scripts/eval/sentence_budget.py picks the same ones.
+fn spread(n: usize, budget: Option<usize>) -> Vec<usize> {
+    match budget {
+        Some(k) if k < n => {
+            if k <= 1 {
+                return vec![0; k];
+            }
+            (0..k)
+                .map(|j| (2 * j * (n - 1) + (k - 1)) / (2 * (k - 1)))
+                .collect()
+        }
+        _ => (0..n).collect(),
     }
 }
 
@@ -666,14 +707,14 @@ impl EmbeddingClassifier {
         // length and batches across articles, so short articles do not waste padded passes.
         let mut texts: Vec<&str> = Vec::new();
         for doc in docs {
-            texts.extend((0..doc.sentences.len()).map(|i| doc.sentence_text(i)));
+            texts.extend(self.read(doc).into_iter().map(|i| doc.sentence_text(i)));
             texts.extend(title_of(doc));
         }
         let vecs = self.encoder.embed(&texts)?;
         let mut at = 0;
         let mut out = Vec::with_capacity(docs.len());
         for doc in docs {
-            let n = doc.sentences.len() + usize::from(title_of(doc).is_some());
+            let n = self.read(doc).len() + usize::from(title_of(doc).is_some());
             out.push(self.score_document(doc, &vecs[at..at + n]));
             at += n;
         }
@@ -728,6 +769,25 @@ mod tests {
                 .values()
                 .all(|h| h.as_str().is_some_and(|s| s.len() == 64))
         );
+    }
+
+    #[test]
+    fn a_budget_spreads_its_sentences_from_the_first_to_the_last() {
+        assert_eq!(spread(5, None), vec![0, 1, 2, 3, 4]);
+        assert_eq!(spread(5, Some(5)), vec![0, 1, 2, 3, 4]);
+        assert_eq!(spread(5, Some(9)), vec![0, 1, 2, 3, 4]);
+        assert_eq!(spread(20, Some(1)), vec![0]);
+        assert_eq!(spread(20, Some(2)), vec![0, 19]);
+        // 19 / 3 = 6.33: 0, 6.33, 12.67, 19 rounded.
+        assert_eq!(spread(20, Some(4)), vec![0, 6, 13, 19]);
+        for n in 2..60 {
+            for k in 2..n {
+                let s = spread(n, Some(k));
+                assert_eq!(s.len(), k);
+                assert!(s.windows(2).all(|w| w[0] < w[1]), "{n} {k}: {s:?}");
+                assert_eq!((s[0], s[k - 1]), (0, n - 1));
+            }
+        }
     }
 
     #[test]

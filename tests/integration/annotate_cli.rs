@@ -479,3 +479,91 @@ fn stdin_streams_each_record_out_before_the_next_article_comes_in() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// `--topic-sentences K` reads the title and K sentences spread from the first to the last:
+/// its topics are those of an article made of only those sentences, and its evidence points at
+/// them by their places in the whole article.
+#[test]
+fn a_sentence_budget_reads_the_title_and_sentences_spread_over_the_article() {
+    ensure_models();
+    let dir = tempfile::tempdir().unwrap();
+    let title = "Russia and China eye the Arctic as the ice retreats";
+    let whole = dir.path().join("whole.jsonl");
+    let article = serde_json::json!({"id": "whole", "title": title, "text": fs::read_to_string(seed()).unwrap()});
+    fs::write(&whole, format!("{article}\n")).unwrap();
+    let seg = records(&run(&["segment", "-q", whole.to_str().unwrap()]));
+    let sentences: Vec<&str> = seg[0]["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap())
+        .collect();
+    let (n, k) = (sentences.len(), 5);
+    assert!(n > 2 * k, "the seed has {n} sentences");
+    // Spread evenly, the first and the last included: j (n-1) / (k-1), rounded.
+    let read: Vec<usize> = (0..k)
+        .map(|j| ((j * (n - 1)) as f64 / (k - 1) as f64).round() as usize)
+        .collect();
+    let part = dir.path().join("part.jsonl");
+    let text = read
+        .iter()
+        .map(|&i| sentences[i])
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let article = serde_json::json!({"id": "part", "title": title, "text": text});
+    fs::write(&part, format!("{article}\n")).unwrap();
+    let part_seg = records(&run(&["segment", "-q", part.to_str().unwrap()]));
+    assert_eq!(part_seg[0]["sentences"].as_array().unwrap().len(), k);
+
+    let flags = ["-q", "--ner", "none", "--threshold", "0.05"];
+    let budget = run(&[
+        &["annotate", "--topic-sentences", "5"][..],
+        &flags,
+        &[whole.to_str().unwrap()],
+    ]
+    .concat());
+    let full = run(&[&["annotate"][..], &flags, &[part.to_str().unwrap()]].concat());
+    let every = run(&[&["annotate"][..], &flags, &[whole.to_str().unwrap()]].concat());
+    let (budget, full, every) = (
+        &records(&budget)[0],
+        &records(&full)[0],
+        &records(&every)[0],
+    );
+    let topics = |r: &Value| -> Vec<(String, f64, Vec<u64>)> {
+        r["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let evidence = t["evidence"].as_array().unwrap();
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["score"].as_f64().unwrap(),
+                    evidence
+                        .iter()
+                        .map(|e| e["sentence"].as_u64().unwrap())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let (got, want) = (topics(budget), topics(full));
+    assert!(!got.is_empty());
+    assert_eq!(got.len(), want.len(), "{got:?}\n{want:?}");
+    for ((label, score, evidence), (want_label, want_score, want_evidence)) in got.iter().zip(&want)
+    {
+        assert_eq!(label, want_label);
+        // The same vectors, batched with other sentences: equal to float rounding.
+        assert!(
+            (score - want_score).abs() < 2e-4,
+            "{label}: {score} against {want_score}"
+        );
+        let mapped: Vec<u64> = want_evidence
+            .iter()
+            .map(|&i| read[i as usize] as u64)
+            .collect();
+        assert_eq!(evidence, &mapped, "{label}");
+    }
+    // Reading every sentence is another answer: the budget is not a no-op.
+    assert_ne!(got, topics(every));
+}

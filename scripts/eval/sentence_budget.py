@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""How many sentences the topic layer needs to read: the document vector from the title and
+the first K sentences only, against every sentence, on one split (default: the fit split, so
+that K is chosen without reading held-out articles; the held-out check is
+scripts/eval/eval_topics with the chosen setting). Issue 22.
+
+Every sentence of every article is embedded once (cached under target/topic-cache), then
+each budget K rebuilds the document vectors and scores them with the shipped calibration's
+Python replica (topiclib's Data.fit, as scripts/eval/eval_topics.py checks it against
+newstag). Per source and subject: r@1 and r@3 of the top-level ranking and recall of the
+default report, for each K; and the share of the encoder's tokens that K reads.
+
+Usage: scripts/eval/eval_topics's venv, then
+    python scripts/eval/sentence_budget.py [--split fit|eval] [--budgets 4,6,8,10,12,16] [--pick first|spread]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+sys.path.insert(0, HERE)
+import topiclib as tl  # noqa: E402
+from eval_topics import python_reported  # noqa: E402
+
+
+def sentence_vectors(newstag, enc, arts):
+    """Per article: its sentences' embeddings (in order), its title's (or None), and each
+    unit's token count. Cached by the articles' ids and texts."""
+    key = hashlib.sha256(b"sentence-vectors-v1\0")
+    for a in arts:
+        key.update(f"{a['id']}\0{a['title']}\0{a['text']}\0".encode())
+    path = os.path.join(tl.CACHE, f"sents-{key.hexdigest()[:24]}.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return z["vecs"], z["owner"], z["is_title"], z["tokens"]
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for a in arts:
+            f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
+        tmp = f.name
+    seg = [json.loads(l) for l in subprocess.check_output([newstag, "segment", "--quiet", tmp], text=True).splitlines()]
+    os.unlink(tmp)
+    assert [s["id"] for s in seg] == [a["id"] for a in arts]
+    texts, owner, is_title = [], [], []
+    for d, (s, a) in enumerate(zip(seg, arts)):
+        units = [x["text"] for x in s.get("sentences", [])]
+        texts += units
+        owner += [d] * len(units)
+        is_title += [False] * len(units)
+        if a["title"]:
+            texts.append(a["title"])
+            owner.append(d)
+            is_title.append(True)
+    tokens = np.array([len(e.ids) for e in enc.tok.encode_batch(texts)])
+    vecs = enc.embed(texts)
+    os.makedirs(tl.CACHE, exist_ok=True)
+    np.savez(path, vecs=vecs, owner=np.array(owner), is_title=np.array(is_title), tokens=tokens)
+    return vecs, np.array(owner), np.array(is_title), tokens
+
+
+def spread(n, k):
+    """k of n sentence indices spread evenly from the first to the last, rounded half up in
+    integers: src/topics/embedding.rs `spread`."""
+    if k >= n:
+        return set(range(n))
+    if k == 1:
+        return {0}
+    return {(2 * j * (n - 1) + (k - 1)) // (2 * (k - 1)) for j in range(k)}
+
+
+def budget_mask(owner, is_title, k, pick="first"):
+    """Units read under budget k (0: all): the title and k of each article's sentences, the
+    first k (`first`) or k spread evenly from the first to the last (`spread`)."""
+    if k == 0:
+        return np.ones(len(owner), bool)
+    pos = np.zeros(len(owner), np.int64)
+    seen = {}
+    for i, d in enumerate(owner):
+        if not is_title[i]:
+            pos[i] = seen.get(d, 0)
+            seen[d] = pos[i] + 1
+    if pick == "first":
+        return is_title | (pos < k)
+    keep = is_title.copy()
+    for i, d in enumerate(owner):
+        n = seen.get(d, 0)
+        if not is_title[i]:
+            chosen = spread(n, k)
+            keep[i] = pos[i] in chosen
+    return keep
+
+
+def doc_vectors(vecs, owner, n, mask):
+    doc = np.zeros((n, vecs.shape[1]), np.float64)
+    np.add.at(doc, owner[mask], vecs[mask])
+    doc /= np.maximum(np.linalg.norm(doc, axis=1, keepdims=True), 1e-12)
+    return doc.astype(np.float32).astype(np.float64)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--newstag", default=os.path.join(tl.ROOT, "target", "release", "newstag"))
+    ap.add_argument("--split", default="fit", choices=["fit", "eval"])
+    ap.add_argument("--budgets", default="4,6,8,10,12,16")
+    ap.add_argument("--pick", default="spread", choices=["first", "spread"], help="which sentences a budget reads")
+    ap.add_argument("--check", type=int, default=300, help="articles on which newstag itself is compared (spread only; 0: none)")
+    args = ap.parse_args()
+    budgets = [0] + [int(b) for b in args.budgets.split(",")]
+
+    enc = tl.store_encoder(args.newstag)
+    arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == args.split and a["informs"]]
+    if not arts:
+        sys.exit("sentence_budget: no labelled data under ../shared/data (research data; see docs/topics.md)")
+    vecs, owner, is_title, tokens = sentence_vectors(args.newstag, enc, arts)
+    full = doc_vectors(vecs, owner, len(arts), budget_mask(owner, is_title, 0, args.pick))
+
+    # The shipped calibration, fitted on the fit split's full document vectors as
+    # scripts/gen/fit_topics.py does (from the sentence vectors cached here).
+    if args.split == "fit":
+        fit_full = full
+    else:
+        fit_arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == "fit" and a["informs"]]
+        fv, fo, ft, _ = sentence_vectors(args.newstag, enc, fit_arts)
+        fit_full = doc_vectors(fv, fo, len(fit_arts), budget_mask(fo, ft, 0))
+    tl.doc_vectors = lambda *_a, **_k: fit_full.astype(np.float32)
+    data = tl.Data(args.newstag)
+    model = data.fit()
+    codes = data.codes
+    names = {c["code"]: c["name"] for c in data.tree.concepts if c["level"] == 1}
+
+    results, probs = {}, {}
+    for k in budgets:
+        mask = budget_mask(owner, is_title, k, args.pick)
+        x = doc_vectors(vecs, owner, len(arts), mask)
+        p = tl.sigmoid(tl.logits(model, x, data.tree.features(x)))
+        ranked = [list(np.argsort(-row)) for row in p]
+        reported = python_reported(p)
+        results[k] = (ranked, reported, tokens[mask].sum() / tokens.sum())
+        probs[k] = p
+
+    if args.pick == "spread" and args.check:
+        # newstag itself under the largest budget, on the first articles: does the replica
+        # read the sentences newstag reads?
+        k = budgets[-1]
+        # Articles longer than the budget, so that it picks.
+        n_sent = np.bincount(owner[~is_title], minlength=len(arts))
+        idx = [i for i in range(len(arts)) if n_sent[i] > k][: args.check]
+        some = [arts[i] for i in idx]
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            for a in some:
+                f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
+        out = subprocess.check_output([args.newstag, "annotate", "--quiet", "--offline", "--ner", "none", "--threshold", "0",
+                                       "--depth", "1", "--topic-sentences", str(k), f.name], text=True)
+        os.unlink(f.name)
+        got = [{t["code"]: t["score"] for t in json.loads(l).get("topics", []) if t.get("code") in codes} for l in out.splitlines()]
+        diff = max(abs(g.get(c, 0.0) - probs[k][i, t]) for i, g in zip(idx, got) for t, c in enumerate(codes))
+        print(f"Replica against newstag --topic-sentences {k} on {len(some)} articles: largest difference {diff:.4f} "
+              "(newstag prints 4 decimals)\n")
+
+    print(f"{args.split} split: " + ", ".join(f"{s} {sum(a['source'] == s for a in arts)}" for s in sorted({a['source'] for a in arts})))
+    print("\nShare of the encoder's tokens read: " + ", ".join(
+        f"{'all' if k == 0 else k} {results[k][2]:.1%}" for k in budgets))
+    for src in sorted({a["source"] for a in arts}):
+        tok = {k: tokens[budget_mask(owner, is_title, k, args.pick) & np.isin(owner, [i for i, a in enumerate(arts) if a["source"] == src])].sum() for k in budgets}
+        print(f"  {src}: " + ", ".join(f"{'all' if k == 0 else k} {tok[k] / tok[0]:.1%}" for k in budgets))
+    head = " | ".join(f"{'all' if k == 0 else k}" for k in budgets)
+    print(f"\n| source | subject | articles | r@1: {head} | r@3: {head} | recall: {head} |")
+    print("|---|---|---|" + "---|" * 3)
+    worst = {k: 0.0 for k in budgets}
+    for src in sorted({a["source"] for a in arts}):
+        idx = [i for i, a in enumerate(arts) if a["source"] == src]
+        informs = set().union(*(arts[i]["informs"] for i in idx))
+        for t, c in enumerate(codes):
+            pos = [i for i in idx if c in arts[i]["subjects"]]
+            if c not in informs or not pos:
+                continue
+            cols = []
+            for metric in ("r1", "r3", "recall"):
+                vals = {}
+                for k in budgets:
+                    ranked, reported, _ = results[k]
+                    if metric == "r1":
+                        vals[k] = np.mean([ranked[i][0] == t for i in pos])
+                    elif metric == "r3":
+                        vals[k] = np.mean([t in ranked[i][:3] for i in pos])
+                    else:
+                        vals[k] = np.mean([t in reported[i] for i in pos])
+                    worst[k] = max(worst[k], vals[0] - vals[k])
+                cols.append(" ".join(f"{vals[k]:.1%}" for k in budgets))
+            print(f"| {src} | {names[c]} | {len(pos)} | " + " | ".join(cols) + " |")
+    print("\nLargest drop against every sentence, over sources, subjects and the three measures: " + ", ".join(
+        f"{k} {worst[k]:.1%}" for k in budgets if k))
+
+
+if __name__ == "__main__":
+    main()
