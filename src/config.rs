@@ -69,7 +69,7 @@ pub struct Config {
     /// Report IPTC concepts at most this many levels deep (1 to 6).
     pub depth: Option<usize>,
     /// The embedding topic classifier reads the title and at most this many sentences of each
-    /// article, from the top; 0 reads every sentence. Unset: every sentence.
+    /// article, spread evenly from the first to the last; 0 or unset: every sentence.
     pub topic_sentences: Option<usize>,
     /// How a transformer NER merges word pieces: `simple`, `first`, `average` or `max`.
     pub aggregation: AggregationStrategy,

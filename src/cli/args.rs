@@ -158,7 +158,8 @@ pub(super) struct ModelArgs {
     /// Report IPTC concepts at most this many levels deep (1: top-level topics only).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=6))]
     pub(super) depth: Option<u64>,
-    /// Topics read the title and at most N sentences of each article, from the top (0: all).
+    /// Embedding topics read the title and N sentences spread over each article, not all of
+    /// them: faster, at a measured cost in recall (docs/topics.md). 0 or unset: every one.
     #[arg(long, value_name = "N")]
     pub(super) topic_sentences: Option<usize>,
     /// Never fetch: a missing model is an error naming the command that fetches it.

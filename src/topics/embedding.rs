@@ -208,7 +208,7 @@ pub struct EmbeddingClassifier {
     /// What the user asked for: a threshold replaces every default bar; depth defaults to
     /// [`DEFAULT_DEPTH`] (kept as asked, for the catalog).
     reporting: Reporting,
-    /// Read at most this many sentences of an article, from the top (`None`: every one).
+    /// Read at most this many sentences of an article, spread over it (`None`: every one).
     sentence_budget: Option<usize>,
 }
 
