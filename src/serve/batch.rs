@@ -165,8 +165,7 @@ impl Worker {
         let models = self.pipeline.models();
         let mut under_load = false;
         while let Some(jobs) = self.gather(under_load) {
-            self.annotate(jobs, &models);
-            under_load = !self.shared.lock().jobs.is_empty();
+            under_load = self.annotate(jobs, &models);
         }
     }
 
@@ -238,12 +237,21 @@ impl Worker {
         None
     }
 
-    /// Runs the batch's articles through the pipeline together and answers each job.
+    /// Whether jobs are waiting. Asked when a pass ends and before its jobs are answered: a
+    /// client that sends its next request as soon as it has its answer (an editor, a
+    /// sequential script) is not company, and asked after the answers it would look like it
+    /// and wait the whole `wait` alone.
+    fn waiting(&self) -> bool {
+        !self.shared.lock().jobs.is_empty()
+    }
+
+    /// Runs the batch's articles through the pipeline together and answers each job. Returns
+    /// whether other jobs were already waiting when the pass ended ([`Self::waiting`]).
     fn annotate(
         &self,
         mut jobs: Vec<Job>,
         models: &std::collections::BTreeMap<&'static str, String>,
-    ) {
+    ) -> bool {
         // Clients whose deadline passed during the batch wait are not worth a model pass.
         jobs.retain(|job| {
             let gone = job.reply.is_closed();
@@ -253,7 +261,7 @@ impl Worker {
             !gone
         });
         if jobs.is_empty() {
-            return;
+            return self.waiting();
         }
         let sizes: Vec<usize> = jobs.iter().map(|j| j.inputs.len()).collect();
         let inputs: Vec<Input> = jobs
@@ -270,6 +278,7 @@ impl Worker {
                 .flatten()
                 .collect::<Vec<Outcome>>()
         }));
+        let under_load = self.waiting();
         let outcomes = match outcomes {
             Ok(outcomes) if outcomes.len() == total => outcomes,
             Ok(_) | Err(_) => {
@@ -278,7 +287,7 @@ impl Worker {
                         .reply
                         .send(Err(Failure("the annotator failed on this batch".into())));
                 }
-                return;
+                return under_load;
             }
         };
         let mut outcomes = outcomes.into_iter();
@@ -295,6 +304,7 @@ impl Worker {
             // The client may have gone meanwhile; its records are then simply dropped.
             let _ = job.reply.send(Ok(records));
         }
+        under_load
     }
 }
 
