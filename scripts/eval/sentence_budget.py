@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""How many sentences the topic layer needs to read: the document vector from the title and
-the first K sentences only, against every sentence, on one split (default: the fit split, so
-that K is chosen without reading held-out articles; the held-out check is
-scripts/eval/eval_topics with the chosen setting). Issue 22.
+"""How many sentences the topic layer needs to read (`--topic-sentences K`): the document
+vector from the title and K sentences, spread over the article (`--pick spread`, what newstag
+does) or the first K (`--pick first`), against every sentence. On the fit split by default, so
+that the way of picking is chosen without reading held-out articles; `--split eval` measures
+the trade-off on held-out ones (docs/topics.md). Issue 22.
 
 Every sentence of every article is embedded once (cached under target/topic-cache), then
 each budget K rebuilds the document vectors and scores them with the shipped calibration's
 Python replica (topiclib's Data.fit, as scripts/eval/eval_topics.py checks it against
-newstag). Per source and subject: r@1 and r@3 of the top-level ranking and recall of the
-default report, for each K; and the share of the encoder's tokens that K reads.
+newstag; `--check` compares it with newstag itself under the largest budget). Per source
+and subject: r@1 and r@3 of the top-level ranking and recall of the default report, for each
+K; and the share of the encoder's tokens that K reads.
 
 Usage: scripts/eval/eval_topics's venv, then
     python scripts/eval/sentence_budget.py [--split fit|eval] [--budgets 4,6,8,10,12,16] [--pick first|spread]
@@ -32,8 +34,9 @@ from eval_topics import python_reported  # noqa: E402
 
 
 def sentence_vectors(newstag, enc, arts):
-    """Per article: its sentences' embeddings (in order), its title's (or None), and each
-    unit's token count. Cached by the articles' ids and texts."""
+    """Every unit's embedding (topiclib.units: each article's sentences, then its title),
+    its article, whether it is the title, and its token count. Cached by the articles' ids
+    and texts."""
     key = hashlib.sha256(b"sentence-vectors-v1\0")
     for a in arts:
         key.update(f"{a['id']}\0{a['title']}\0{a['text']}\0".encode())
@@ -41,28 +44,12 @@ def sentence_vectors(newstag, enc, arts):
     if os.path.exists(path):
         z = np.load(path)
         return z["vecs"], z["owner"], z["is_title"], z["tokens"]
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-        for a in arts:
-            f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
-        tmp = f.name
-    seg = [json.loads(l) for l in subprocess.check_output([newstag, "segment", "--quiet", tmp], text=True).splitlines()]
-    os.unlink(tmp)
-    assert [s["id"] for s in seg] == [a["id"] for a in arts]
-    texts, owner, is_title = [], [], []
-    for d, (s, a) in enumerate(zip(seg, arts)):
-        units = [x["text"] for x in s.get("sentences", [])]
-        texts += units
-        owner += [d] * len(units)
-        is_title += [False] * len(units)
-        if a["title"]:
-            texts.append(a["title"])
-            owner.append(d)
-            is_title.append(True)
+    texts, owner, is_title = tl.units(newstag, arts)
     tokens = np.array([len(e.ids) for e in enc.tok.encode_batch(texts)])
     vecs = enc.embed(texts)
     os.makedirs(tl.CACHE, exist_ok=True)
-    np.savez(path, vecs=vecs, owner=np.array(owner), is_title=np.array(is_title), tokens=tokens)
-    return vecs, np.array(owner), np.array(is_title), tokens
+    np.savez(path, vecs=vecs, owner=owner, is_title=is_title, tokens=tokens)
+    return vecs, owner, is_title, tokens
 
 
 def spread(n, k):
@@ -75,33 +62,26 @@ def spread(n, k):
     return {(2 * j * (n - 1) + (k - 1)) // (2 * (k - 1)) for j in range(k)}
 
 
-def budget_mask(owner, is_title, k, pick="first"):
+def budget_mask(owner, is_title, k, pick):
     """Units read under budget k (0: all): the title and k of each article's sentences, the
     first k (`first`) or k spread evenly from the first to the last (`spread`)."""
     if k == 0:
         return np.ones(len(owner), bool)
+    # Each sentence's place in its article, and each article's number of sentences.
     pos = np.zeros(len(owner), np.int64)
-    seen = {}
+    count = {}
     for i, d in enumerate(owner):
         if not is_title[i]:
-            pos[i] = seen.get(d, 0)
-            seen[d] = pos[i] + 1
+            pos[i] = count.get(d, 0)
+            count[d] = pos[i] + 1
     if pick == "first":
         return is_title | (pos < k)
-    keep = is_title.copy()
-    for i, d in enumerate(owner):
-        n = seen.get(d, 0)
-        if not is_title[i]:
-            chosen = spread(n, k)
-            keep[i] = pos[i] in chosen
-    return keep
+    chosen = {n: spread(n, k) for n in set(count.values())}
+    return np.array([t or pos[i] in chosen[count[d]] for i, (d, t) in enumerate(zip(owner, is_title))])
 
 
 def doc_vectors(vecs, owner, n, mask):
-    doc = np.zeros((n, vecs.shape[1]), np.float64)
-    np.add.at(doc, owner[mask], vecs[mask])
-    doc /= np.maximum(np.linalg.norm(doc, axis=1, keepdims=True), 1e-12)
-    return doc.astype(np.float32).astype(np.float64)
+    return tl.mean_vectors(vecs[mask], owner[mask], n).astype(np.float64)
 
 
 def main():
@@ -128,16 +108,16 @@ def main():
     else:
         fit_arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == "fit" and a["informs"]]
         fv, fo, ft, _ = sentence_vectors(args.newstag, enc, fit_arts)
-        fit_full = doc_vectors(fv, fo, len(fit_arts), budget_mask(fo, ft, 0))
-    tl.doc_vectors = lambda *_a, **_k: fit_full.astype(np.float32)
-    data = tl.Data(args.newstag)
+        fit_full = doc_vectors(fv, fo, len(fit_arts), budget_mask(fo, ft, 0, args.pick))
+    data = tl.Data(args.newstag, x=fit_full)
     model = data.fit()
     codes = data.codes
     names = {c["code"]: c["name"] for c in data.tree.concepts if c["level"] == 1}
 
     results, probs = {}, {}
+    masks = {k: budget_mask(owner, is_title, k, args.pick) for k in budgets}
     for k in budgets:
-        mask = budget_mask(owner, is_title, k, args.pick)
+        mask = masks[k]
         x = doc_vectors(vecs, owner, len(arts), mask)
         p = tl.sigmoid(tl.logits(model, x, data.tree.features(x)))
         ranked = [list(np.argsort(-row)) for row in p]
@@ -168,7 +148,8 @@ def main():
     print("\nShare of the encoder's tokens read: " + ", ".join(
         f"{'all' if k == 0 else k} {results[k][2]:.1%}" for k in budgets))
     for src in sorted({a["source"] for a in arts}):
-        tok = {k: tokens[budget_mask(owner, is_title, k, args.pick) & np.isin(owner, [i for i, a in enumerate(arts) if a["source"] == src])].sum() for k in budgets}
+        of_src = np.array([a["source"] == src for a in arts])[owner]
+        tok = {k: tokens[masks[k] & of_src].sum() for k in budgets}
         print(f"  {src}: " + ", ".join(f"{'all' if k == 0 else k} {tok[k] / tok[0]:.1%}" for k in budgets))
     head = " | ".join(f"{'all' if k == 0 else k}" for k in budgets)
     print(f"\n| source | subject | articles | r@1: {head} | r@3: {head} | recall: {head} |")

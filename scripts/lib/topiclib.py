@@ -239,6 +239,17 @@ def doc_vectors(newstag, enc, arts, cache_dir=None):
     path = os.path.join(cache_dir, f"docs-{key.hexdigest()[:24]}.npy") if cache_dir else None
     if path and os.path.exists(path):
         return np.load(path)
+    texts, owner, _ = units(newstag, arts)
+    doc = mean_vectors(enc.embed(texts), owner, len(arts))
+    if path:
+        os.makedirs(cache_dir, exist_ok=True)
+        np.save(path, doc)
+    return doc
+
+
+def units(newstag, arts):
+    """What newstag embeds for each article, in order: its sentences (from `newstag segment`),
+    then its title when it has one. Returns (texts, owner article index, is_title)."""
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for a in arts:
             f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
@@ -247,20 +258,23 @@ def doc_vectors(newstag, enc, arts, cache_dir=None):
     os.unlink(tmp)
     seg = [json.loads(l) for l in seg.splitlines()]
     assert [s["id"] for s in seg] == [a["id"] for a in arts]
-    texts, owner = [], []
+    texts, owner, is_title = [], [], []
     for d, (s, a) in enumerate(zip(seg, arts)):
-        units = [x["text"] for x in s.get("sentences", [])] + ([a["title"]] if a["title"] else [])
-        texts += units
-        owner += [d] * len(units)
-    e = enc.embed(texts)
-    doc = np.zeros((len(arts), e.shape[1]), np.float64)
-    np.add.at(doc, np.array(owner, dtype=np.int64), e)
+        sentences = [x["text"] for x in s.get("sentences", [])]
+        title = [a["title"]] if a["title"] else []
+        texts += sentences + title
+        owner += [d] * (len(sentences) + len(title))
+        is_title += [False] * len(sentences) + [True] * len(title)
+    return texts, np.array(owner, dtype=np.int64), np.array(is_title, dtype=bool)
+
+
+def mean_vectors(e, owner, n):
+    """The normalised mean of the unit vectors `e` of each of `n` articles (`owner[i]`: unit
+    i's article), in float32 as newstag computes it."""
+    doc = np.zeros((n, e.shape[1]), np.float64)
+    np.add.at(doc, owner, e)
     doc /= np.maximum(np.linalg.norm(doc, axis=1, keepdims=True), 1e-12)
-    doc = doc.astype(np.float32)
-    if path:
-        os.makedirs(cache_dir, exist_ok=True)
-        np.save(path, doc)
-    return doc
+    return doc.astype(np.float32)
 
 
 # --- zero-shot features --------------------------------------------------------------------------
@@ -514,13 +528,14 @@ class Data:
     """The fit split's articles, their document vectors and zero-shot features, the pseudo
     examples, and the training targets."""
 
-    def __init__(self, newstag, threads=None, split="fit"):
+    def __init__(self, newstag, threads=None, split="fit", x=None):
+        """`x`: the split's document vectors when the caller has them (else computed, cached)."""
         self.enc = store_encoder(newstag, threads)
         self.tree = Tree(store_taxonomy(newstag), self.enc)
         self.arts = [a for a in load_sources() if split_of(a["id"]) == split and a["informs"]]
         if not self.arts:
             sys.exit("no labelled data under ../shared/data (research data; see docs/topics.md)")
-        self.x = doc_vectors(newstag, self.enc, self.arts, CACHE).astype(np.float64)
+        self.x = (doc_vectors(newstag, self.enc, self.arts, CACHE) if x is None else x).astype(np.float64)
         self.f = self.tree.features(self.x)
         self.x_p, self.g_p, self.f_p = self.tree.pseudo_examples()
         self.codes = self.tree.codes

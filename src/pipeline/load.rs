@@ -187,7 +187,7 @@ fn load_models(
             Reporting { threshold, depth },
             Some(store.root().join("cache").join("embeddings")),
         )
-        .map(|c| c.with_sentence_budget(config.topic_sentences.filter(|&k| k > 0)))
+        .map(|c| c.with_sentence_budget(config.topic_sentences))
     };
     let classifier: Box<dyn TopicClassifier> = match topic_model {
         TopicModel::Embedding => Box::new(embedding(

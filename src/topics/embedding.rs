@@ -316,12 +316,12 @@ impl EmbeddingClassifier {
     }
 
     /// Reads the title and at most `budget` sentences of each article, spread evenly from the
-    /// first to the last (`None`: every sentence). The encoder's work is nearly all of the
+    /// first to the last (`None` or 0: every sentence). The encoder's work is nearly all of the
     /// topic layer's; sentences left out are neither in the document vector nor evidence.
     /// Spread, not the first ones: on the fit split, the first sentences lost a subject
     /// covered further down more often (scripts/eval/sentence_budget.py, docs/topics.md).
     pub fn with_sentence_budget(mut self, budget: Option<usize>) -> Self {
-        self.sentence_budget = budget;
+        self.sentence_budget = budget.filter(|&k| k > 0);
         self
     }
 
@@ -396,15 +396,14 @@ impl EmbeddingClassifier {
             .collect()
     }
 
-    /// The reported topics of one document, from its unit vectors (the sentences read, then
-    /// the title).
-    fn score_document(&self, doc: &Document, vecs: &[Vec<f32>]) -> Vec<TopicScore> {
+    /// The reported topics of one document, from its unit vectors: the sentences `read`
+    /// ([`Self::read`]), then the title.
+    fn score_document(&self, doc: &Document, read: &[usize], vecs: &[Vec<f32>]) -> Vec<TopicScore> {
         if vecs.is_empty() {
             return Vec::new();
         }
-        let read = self.read(doc);
         let units = document_and_units(vecs, self.encoder.dim());
-        let shares = self.pattern_shares(doc, &read, vecs.len());
+        let shares = self.pattern_shares(doc, read, vecs.len());
         let scored = self.score(&units, vecs.len() + 1, &shares);
         let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
         // Only sentences are evidence (the title has no sentence index).
@@ -705,17 +704,18 @@ impl EmbeddingClassifier {
     fn classify_docs(&self, docs: &[&Document]) -> Result<Vec<Vec<TopicScore>>> {
         // One embedding call for every sentence of every document: the encoder sorts them by
         // length and batches across articles, so short articles do not waste padded passes.
+        let reads: Vec<Vec<usize>> = docs.iter().map(|doc| self.read(doc)).collect();
         let mut texts: Vec<&str> = Vec::new();
-        for doc in docs {
-            texts.extend(self.read(doc).into_iter().map(|i| doc.sentence_text(i)));
+        for (doc, read) in docs.iter().zip(&reads) {
+            texts.extend(read.iter().map(|&i| doc.sentence_text(i)));
             texts.extend(title_of(doc));
         }
         let vecs = self.encoder.embed(&texts)?;
         let mut at = 0;
         let mut out = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let n = self.read(doc).len() + usize::from(title_of(doc).is_some());
-            out.push(self.score_document(doc, &vecs[at..at + n]));
+        for (doc, read) in docs.iter().zip(&reads) {
+            let n = read.len() + usize::from(title_of(doc).is_some());
+            out.push(self.score_document(doc, read, &vecs[at..at + n]));
             at += n;
         }
         Ok(out)
