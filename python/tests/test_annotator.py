@@ -149,6 +149,19 @@ def test_labels_and_a_second_annotator_in_one_process(annotator, items, tmp_path
     assert annotator.annotate(items[:1]) == cli_records[:1]
 
 
+def test_a_sentence_budget_as_the_cli_reads_it(items, tmp_path, cli_records):
+    # The seed has far more than 5 sentences, so a budget of 5 must change its topics' scores;
+    # the records must still be the CLI's under the same flag, and 0 must mean every sentence.
+    budget = newstag.Annotator(topic_sentences=5, ner="none", threads=1)
+    assert budget.config()["topic_sentences"] == 5
+    records = budget.annotate(items)
+    assert records == cli_records_for(items, tmp_path, "--topic-sentences", "5", "--ner", "none")
+    whole = newstag.Annotator(ner="none", threads=1).annotate(items)
+    seed = [i for i, item in enumerate(items) if item["id"].endswith(SEED.name)]
+    assert seed and all(records[i]["topics"] != whole[i]["topics"] for i in seed)
+    assert newstag.Annotator(topic_sentences=0, ner="none", threads=1).annotate(items) == whole
+
+
 def test_bad_options_raise_config_errors(tmp_path):
     with pytest.raises(newstag.ConfigError, match="quick"):
         newstag.Annotator("quick")
