@@ -46,19 +46,6 @@ def article(wanted):
     return {"id": SEED, "title": "", "text": open(SEED, encoding="utf-8").read()}
 
 
-def passes(lengths, tokens=512, inputs=16):
-    """The padded (batch, width) of each pass, as src/models/runtime.rs cuts them."""
-    order = sorted(lengths)
-    out, start = [], 0
-    while start < len(order):
-        end = start + 1
-        while end < len(order) and end - start < inputs and (end - start + 1) * order[end] <= tokens:
-            end += 1
-        out.append((end - start, order[end - 1]))
-        start = end
-    return out
-
-
 def median_seconds(f, runs):
     f()  # warm: first-run allocations and thread start
     times = []
@@ -86,7 +73,7 @@ def main():
     a = article(args.article)
     texts, _, _ = topiclib.units(args.newstag, [a])
     lengths = [len(e.ids) for e in enc.tok.encode_batch(texts)]
-    shape = passes(lengths)
+    shape = [(len(idx), max(lengths[i] for i in idx)) for idx in topiclib.length_batches(lengths)]
     padded = sum(b * w for b, w in shape)
     macs = padded * DENSE_MACS_PER_TOKEN + sum(LAYERS * 2 * HIDDEN * b * w * w for b, w in shape)
     encoder_s = median_seconds(lambda: enc.embed(texts), args.runs)

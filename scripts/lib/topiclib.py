@@ -63,15 +63,9 @@ class Encoder:
             return np.zeros((0, 384), dtype=np.float32)
         encs = self.tok.encode_batch(texts)
         lens = np.array([len(e.ids) for e in encs])
-        order = np.argsort(lens, kind="stable")
         out = None
-        start = 0
-        n = len(order)
-        while start < n:
-            end = start + 1
-            while end < n and end - start < self.inputs and (end - start + 1) * lens[order[end]] <= self.tokens:
-                end += 1
-            idx = order[start:end]
+        n = len(lens)
+        for idx in length_batches(lens, self.tokens, self.inputs):
             width = max(1, int(lens[idx].max()))
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -86,8 +80,22 @@ class Encoder:
             if out is None:
                 out = np.empty((n, vec.shape[1]), dtype=np.float32)
             out[idx] = vec
-            start = end
         return out
+
+
+def length_batches(lens, tokens=TOKENS_PER_BATCH, inputs=MAX_BATCH):
+    """The passes newstag cuts (src/models/runtime.rs, `in_length_batches`): indices into
+    `lens`, sorted by length, `inputs` at most a pass and no more than `tokens` padded tokens
+    (the longest member sets the width)."""
+    lens = np.asarray(lens)
+    order = np.argsort(lens, kind="stable")
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < inputs and (end - start + 1) * lens[order[end]] <= tokens:
+            end += 1
+        yield order[start:end]
+        start = end
 
 
 def store_path(newstag, name):
