@@ -38,7 +38,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections import defaultdict
 
 import numpy as np
 
@@ -131,17 +130,10 @@ def main():
         sys.exit("eval_topics: no labelled data under ../shared/data (research data; see docs/topics.md)")
     subprocess.run([args.newstag, "models", "fetch"], check=True, capture_output=True)
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "heldout.jsonl")
-        with open(path, "w") as f:
-            for a in arts:
-                f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
+        path = tl.write_articles(os.path.join(tmp, "heldout.jsonl"), arts)
         default = run_newstag(args.newstag, path, [])
         ranked_all = run_newstag(args.newstag, path, ["--threshold", "0", "--depth", "1"])
-        bbc = os.path.join(tmp, "bbc.jsonl")
-        with open(bbc, "w") as f:
-            for a in arts:
-                if a["source"] == "bbc":
-                    f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
+        bbc = tl.write_articles(os.path.join(tmp, "bbc.jsonl"), [a for a in arts if a["source"] == "bbc"])
         label_flags = [x for l in LABELS for x in ("--label", l)]
         labels = run_newstag(args.newstag, bbc, label_flags)
         labels_all = run_newstag(args.newstag, bbc, label_flags + ["--threshold", "0"])

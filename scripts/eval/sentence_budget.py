@@ -17,10 +17,7 @@ Usage: scripts/eval/eval_topics's venv, then
 """
 
 import argparse
-import hashlib
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -30,17 +27,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, HERE)
 import topiclib as tl  # noqa: E402
-from eval_topics import python_reported  # noqa: E402
+from eval_topics import python_reported, run_newstag, top_scores  # noqa: E402
 
 
 def sentence_vectors(newstag, enc, arts):
     """Every unit's embedding (topiclib.units: each article's sentences, then its title),
     its article, whether it is the title, and its token count. Cached by the articles' ids
     and texts."""
-    key = hashlib.sha256(b"sentence-vectors-v1\0")
-    for a in arts:
-        key.update(f"{a['id']}\0{a['title']}\0{a['text']}\0".encode())
-    path = os.path.join(tl.CACHE, f"sents-{key.hexdigest()[:24]}.npz")
+    key = tl.articles_key(arts, b"sentence-vectors-v1\0")
+    path = os.path.join(tl.CACHE, f"sents-{key}.npz")
     if os.path.exists(path):
         z = np.load(path)
         return z["vecs"], z["owner"], z["is_title"], z["tokens"]
@@ -133,13 +128,10 @@ def main():
         n_sent = np.bincount(owner[~is_title], minlength=len(arts))
         idx = [i for i in range(len(arts)) if n_sent[i] > k][: args.check]
         some = [arts[i] for i in idx]
-        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-            for a in some:
-                f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
-        out = subprocess.check_output([args.newstag, "annotate", "--quiet", "--offline", "--ner", "none", "--threshold", "0",
-                                       "--depth", "1", "--topic-sentences", str(k), f.name], text=True)
-        os.unlink(f.name)
-        got = [{t["code"]: t["score"] for t in json.loads(l).get("topics", []) if t.get("code") in codes} for l in out.splitlines()]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = tl.write_articles(os.path.join(tmp, "check.jsonl"), some)
+            records = run_newstag(args.newstag, path, ["--threshold", "0", "--depth", "1", "--topic-sentences", str(k)])
+        got = [top_scores(records[a["id"]], codes) for a in some]
         diff = max(abs(g.get(c, 0.0) - probs[k][i, t]) for i, g in zip(idx, got) for t, c in enumerate(codes))
         print(f"Replica against newstag --topic-sentences {k} on {len(some)} articles: largest difference {diff:.4f} "
               "(newstag prints 4 decimals)\n")

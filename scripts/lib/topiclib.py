@@ -236,15 +236,19 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+def articles_key(arts, kind=b""):
+    """A cache file's name for what is computed from `arts` (their ids, titles and texts)."""
+    key = hashlib.sha256(kind)
+    for a in arts:
+        key.update(f"{a['id']}\0{a['title']}\0{a['text']}\0".encode())
+    return key.hexdigest()[:24]
+
+
 def doc_vectors(newstag, enc, arts, cache_dir=None):
     """Each article's document vector as newstag computes it: the normalised mean of the
     embeddings of its sentences (from `newstag segment`) and its title. Cached under
     `cache_dir` by the articles' ids and texts."""
-    key = hashlib.sha256()
-    for a in arts:
-        key.update(f"{a['id']}\0{a['title']}\0{a['text']}\0".encode())
-    key.update(open(enc.tok_path, "rb").read() if hasattr(enc, "tok_path") else b"")
-    path = os.path.join(cache_dir, f"docs-{key.hexdigest()[:24]}.npy") if cache_dir else None
+    path = os.path.join(cache_dir, f"docs-{articles_key(arts)}.npy") if cache_dir else None
     if path and os.path.exists(path):
         return np.load(path)
     texts, owner, _ = units(newstag, arts)
@@ -255,15 +259,20 @@ def doc_vectors(newstag, enc, arts, cache_dir=None):
     return doc
 
 
+def write_articles(path, arts):
+    """`arts` as newstag's JSONL input (id, title, text), one a line; returns `path`."""
+    with open(path, "w", encoding="utf-8") as f:
+        for a in arts:
+            f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
+    return path
+
+
 def units(newstag, arts):
     """What newstag embeds for each article, in order: its sentences (from `newstag segment`),
     then its title when it has one. Returns (texts, owner article index, is_title)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
-        for a in arts:
-            f.write(json.dumps({"id": a["id"], "title": a["title"], "text": a["text"]}) + "\n")
-        tmp = f.name
-    seg = subprocess.check_output([newstag, "segment", "--quiet", tmp], text=True)
-    os.unlink(tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_articles(os.path.join(tmp, "articles.jsonl"), arts)
+        seg = subprocess.check_output([newstag, "segment", "--quiet", path], text=True)
     seg = [json.loads(l) for l in seg.splitlines()]
     assert [s["id"] for s in seg] == [a["id"] for a in arts]
     texts, owner, is_title = [], [], []
