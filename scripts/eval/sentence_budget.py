@@ -10,10 +10,12 @@ each budget K rebuilds the document vectors and scores them with the shipped cal
 Python replica (topiclib's Data.fit, as scripts/eval/eval_topics.py checks it against
 newstag; `--check` compares it with newstag itself under the largest budget). Per source
 and subject: r@1 and r@3 of the top-level ranking and recall of the default report, for each
-K; and the share of the encoder's tokens that K reads.
+K; and the share of the encoder's tokens that K reads. `--adaptive DELTAS` measures a stopping
+rule on top: an article whose budget leaves some subject's probability within DELTA of the
+report bar is read whole.
 
 Usage: scripts/eval/eval_topics's venv, then
-    python scripts/eval/sentence_budget.py [--split fit|eval] [--budgets 4,6,8,10,12,16] [--pick first|spread]
+    python scripts/eval/sentence_budget.py [--split fit|eval] [--budgets 4,6,8,10,12,16] [--pick first|spread] [--adaptive 0.05,0.1]
 """
 
 import argparse
@@ -27,24 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, HERE)
 import topiclib as tl  # noqa: E402
-from eval_topics import python_reported, run_newstag, top_scores  # noqa: E402
-
-
-def sentence_vectors(newstag, enc, arts):
-    """Every unit's embedding (topiclib.units: each article's sentences, then its title),
-    its article, whether it is the title, and its token count. Cached by the articles' ids
-    and texts."""
-    key = tl.articles_key(arts, b"sentence-vectors-v1\0")
-    path = os.path.join(tl.CACHE, f"sents-{key}.npz")
-    if os.path.exists(path):
-        z = np.load(path)
-        return z["vecs"], z["owner"], z["is_title"], z["tokens"]
-    texts, owner, is_title = tl.units(newstag, arts)
-    tokens = np.array([len(e.ids) for e in enc.tok.encode_batch(texts)])
-    vecs = enc.embed(texts)
-    os.makedirs(tl.CACHE, exist_ok=True)
-    np.savez(path, vecs=vecs, owner=owner, is_title=is_title, tokens=tokens)
-    return vecs, owner, is_title, tokens
+from eval_topics import REPORT, python_reported, run_newstag, top_scores  # noqa: E402
 
 
 def spread(n, k):
@@ -85,6 +70,7 @@ def main():
     ap.add_argument("--split", default="fit", choices=["fit", "eval"])
     ap.add_argument("--budgets", default="4,6,8,10,12,16")
     ap.add_argument("--pick", default="spread", choices=["first", "spread"], help="which sentences a budget reads")
+    ap.add_argument("--adaptive", default="", help="DELTAs of a stopping rule to measure (e.g. 0.05,0.1,0.15): every sentence where a budget leaves a subject within DELTA of the report bar")
     ap.add_argument("--check", type=int, default=300, help="articles on which newstag itself is compared (spread only; 0: none)")
     args = ap.parse_args()
     budgets = [0] + [int(b) for b in args.budgets.split(",")]
@@ -93,7 +79,7 @@ def main():
     arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == args.split and a["informs"]]
     if not arts:
         sys.exit("sentence_budget: no labelled data under ../shared/data (research data; see docs/topics.md)")
-    vecs, owner, is_title, tokens = sentence_vectors(args.newstag, enc, arts)
+    vecs, owner, is_title, tokens = tl.sentence_vectors(args.newstag, enc, arts)
     full = doc_vectors(vecs, owner, len(arts), budget_mask(owner, is_title, 0, args.pick))
 
     # The shipped calibration, fitted on the fit split's full document vectors as
@@ -102,7 +88,7 @@ def main():
         fit_full = full
     else:
         fit_arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == "fit" and a["informs"]]
-        fv, fo, ft, _ = sentence_vectors(args.newstag, enc, fit_arts)
+        fv, fo, ft, _ = tl.sentence_vectors(args.newstag, enc, fit_arts)
         fit_full = doc_vectors(fv, fo, len(fit_arts), budget_mask(fo, ft, 0, args.pick))
     data = tl.Data(args.newstag, x=fit_full)
     model = data.fit()
@@ -143,34 +129,49 @@ def main():
         of_src = np.array([a["source"] == src for a in arts])[owner]
         tok = {k: tokens[masks[k] & of_src].sum() for k in budgets}
         print(f"  {src}: " + ", ".join(f"{'all' if k == 0 else k} {tok[k] / tok[0]:.1%}" for k in budgets))
+    measures = {k: subject_measures(arts, codes, results[k][0], results[k][1]) for k in budgets}
     head = " | ".join(f"{'all' if k == 0 else k}" for k in budgets)
     print(f"\n| source | subject | articles | r@1: {head} | r@3: {head} | recall: {head} |")
     print("|---|---|---|" + "---|" * 3)
-    worst = {k: 0.0 for k in budgets}
+    for (src, c), (count, _) in measures[0].items():
+        cols = [" ".join(f"{measures[k][src, c][1][j]:.1%}" for k in budgets) for j in range(3)]
+        print(f"| {src} | {names[c]} | {count} | " + " | ".join(cols) + " |")
+    print("\nLargest drop against every sentence, over sources, subjects and the three measures: " + ", ".join(
+        f"{k} {largest_drop(measures[0], measures[k]):.1%}" for k in budgets if k))
+
+    if args.adaptive:
+        # A stopping rule: the budget's sentences first; every sentence only for an article
+        # whose budget leaves some subject within DELTA of the report bar (the sentences
+        # already embedded are not embedded again, so such an article costs what it costs now).
+        print(f"\nEvery sentence only where the budget leaves a subject within DELTA of the report bar ({REPORT}):\n")
+        print("| N | DELTA | articles read whole (short ones too) | encoder tokens read | largest drop |")
+        print("|---|---|---:|---:|---:|")
+        for k in budgets[1:]:
+            for delta in [float(d) for d in args.adaptive.split(",")]:
+                whole = (np.abs(probs[k] - REPORT) < delta).any(1) | (np.bincount(owner[~masks[k]], minlength=len(arts)) == 0)
+                p = np.where(whole[:, None], probs[0], probs[k])
+                m = subject_measures(arts, codes, [list(np.argsort(-row)) for row in p], python_reported(p))
+                read = tokens[masks[k] | whole[owner]].sum() / tokens.sum()
+                print(f"| {k} | {delta} | {whole.mean():.1%} | {read:.1%} | {largest_drop(measures[0], m):.1%} |")
+
+
+def subject_measures(arts, codes, ranked, reported):
+    """{(source, subject): (articles, (r@1, r@3, recall))} over the subjects each source labels."""
+    out = {}
     for src in sorted({a["source"] for a in arts}):
         idx = [i for i, a in enumerate(arts) if a["source"] == src]
         informs = set().union(*(arts[i]["informs"] for i in idx))
         for t, c in enumerate(codes):
             pos = [i for i in idx if c in arts[i]["subjects"]]
-            if c not in informs or not pos:
-                continue
-            cols = []
-            for metric in ("r1", "r3", "recall"):
-                vals = {}
-                for k in budgets:
-                    ranked, reported, _ = results[k]
-                    if metric == "r1":
-                        vals[k] = np.mean([ranked[i][0] == t for i in pos])
-                    elif metric == "r3":
-                        vals[k] = np.mean([t in ranked[i][:3] for i in pos])
-                    else:
-                        vals[k] = np.mean([t in reported[i] for i in pos])
-                    worst[k] = max(worst[k], vals[0] - vals[k])
-                cols.append(" ".join(f"{vals[k]:.1%}" for k in budgets))
-            print(f"| {src} | {names[c]} | {len(pos)} | " + " | ".join(cols) + " |")
-    print("\nLargest drop against every sentence, over sources, subjects and the three measures: " + ", ".join(
-        f"{k} {worst[k]:.1%}" for k in budgets if k))
+            if c in informs and pos:
+                out[src, c] = (len(pos), (np.mean([ranked[i][0] == t for i in pos]), np.mean([t in ranked[i][:3] for i in pos]),
+                                          np.mean([t in reported[i] for i in pos])))
+    return out
 
+
+def largest_drop(base, other):
+    """The largest fall from `base` to `other` over sources, subjects and the three measures."""
+    return max(max(b - o for b, o in zip(base[key][1], other[key][1])) for key in base)
 
 if __name__ == "__main__":
     main()

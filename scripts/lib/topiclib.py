@@ -259,6 +259,23 @@ def doc_vectors(newstag, enc, arts, cache_dir=None):
     return doc
 
 
+def sentence_vectors(newstag, enc, arts):
+    """Every unit's embedding (`units`: each article's sentences, then its title), its article,
+    whether it is the title, and its token count. Cached under CACHE by the articles' ids and
+    texts."""
+    key = articles_key(arts, b"sentence-vectors-v1\0")
+    path = os.path.join(CACHE, f"sents-{key}.npz")
+    if os.path.exists(path):
+        z = np.load(path)
+        return z["vecs"], z["owner"], z["is_title"], z["tokens"]
+    texts, owner, is_title = units(newstag, arts)
+    tokens = np.array([len(e.ids) for e in enc.tok.encode_batch(texts)])
+    vecs = enc.embed(texts)
+    os.makedirs(CACHE, exist_ok=True)
+    np.savez(path, vecs=vecs, owner=owner, is_title=is_title, tokens=tokens)
+    return vecs, owner, is_title, tokens
+
+
 def write_articles(path, arts):
     """`arts` as newstag's JSONL input (id, title, text), one a line; returns `path`."""
     with open(path, "w", encoding="utf-8") as f:
