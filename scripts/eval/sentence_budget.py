@@ -12,7 +12,8 @@ newstag; `--check` compares it with newstag itself under the largest budget). Pe
 and subject: r@1 and r@3 of the top-level ranking and recall of the default report, for each
 K; and the share of the encoder's tokens that K reads. `--adaptive DELTAS` measures a stopping
 rule on top: an article whose budget leaves some subject's probability within DELTA of the
-report bar is read whole.
+report bar is read whole. It also prints the share of units that repeat an earlier one of
+their source, what embedding each distinct sentence once per run would save.
 
 Usage: scripts/eval/eval_topics's venv, then
     python scripts/eval/sentence_budget.py [--split fit|eval] [--budgets 4,6,8,10,12,16] [--pick first|spread] [--adaptive 0.05,0.1]
@@ -129,6 +130,19 @@ def main():
         of_src = np.array([a["source"] == src for a in arts])[owner]
         tok = {k: tokens[masks[k] & of_src].sum() for k in budgets}
         print(f"  {src}: " + ", ".join(f"{'all' if k == 0 else k} {tok[k] / tok[0]:.1%}" for k in budgets))
+
+    # Embedding each distinct unit once per run (an exact saving: syndicated copy and a
+    # site's boilerplate repeat) skips what repeats within a source.
+    texts, _, _ = tl.units(args.newstag, arts)
+    print("\nUnits that repeat an earlier unit of the same source (what a run-wide cache of embeddings would skip):")
+    for src in sorted({a["source"] for a in arts}):
+        seen, units, tok = set(), 0, 0
+        rows = np.flatnonzero(np.array([a["source"] == src for a in arts])[owner])
+        for i in rows:
+            if texts[i] in seen:
+                units, tok = units + 1, tok + tokens[i]
+            seen.add(texts[i])
+        print(f"  {src}: {units / len(rows):.1%} of the units, {tok / tokens[rows].sum():.1%} of the tokens")
     measures = {k: subject_measures(arts, codes, results[k][0], results[k][1]) for k in budgets}
     head = " | ".join(f"{'all' if k == 0 else k}" for k in budgets)
     print(f"\n| source | subject | articles | r@1: {head} | r@3: {head} | recall: {head} |")
