@@ -108,8 +108,31 @@ impl Runtime {
                     .map_err(Into::into)
             })
             .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| err!("{e}"))
+            .map_err(|e| err!("{}", name_os_errors(&e.to_string())))
             .with_context(|| format!("loading ONNX model {}", model.display()))
+    }
+}
+
+/// ONNX Runtime reports a failed system call as "system error number 24", without the
+/// error's name; the OS's own description is appended so that a user reads "Too many open
+/// files", as every other failure of newstag's says it.
+fn name_os_errors(message: &str) -> String {
+    const MARK: &str = "system error number ";
+    let Some(at) = message.find(MARK) else {
+        return message.to_string();
+    };
+    let digits: String = message[at + MARK.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    match digits.parse::<i32>() {
+        Ok(code) => {
+            let os = std::io::Error::from_raw_os_error(code).to_string();
+            // "Too many open files (os error 24)": the name without the number it repeats.
+            let name = os.split(" (os error").next().unwrap_or(&os);
+            format!("{message} ({name})")
+        }
+        Err(_) => message.to_string(),
     }
 }
 
@@ -473,4 +496,31 @@ pub(crate) fn softmax(row: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
     let exp: Vec<f32> = row.map(|x| (x - max).exp()).collect();
     let sum: f32 = exp.iter().sum();
     exp.into_iter().map(|e| e / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_os_errors;
+
+    #[test]
+    fn onnx_runtime_system_errors_are_named() {
+        let got = name_os_errors("Load model from /m/model.onnx failed:system error number 24");
+        assert_eq!(
+            got,
+            "Load model from /m/model.onnx failed:system error number 24 (Too many open files)"
+        );
+        assert_eq!(
+            name_os_errors("failed:system error number 2"),
+            "failed:system error number 2 (No such file or directory)"
+        );
+        // Anything else is left as it is.
+        assert_eq!(
+            name_os_errors("Protobuf parsing failed"),
+            "Protobuf parsing failed"
+        );
+        assert_eq!(
+            name_os_errors("system error number x"),
+            "system error number x"
+        );
+    }
 }
