@@ -126,8 +126,9 @@ def main():
     print(f"{args.split} split: " + ", ".join(f"{s} {sum(a['source'] == s for a in arts)}" for s in sorted({a['source'] for a in arts})))
     print("\nShare of the encoder's tokens read: " + ", ".join(
         f"{'all' if k == 0 else k} {results[k][2]:.1%}" for k in budgets))
+    unit_source = np.array([a["source"] for a in arts])[owner]
     for src in sorted({a["source"] for a in arts}):
-        of_src = np.array([a["source"] == src for a in arts])[owner]
+        of_src = unit_source == src
         tok = {k: tokens[masks[k] & of_src].sum() for k in budgets}
         print(f"  {src}: " + ", ".join(f"{'all' if k == 0 else k} {tok[k] / tok[0]:.1%}" for k in budgets))
 
@@ -137,7 +138,7 @@ def main():
     print("\nUnits that repeat an earlier unit of the same source (what a run-wide cache of embeddings would skip):")
     for src in sorted({a["source"] for a in arts}):
         seen, units, tok = set(), 0, 0
-        rows = np.flatnonzero(np.array([a["source"] == src for a in arts])[owner])
+        rows = np.flatnonzero(unit_source == src)
         for i in rows:
             if texts[i] in seen:
                 units, tok = units + 1, tok + tokens[i]
@@ -186,6 +187,7 @@ def subject_measures(arts, codes, ranked, reported):
 def largest_drop(base, other):
     """The largest fall from `base` to `other` over sources, subjects and the three measures."""
     return max(max(b - o for b, o in zip(base[key][1], other[key][1])) for key in base)
+
 
 if __name__ == "__main__":
     main()

@@ -118,22 +118,20 @@ impl Runtime {
 /// files", as every other failure of newstag's says it.
 fn name_os_errors(message: &str) -> String {
     const MARK: &str = "system error number ";
-    let Some(at) = message.find(MARK) else {
+    let code = message.find(MARK).and_then(|at| {
+        let rest = &message[at + MARK.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse::<i32>().ok()
+    });
+    let Some(code) = code else {
         return message.to_string();
     };
-    let digits: String = message[at + MARK.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    match digits.parse::<i32>() {
-        Ok(code) => {
-            let os = std::io::Error::from_raw_os_error(code).to_string();
-            // "Too many open files (os error 24)": the name without the number it repeats.
-            let name = os.split(" (os error").next().unwrap_or(&os);
-            format!("{message} ({name})")
-        }
-        Err(_) => message.to_string(),
-    }
+    let os = std::io::Error::from_raw_os_error(code).to_string();
+    // "Too many open files (os error 24)": the name without the number it repeats.
+    let name = os.split(" (os error").next().unwrap_or(&os);
+    format!("{message} ({name})")
 }
 
 /// A transformer encoder on ONNX Runtime: `input_ids`, `attention_mask` (and `token_type_ids`
