@@ -38,7 +38,9 @@ What it does, per run (everything is inside the timed process, as for newstag):
     matrix product) the cosine and the background z, maximised over each topic's prototypes,
     and for concepts also over their subtree; one logit per topic from the four shared weights,
     plus the fitted bias and linear heads of the top-level topics; each top-level topic's own
-    probability (sigmoid, one-vs-rest); a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
+    probability (sigmoid, one-vs-rest), for a top-level topic without a head the mean of that
+    logit and the share layer's (its fifth feature the topic's share of the units' zero-shot
+    softmax), the fitted layer's best kept first; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
     of units its patterns match, minus the log-sum-exp of the top-level topics' logits from
     their own prototypes); the best top-level topic always reported, the others from the
     threshold (default REPORT; desk topics from SECONDARY), under each reported top-level topic the concept found by
@@ -63,7 +65,6 @@ T_START = time.perf_counter()
 
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
-from tokenizers import Tokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -219,6 +220,11 @@ class TopicScorer:
                 raise ValueError(f"calibration: head {h['code']} has {len(h['weights'])} weights for {dim}-dimensional embeddings")
             t = self.tops.index(i)
             self.head_w[t], self.head_b[t] = h["weights"], h["bias"]
+        self.no_head = ~(np.abs(self.head_w).sum(1) > 0)
+        # The share layer for the top-level topics without a head (absent in older files).
+        layer = cal.get("share")
+        self.share = None if layer is None else (
+            tuple(float(layer["weights"][k]) for k in keys), float(layer["share"]), float(layer["epsilon"]), float(layer["bias"]))
 
         concept_texts = []
         for c in self.concepts:
@@ -274,6 +280,7 @@ class TopicScorer:
         t = self.tops
         prior = self.shared_logit(z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], self.weights)
         tops = 1.0 / (1.0 + np.exp(-(prior + self.bias + self.head_b + units @ self.head_w.T)))
+        self._tops_features = (z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], prior + self.bias)
         # Desk topics are measured against the top-level topics' own prototypes, not their
         # subtrees (a maximum over a hundred concepts would bury every label).
         zt, ct = z[:, self.tops], cos[:, self.tops]
@@ -341,6 +348,21 @@ class TopicScorer:
         if not rows:
             return [[] for _ in docs]
         tops, logits, outside = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
+        fitted = tops.copy()
+        if self.share is not None:
+            # Without a head: the mean of the fitted prior's logit and the share layer's, whose
+            # fifth feature is the topic's share of the units (a unit's own softmax; the
+            # document's the mean of its units').
+            w, k, eps, b = self.share
+            zt, zst, ct, cst, prior = self._tops_features
+            own = softmax(logits[:, self.tops], axis=1)
+            share = own.copy()
+            for (start, n, _), r in zip(spans, doc_row):
+                if r is not None:
+                    share[r] = own[r + 1 : r + 1 + n].mean(axis=0)
+            with_share = self.shared_logit(zt, zst, ct, cst, w) + k * np.log(share + eps) + b
+            mixed = 1.0 / (1.0 + np.exp(-(prior + with_share) / 2))
+            tops[:, self.no_head] = mixed[:, self.no_head]
         tree_bar = REPORT if self.threshold is None else self.threshold
         outside_bar = SECONDARY if self.threshold is None else self.threshold
         floor = min(FLOOR, tree_bar)
@@ -351,8 +373,13 @@ class TopicScorer:
                 continue
             sents = slice(r + 1, r + 1 + n_sent)  # only sentences are evidence, not the title
             topics = []
-            best = int(np.argmax(tops[r]))
-            for t, p in enumerate(tops[r]):
+            # The main topic is the fitted layer's best; the others stay a printed step under it.
+            best = int(np.argmax(fitted[r]))
+            doc = tops[r].copy()
+            if self.share is not None:
+                doc = np.minimum(doc, max(round(float(doc[best]), 4) - 1e-4, 0.0))
+                doc[best] = tops[r, best]
+            for t, p in enumerate(doc):
                 if not (p >= tree_bar or (t == best and self.threshold is None)):
                     continue
                 ev = self.evidence(tops[sents, t], tree_bar)

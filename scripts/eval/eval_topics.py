@@ -18,9 +18,10 @@ Per source and subject (articles the source labels with that subject):
              (10 equal-width bins), where the source says yes or no on it;
 and per source: topics reported per article (top-level), articles with none.
 
-Leave-one-subject-out: the calibration refitted (topiclib's Data.fit, what
+Leave-one-subject-out: the calibration refitted (topiclib's Data.fit and Data.fit_share, what
 scripts/gen/fit_topics.py fits with; same data) with every label of one subject removed, so it
-is scored as a subject without labelled data; r@1 and r@3 of that subject on held-out articles.
+is scored as a subject without labelled data (no head; the share layer and the zero-shot
+weights it reads the sentences with refitted without it too); r@1 and r@3 of that subject on held-out articles.
 Leave-one-source-out: refitted without one source; every subject of that source on its
 held-out articles. These refits are scored in Python with
 the method of src/topics/embedding.rs (checked against newstag's scores here: the largest
@@ -216,8 +217,20 @@ def refits(args, arts, codes, names, scores, naive):
     data = tl.Data(args.newstag)
     x = tl.doc_vectors(args.newstag, data.enc, arts, tl.CACHE).astype(np.float64)
     f = data.tree.features(x)
-    shipped = data.fit()
-    p = tl.sigmoid(tl.logits(shipped, x, f))
+    # The units of the held-out articles, for each fit's share of every subject.
+    vecs, owner, _, _ = tl.sentence_vectors(args.newstag, data.enc, arts)
+    f_units = np.concatenate([data.tree.features(vecs[i : i + 8192]) for i in range(0, len(vecs), 8192)])
+
+    def refit(keep=None, drop_subject=None):
+        """The probabilities on the held-out articles of the calibration (and share layer)
+        fitted on the articles `keep` without `drop_subject`'s labels."""
+        m = data.fit(keep, drop_subject=drop_subject)
+        if not tl.SHARE:
+            return tl.scores(m, None, x, f, None)
+        layer = data.fit_share(args.newstag, keep, drop_subject)
+        return tl.scores(m, layer, x, f, tl.share(f_units, owner, len(arts), layer["zero_shot"]))
+
+    p = refit()
     diff = max(abs(p[i, t] - scores[a["id"]].get(c, 0.0)) for i, a in enumerate(arts) for t, c in enumerate(codes))
     print(f"\nPython replica of the shipped model against newstag's scores: largest difference {diff:.4f} "
           f"over {len(arts) * len(codes)} scores (newstag prints 4 decimals)")
@@ -234,8 +247,7 @@ def refits(args, arts, codes, names, scores, naive):
     print("\n### Leave one subject out (refitted without any label of the subject; held-out articles)\n")
     print("| subject | source | articles | r@1 | r@3 | recall | precision | naive r@1 | naive r@3 |\n|---|---|---|---|---|---|---|---|---|")
     for t in covered:
-        m = data.fit(drop_subject=t)
-        ranked, reported, sc = as_maps(tl.sigmoid(tl.logits(m, x, f)))
+        ranked, reported, sc = as_maps(refit(drop_subject=t))
         c = codes[t]
         for src in sorted({a["source"] for a in arts}):
             pos = [a for a in arts if a["source"] == src and c in a["subjects"]]
@@ -251,8 +263,7 @@ def refits(args, arts, codes, names, scores, naive):
     print("| run | source | subject | articles | r@1 | r@3 | recall | precision | ECE |\n|---|---|---|---|---|---|---|---|---|")
     src_fit = np.array([a["source"] for a in data.arts])
     for src in data.sources:
-        m = data.fit(keep=src_fit != src)
-        ranked, reported, sc = as_maps(tl.sigmoid(tl.logits(m, x, f)))
+        ranked, reported, sc = as_maps(refit(keep=src_fit != src))
         print("\n".join(rep.table(f"without {src}", ranked, reported, sc, sources=[src])), flush=True)
 
 

@@ -21,6 +21,11 @@ embeddings, all-MiniLM-L6-v2):
     on the same features without heads (fitted on the articles about one subject): it scores
     what competes with the taxonomy as a whole, the concepts below the top level (which child
     carries its parent) and topics outside the tree (a user's labels, desk topics);
+  * a subject without a head is scored by the share layer instead: the same prior fitted with a
+    fifth shared feature, log(share[t] + 0.01), where share[t] is the mean over the article's
+    sentences and title of each one's `zero_shot` softmax over the 17 subjects (a subject a
+    few paragraphs cover counts, though the mean vector dilutes it). The article's main
+    subject stays the best of the one-vs-rest probabilities above (topiclib.scores);
   * head[t] = v[t].d + c[t]: a linear correction, L2-bounded, for the subjects that labelled news
     covers (HEADS = "labelled") or for every subject, those without data learning theirs from the
     pseudo-examples alone (HEADS = "all"); chosen by leave-one-subject-out inside the fit split
@@ -119,6 +124,7 @@ def main():
         return
     model = data.fit()
     zero_shot = data.fit_zero_shot()
+    layer = data.fit_share(args.newstag) if tl.SHARE else None
     tops = data.tree.tops
     concepts = data.tree.concepts
     _, _, _, _, head_mask = data.training()
@@ -141,6 +147,12 @@ def main():
         "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], model["a"])},
         "bias": round(model["beta"], 6),
         "zero_shot": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], zero_shot)},
+        **({"share": {
+            "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], layer["a"][:4])},
+            "share": round(float(layer["a"][4]), 6),
+            "epsilon": tl.SHARE_EPS,
+            "bias": round(layer["beta"], 6),
+        }} if layer else {}),
         "heads": [
             {
                 "code": concepts[tops[t]]["code"],

@@ -612,12 +612,88 @@ class Data:
             prior = (p["a"], p["beta"])
         return fit(x, f, y, m, head_mask, lam, center=center, subject_bias=subject_bias, prior=prior)
 
-    def fit_zero_shot(self):
-        """The zero-shot weights (topiclib.fit_zero_shot) from the articles about exactly one
-        subject, each source weighing the same, and the pseudo-examples."""
-        one = [i for i, a in enumerate(self.arts) if len(a["subjects"]) == 1]
+    def fit_zero_shot(self, keep=None, drop_subject=None):
+        """The zero-shot weights (topiclib.fit_zero_shot) from the articles `keep` about exactly
+        one subject (not `drop_subject`: then it is a subject without data here too), each
+        source weighing the same, and the pseudo-examples."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        one = [i for i, a in enumerate(self.arts) if keep[i] and len(a["subjects"]) == 1
+               and (drop_subject is None or self.codes.index(next(iter(a["subjects"]))) != drop_subject)]
         g = np.array([self.codes.index(next(iter(self.arts[i]["subjects"]))) for i in one])
         src = [self.arts[i]["source"] for i in one]
         w = np.array([1 / src.count(s) for s in src])
         w = np.concatenate([w, np.full(len(self.x_p), PSEUDO_WEIGHT / len(self.x_p))])
         return fit_zero_shot(np.concatenate([self.f[one], self.f_p]), np.concatenate([g, self.g_p]), w)
+
+    def unit_features(self, newstag):
+        """Every unit's zero-shot features (sentences, then title; `sentence_vectors`) and its
+        article: what the sentences' share of each subject is computed from. Cached on self."""
+        if not hasattr(self, "_units"):
+            vecs, owner, _, _ = sentence_vectors(newstag, self.enc, self.arts)
+            f = np.concatenate([self.tree.features(vecs[s : s + 8192]) for s in range(0, len(vecs), 8192)])
+            self._units = (f, owner)
+        return self._units
+
+    def fit_share(self, newstag, keep=None, drop_subject=None):
+        """The layer that scores the subjects without a head (SHARE): the prior of Data.fit's
+        first stage with a fifth shared feature, log(share + SHARE_EPS), each subject's
+        share of the article's sentences (`share`). The share is read with the zero-shot
+        weights fitted on the same articles. Returns {"a" (5), "beta", "zero_shot"}."""
+        keep = np.ones(len(self.arts), bool) if keep is None else keep
+        zs = self.fit_zero_shot(keep, drop_subject)
+        f_units, owner = self.unit_features(newstag)
+        f5 = with_share(self.f, share(f_units, owner, len(self.arts), zs))
+        # A pseudo-example is one unit: its share is its own softmax.
+        f5_p = with_share(self.f_p, softmax((self.f_p * zs).sum(2)))
+        center = self.x[keep].mean(0)
+        x, _, y, m, head_mask = self.training(keep, drop_subject)
+        f = np.concatenate([f5[keep], f5_p])
+        p = fit(x, f, y, m, np.zeros_like(head_mask), LAMBDA, center=center)
+        return {"a": p["a"], "beta": p["beta"], "zero_shot": zs}
+
+
+# --- the sentences' share, and the scores as newstag computes them -----------------------------------
+
+# A subject's share enters as log(share + SHARE_EPS): a subject no sentence leans to is strongly
+# against, not minus infinity. Set a priori (a hundredth of the sentences).
+SHARE_EPS = 0.01
+# Subjects without a head are scored by the mean of the fitted prior's logit and the share
+# layer's (scripts/eval/topic_variants.py: on the fit split's cross-validation it ranks them
+# higher where they are covered, at less cost to the precision of what is reported than the
+# share layer alone; the main subject kept first keeps the fitted subjects' first place).
+SHARE = True
+
+
+def share(f_units, owner, n, zero_shot):
+    """(n, 17): for each of `n` articles, the mean over its units of each unit's softmax over
+    the top-level subjects of the zero-shot logits `zero_shot . f`."""
+    out = np.zeros((n, f_units.shape[1]))
+    np.add.at(out, owner, softmax((f_units * zero_shot).sum(2)))
+    return out / np.maximum(np.bincount(owner, minlength=n), 1)[:, None]
+
+
+def with_share(f, s):
+    """The four zero-shot features with log(share + SHARE_EPS) as a fifth."""
+    return np.concatenate([f, np.log(s + SHARE_EPS)[:, :, None]], 2)
+
+
+def scores(model, layer, x, f, s):
+    """The top-level subjects' scores as src/topics/embedding.rs reports them, for document
+    vectors `x`, features `f` and shares `s`: the calibrated probability of `model`
+    (Data.fit) for every subject with a head; for the others, the mean of its logit and that
+    of the share layer `layer` (Data.fit_share), when given. The article's main subject is
+    the best of `model`'s probabilities; every other subject's score is kept under the main
+    one's (4 decimals, as printed), so it stays first."""
+    l = logits(model, x, f)
+    p = sigmoid(l)
+    if layer is None:
+        return p
+    main = p.argmax(1)
+    no_head = np.abs(model["v"]).sum(1) == 0
+    l_share = (with_share(f, s) * layer["a"]).sum(2) + layer["beta"]
+    p[:, no_head] = sigmoid((l + l_share) / 2)[:, no_head]
+    rows = np.arange(len(p))
+    top = p[rows, main].copy()
+    p = np.minimum(p, np.maximum(np.round(top, 4) - 1e-4, 0)[:, None])
+    p[rows, main] = top
+    return p

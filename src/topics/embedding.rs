@@ -19,7 +19,14 @@
 //!    subject, and, for a topic with patterns, `PATTERN_LOGIT` when its patterns match.
 //! 5. Each top-level topic has its own probability, `sigmoid(logit)` (one-vs-rest): an article
 //!    can be about several subjects, and a subject fitted on labelled news cannot take
-//!    probability away from one without data, as it would in a softmax. A topic outside the tree
+//!    probability away from one without data, as it would in a softmax. A top-level topic
+//!    without a head takes the mean of that logit and the share layer's: the same features,
+//!    refitted with a fifth, the log of the topic's share of the article's units (each unit's
+//!    softmax over the top-level topics' zero-shot logits, averaged), so that a subject a few
+//!    paragraphs cover is found though the document vector dilutes it. The article's main
+//!    topic is the best of the fitted probabilities (without the share layer); every other
+//!    top-level topic's score is kept a printed step under the main one's, so it stays
+//!    first (BBC's desks, fitted, are what an article is mainly about). A topic outside the tree
 //!    is scored against the top-level topics' zero-shot logits from their own prototypes (no
 //!    heads, no subtree): `p = e^l / (e^l + Σ e^l_t)`, how much more the article is about it
 //!    than about the subjects of the taxonomy.
@@ -86,7 +93,21 @@ pub struct Calibration {
     /// The softmax competition among topics without heads: which child concept carries its
     /// parent, and topics outside the tree against the top-level subjects.
     pub zero_shot: Weights,
+    /// Scores the top-level topics without a head (absent: the weights above score them).
+    #[serde(default)]
+    pub share: Option<ShareLayer>,
     pub heads: Vec<Head>,
+}
+
+/// The one-vs-rest logit of a top-level topic without a head: the four features, plus the
+/// topic's share of the article's units (the mean of each unit's zero-shot softmax over the
+/// top-level topics), `share * ln(s + epsilon)`, plus the bias.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ShareLayer {
+    pub weights: Weights,
+    pub share: f32,
+    pub epsilon: f32,
+    pub bias: f32,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -214,8 +235,11 @@ pub struct EmbeddingClassifier {
 
 /// Scores of one vector (the document or one sentence) against every topic.
 struct Scored {
-    /// Probability of each top-level topic, with heads (index into `tops`).
+    /// Probability of each top-level topic (index into `tops`): the fitted one-vs-rest layer
+    /// where the topic has a head, the share layer where it has none.
     tops: Vec<f32>,
+    /// The main topic: the best of the fitted layer's probabilities.
+    main: usize,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
     concept_logits: Vec<f32>,
     /// Probability of each outside topic against the tree's zero-shot logits.
@@ -330,17 +354,20 @@ impl EmbeddingClassifier {
         spread(doc.sentences.len(), self.sentence_budget)
     }
 
-    /// Scores `n` unit vectors (row-major) against every topic. `pattern_share[i][o]` is the
-    /// pattern evidence of outside topic `o` for vector `i`, in [0, 1].
+    /// Scores `n` vectors (row-major) against every topic: the document vector first, then its
+    /// units (the sentences read and the title). `pattern_share[i][o]` is the pattern evidence
+    /// of outside topic `o` for vector `i`, in [0, 1].
     fn score(&self, units: &[f32], n: usize, pattern_share: &[Vec<f32>]) -> Vec<Scored> {
         let dim = self.encoder.dim();
         let c = self.tree.taxonomy.concepts.len();
         let (z, cos) = self.tree.prototypes.features(units, n, dim);
         let (oz, ocos) = self.outside.prototypes.features(units, n, dim);
         let no = self.outside.topics.len();
-        (0..n)
+        let zero_shot = &self.calibration.zero_shot;
+        // Per vector: the top-level topics' features (z, z_sub, cos, cos_sub) and every
+        // concept's shared logit.
+        let rows: Vec<(Vec<[f32; 4]>, Vec<f32>)> = (0..n)
             .map(|i| {
-                let v = &units[i * dim..(i + 1) * dim];
                 let z = &z[i * c..(i + 1) * c];
                 let cos = &cos[i * c..(i + 1) * c];
                 let (mut z_sub, mut cos_sub) = (z.to_vec(), cos.to_vec());
@@ -350,25 +377,58 @@ impl EmbeddingClassifier {
                         cos_sub[p] = cos_sub[p].max(cos_sub[k]);
                     }
                 }
-                let concept_logits: Vec<f32> = (0..c)
-                    .map(|k| {
-                        self.calibration
-                            .zero_shot
-                            .logit(z[k], z_sub[k], cos[k], cos_sub[k])
-                    })
+                let concept_logits = (0..c)
+                    .map(|k| zero_shot.logit(z[k], z_sub[k], cos[k], cos_sub[k]))
                     .collect();
-                let cal = &self.calibration;
-                let tops: Vec<f32> = self
+                let features = self
                     .tree
                     .tops
                     .iter()
+                    .map(|&t| [z[t], z_sub[t], cos[t], cos_sub[t]])
+                    .collect();
+                (features, concept_logits)
+            })
+            .collect();
+        let shares = self.shares(&rows);
+        rows.into_iter()
+            .zip(shares)
+            .enumerate()
+            .map(|(i, ((features, concept_logits), share))| {
+                let v = &units[i * dim..(i + 1) * dim];
+                let z = &z[i * c..(i + 1) * c];
+                let cos = &cos[i * c..(i + 1) * c];
+                let cal = &self.calibration;
+                let fitted: Vec<f32> = features
+                    .iter()
                     .zip(&self.tree.heads)
-                    .map(|(&t, h)| {
-                        let prior = cal.weights.logit(z[t], z_sub[t], cos[t], cos_sub[t]);
+                    .map(|(&[z, z_sub, cos, cos_sub], h)| {
+                        let prior = cal.weights.logit(z, z_sub, cos, cos_sub);
                         let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
                         sigmoid(prior + cal.bias + head)
                     })
                     .collect();
+                let main = argmax(&fitted);
+                let tops = match (&cal.share, share) {
+                    // Without a head, the mean of the two layers' logits: the share layer
+                    // finds a subject that a few paragraphs cover, the fitted prior keeps it
+                    // from being reported on a few sentences' say alone.
+                    (Some(layer), Some(share)) => fitted
+                        .iter()
+                        .zip(&self.tree.heads)
+                        .zip(features.iter().zip(&share))
+                        .map(|((&p, h), (&[z, z_sub, cos, cos_sub], &s))| match h {
+                            Some(_) => p,
+                            None => {
+                                let prior = cal.weights.logit(z, z_sub, cos, cos_sub) + cal.bias;
+                                let with_share = layer.weights.logit(z, z_sub, cos, cos_sub)
+                                    + layer.share * (s + layer.epsilon).ln()
+                                    + layer.bias;
+                                sigmoid((prior + with_share) / 2.0)
+                            }
+                        })
+                        .collect(),
+                    _ => fitted,
+                };
                 // Outside topics are measured against the top-level topics' own prototypes,
                 // not their subtrees: a maximum over a hundred concepts is higher than one
                 // topic's few prototypes can be, and would bury every label.
@@ -376,23 +436,49 @@ impl EmbeddingClassifier {
                     .tree
                     .tops
                     .iter()
-                    .map(|&t| self.calibration.zero_shot.logit(z[t], z[t], cos[t], cos[t]))
+                    .map(|&t| zero_shot.logit(z[t], z[t], cos[t], cos[t]))
                     .collect();
                 let reference = log_sum_exp(&own);
                 let outside = (0..no)
                     .map(|o| {
                         let (zo, co) = (oz[i * no + o], ocos[i * no + o]);
-                        let l = self.calibration.zero_shot.logit(zo, zo, co, co)
-                            + PATTERN_LOGIT * pattern_share[i][o];
+                        let l =
+                            zero_shot.logit(zo, zo, co, co) + PATTERN_LOGIT * pattern_share[i][o];
                         sigmoid(l - reference)
                     })
                     .collect();
                 Scored {
                     tops,
+                    main,
                     concept_logits,
                     outside,
                 }
             })
+            .collect()
+    }
+
+    /// Each vector's share of every top-level topic, for the share layer (`None` without one):
+    /// a unit's is its own softmax over the topics' zero-shot logits; the document's (row 0)
+    /// the mean of its units', so a subject that a few paragraphs cover counts though the
+    /// document vector dilutes it.
+    fn shares(&self, rows: &[(Vec<[f32; 4]>, Vec<f32>)]) -> Vec<Option<Vec<f32>>> {
+        if self.calibration.share.is_none() {
+            return vec![None; rows.len()];
+        }
+        let own: Vec<Vec<f32>> = rows
+            .iter()
+            .map(|(_, logits)| softmax(self.tree.tops.iter().map(|&t| logits[t])))
+            .collect();
+        let units = &own[1.min(own.len())..];
+        let mut document = vec![0.0f32; self.tree.tops.len()];
+        for u in units {
+            for (d, s) in document.iter_mut().zip(u) {
+                *d += s / units.len() as f32;
+            }
+        }
+        std::iter::once(Some(document))
+            .chain(own.into_iter().skip(1).map(Some))
+            .take(rows.len())
             .collect()
     }
 
@@ -465,8 +551,13 @@ impl EmbeddingClassifier {
         let best_always = self.reporting.threshold.is_none();
         let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
-        for t in reported(&doc_scores.tops, |_| tree_bar, best_always) {
-            let p = doc_scores.tops[t];
+        let tops = under_main(
+            &doc_scores.tops,
+            doc_scores.main,
+            self.calibration.share.is_some(),
+        );
+        for t in reported(&tops, |_| tree_bar, best_always) {
+            let p = tops[t];
             let top = self.tree.tops[t];
             let ev = evidence(sentences, |s| s.tops[t], tree_bar);
             if let Some((concept, share)) = self
@@ -649,6 +740,30 @@ fn median(mut xs: Vec<f32>) -> f32 {
     }
 }
 
+/// The index of the largest value, the first of equals (as numpy's argmax); 0 when empty.
+fn argmax(xs: &[f32]) -> usize {
+    xs.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (i, &x)| {
+            if x > best.1 { (i, x) } else { best }
+        })
+        .0
+}
+
+/// The document's top-level scores as reported: with the share layer, every topic but the
+/// main one is kept a printed step (1e-4) under the main one's score, so that the subject the
+/// fitted layer puts first stays first; what the share layer adds ranks after it.
+fn under_main(tops: &[f32], main: usize, share_layer: bool) -> Vec<f32> {
+    if !share_layer {
+        return tops.to_vec();
+    }
+    let cap = (round4(tops[main]) - 1e-4).max(0.0);
+    tops.iter()
+        .enumerate()
+        .map(|(t, &p)| if t == main { p } else { p.min(cap) })
+        .collect()
+}
+
 fn log_sum_exp(xs: &[f32]) -> f32 {
     let m = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     if !m.is_finite() {
@@ -769,6 +884,30 @@ mod tests {
                 .values()
                 .all(|h| h.as_str().is_some_and(|s| s.len() == 64))
         );
+    }
+
+    #[test]
+    fn the_shipped_share_layer_rewards_a_larger_share() {
+        // The share layer is what scores the subjects without a head: fitted, it must read a
+        // larger share of the sentences as more evidence for the subject, not less.
+        let layer = Calibration::shipped()
+            .share
+            .expect("the shipped share layer");
+        assert!(layer.share > 0.0 && layer.epsilon > 0.0, "{layer:?}");
+    }
+
+    #[test]
+    fn the_main_topic_stays_first_under_the_share_layer() {
+        let tops = [0.42, 0.9, 0.41, 0.4201, 0.1];
+        let capped = under_main(&tops, 0, true);
+        assert_eq!(capped[0], 0.42);
+        // Above the main topic's printed score, or level with it: a printed step under it.
+        assert!((capped[1] - 0.4199).abs() < 1e-6 && (capped[3] - 0.4199).abs() < 1e-6);
+        // Under it: as they were.
+        assert_eq!((capped[2], capped[4]), (0.41, 0.1));
+        assert_eq!(under_main(&tops, 0, false), tops);
+        assert_eq!(argmax(&[0.2, 0.7, 0.7, 0.1]), 1);
+        assert_eq!(argmax(&[]), 0);
     }
 
     #[test]
