@@ -70,7 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 # The encoder and the IPTC reader are shared with the calibration's fit (scripts/lib/topiclib.py).
-from topiclib import Encoder, onnxruntime_run, read_taxonomy  # noqa: E402
+from topiclib import Encoder, onnxruntime_run, read_taxonomy, under_main  # noqa: E402
 
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
@@ -221,10 +221,9 @@ class TopicScorer:
             t = self.tops.index(i)
             self.head_w[t], self.head_b[t] = h["weights"], h["bias"]
         self.no_head = ~(np.abs(self.head_w).sum(1) > 0)
-        # The share layer for the top-level topics without a head (absent in older files).
-        layer = cal.get("share")
-        self.share = None if layer is None else (
-            tuple(float(layer["weights"][k]) for k in keys), float(layer["share"]), float(layer["epsilon"]), float(layer["bias"]))
+        # The share layer, for the top-level topics without a head.
+        layer = cal["share"]
+        self.share = (tuple(float(layer["weights"][k]) for k in keys), float(layer["share"]), float(layer["epsilon"]), float(layer["bias"]))
 
         concept_texts = []
         for c in self.concepts:
@@ -266,7 +265,8 @@ class TopicScorer:
         """Scores unit vectors [n, dim] against every topic; `shares` [n, outside] is each
         desk topic's pattern evidence in [0, 1]. Returns each top-level topic's probability
         (with heads, one-vs-rest) [n, 17], the shared logits of every concept [n, concepts] and each desk
-        topic's probability against the tree [n, outside]."""
+        topic's probability against the tree [n, outside]; and the top-level topics' four
+        features and prior logit without a head, for the share layer."""
         z, cos = self.tree.features(units)
         # Subtree maxima, concept-major so each step is one contiguous row.
         z_sub, cos_sub = z.T.copy(), cos.T.copy()
@@ -280,7 +280,6 @@ class TopicScorer:
         t = self.tops
         prior = self.shared_logit(z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], self.weights)
         tops = 1.0 / (1.0 + np.exp(-(prior + self.bias + self.head_b + units @ self.head_w.T)))
-        self._tops_features = (z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], prior + self.bias)
         # Desk topics are measured against the top-level topics' own prototypes, not their
         # subtrees (a maximum over a hundred concepts would bury every label).
         zt, ct = z[:, self.tops], cos[:, self.tops]
@@ -288,7 +287,9 @@ class TopicScorer:
         oz, oc = (a.astype(np.float64) for a in self.outside.features(units))
         lo = self.shared_logit(oz, oz, oc, oc) + PATTERN_LOGIT * shares
         outside = 1.0 / (1.0 + np.exp(-(lo - reference[:, None])))
-        return tops, logits, outside
+        # The top-level topics' features and prior logit (no head), for the share layer.
+        features = (z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], prior + self.bias)
+        return tops, logits, outside, features
 
     def descend(self, top, logits):
         """The most specific concept under `top` that carries it, descending while one child
@@ -347,22 +348,21 @@ class TopicScorer:
             )
         if not rows:
             return [[] for _ in docs]
-        tops, logits, outside = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
+        tops, logits, outside, features = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
         fitted = tops.copy()
-        if self.share is not None:
-            # Without a head: the mean of the fitted prior's logit and the share layer's, whose
-            # fifth feature is the topic's share of the units (a unit's own softmax; the
-            # document's the mean of its units').
-            w, k, eps, b = self.share
-            zt, zst, ct, cst, prior = self._tops_features
-            own = softmax(logits[:, self.tops], axis=1)
-            share = own.copy()
-            for (start, n, _), r in zip(spans, doc_row):
-                if r is not None:
-                    share[r] = own[r + 1 : r + 1 + n].mean(axis=0)
-            with_share = self.shared_logit(zt, zst, ct, cst, w) + k * np.log(share + eps) + b
-            mixed = 1.0 / (1.0 + np.exp(-(prior + with_share) / 2))
-            tops[:, self.no_head] = mixed[:, self.no_head]
+        # Without a head: the mean of the fitted prior's logit and the share layer's, whose
+        # fifth feature is the topic's share of the units (a unit's own softmax; the
+        # document's the mean of its units').
+        w, k, eps, b = self.share
+        zt, zst, ct, cst, prior = features
+        own = softmax(logits[:, self.tops], axis=1)
+        share = own.copy()
+        for (start, n, _), r in zip(spans, doc_row):
+            if r is not None:
+                share[r] = own[r + 1 : r + 1 + n].mean(axis=0)
+        with_share = self.shared_logit(zt, zst, ct, cst, w) + k * np.log(share + eps) + b
+        mixed = 1.0 / (1.0 + np.exp(-(prior + with_share) / 2))
+        tops[:, self.no_head] = mixed[:, self.no_head]
         tree_bar = REPORT if self.threshold is None else self.threshold
         outside_bar = SECONDARY if self.threshold is None else self.threshold
         floor = min(FLOOR, tree_bar)
@@ -375,10 +375,7 @@ class TopicScorer:
             topics = []
             # The main topic is the fitted layer's best; the others stay a printed step under it.
             best = int(np.argmax(fitted[r]))
-            doc = tops[r].copy()
-            if self.share is not None:
-                doc = np.minimum(doc, max(round(float(doc[best]), 4) - 1e-4, 0.0))
-                doc[best] = tops[r, best]
+            doc = under_main(tops[r : r + 1], np.array([best]))[0]
             for t, p in enumerate(doc):
                 if not (p >= tree_bar or (t == best and self.threshold is None)):
                     continue

@@ -225,8 +225,6 @@ def refits(args, arts, codes, names, scores, naive):
         """The probabilities on the held-out articles of the calibration (and share layer)
         fitted on the articles `keep` without `drop_subject`'s labels."""
         m = data.fit(keep, drop_subject=drop_subject)
-        if not tl.SHARE:
-            return tl.scores(m, None, x, f, None)
         layer = data.fit_share(args.newstag, keep, drop_subject)
         return tl.scores(m, layer, x, f, tl.share(f_units, owner, len(arts), layer["zero_shot"]))
 

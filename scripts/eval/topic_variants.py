@@ -61,21 +61,17 @@ def main():
             m[rows] = block
         return tl.fit(x, f, yy, m, hm, tl.LAMBDA, center=center, prior=(p["a"], p["beta"]))
 
-    def zero_shot(keep, drop):
-        return data.fit_zero_shot(keep, drop)
-
     def with_share(keep, drop):
         """Two stages with a fifth shared feature, log(share + SHARE_EPS) (topiclib.share):
         the mean over the article's sentences and title of each one's zero-shot softmax over
         the subjects, so that a subject a few paragraphs cover counts though the mean vector
         dilutes it. A pseudo-example's share is its own softmax. The model carries its
         features as "f"."""
-        a = zero_shot(keep, drop)
-        f_units, owner = data.unit_features(args.newstag)
         d = copy.copy(data)
-        d.f = tl.with_share(data.f, tl.share(f_units, owner, len(data.arts), a))
-        d.f_p = tl.with_share(data.f_p, tl.softmax((data.f_p * a).sum(2)))
+        d.f, d.f_p = data.share_features(args.newstag, data.fit_zero_shot(keep, drop))
         return dict(d.fit(keep, drop_subject=drop), f=d.f)
+
+    zero_shot_fit = lambda keep, drop: data.fit_zero_shot(keep, drop)  # noqa: E731
 
     @functools.cache
     def fitted(fit, drop):
@@ -89,7 +85,7 @@ def main():
             p = tl.sigmoid(tl.logits(m, data.x[te], m.get("f", data.f)[te]))
             if key is None:
                 return p
-            share = tl.softmax((data.f[te] * zero_shot(tr, drop)).sum(2))
+            share = tl.softmax((data.f[te] * fitted(zero_shot_fit, drop)).sum(2))
             return key(p, share, np.abs(m["v"]).sum(1) > 0)
         return scores
 
@@ -99,29 +95,26 @@ def main():
 
     share_fit = lambda keep, drop: data.fit_share(args.newstag, keep, drop)  # noqa: E731
 
+    def share_layer(drop):
+        """The share layer fitted without `drop`, and the held-out half's shares read with
+        its zero-shot weights."""
+        layer = fitted(share_fit, drop)
+        f_units, owner = data.unit_features(args.newstag)
+        return layer, tl.share(f_units, owner, len(data.arts), layer["zero_shot"])[te]
+
     def shipped_scores(drop):
         """What ships (topiclib.scores): the fitted layer where a subject has a head; without
         one, the mean of its logit and the share layer's; the fitted layer's best first."""
-        layer = fitted(share_fit, drop)
-        f_units, owner = data.unit_features(args.newstag)
-        s = tl.share(f_units, owner, len(data.arts), layer["zero_shot"])[te]
+        layer, s = share_layer(drop)
         return tl.scores(fitted(shipped_fit, drop), layer, data.x[te], data.f[te], s)
 
     def no_head_by_share(drop):
         """Without a head, the share layer alone; the fitted layer's best first."""
-        m = fitted(shipped_fit, drop)
-        layer = fitted(share_fit, drop)
-        p = shipped_scores(drop)
-        main = fitted_only(drop).argmax(1)
-        no_head = np.abs(m["v"]).sum(1) == 0
-        f_units, owner = data.unit_features(args.newstag)
-        s = tl.share(f_units, owner, len(data.arts), layer["zero_shot"])[te]
-        p[:, no_head] = tl.sigmoid((tl.with_share(data.f[te], s) * layer["a"]).sum(2) + layer["beta"])[:, no_head]
-        rows = np.arange(len(p))
-        top = p[rows, main].copy()
-        p = np.minimum(p, np.maximum(np.round(top, 4) - 1e-4, 0)[:, None])
-        p[rows, main] = top
-        return p
+        layer, s = share_layer(drop)
+        p = fitted_only(drop)
+        no_head = np.abs(fitted(shipped_fit, drop)["v"]).sum(1) == 0
+        by_layer = tl.sigmoid((tl.with_share(data.f[te], s) * layer["a"]).sum(2) + layer["beta"])
+        return tl.under_main(np.where(no_head[None, :], by_layer, p), p.argmax(1))
 
     def both(drop):
         """The fitted layer's first subject (what an article is mainly about: a desk), then

@@ -124,7 +124,7 @@ def main():
         return
     model = data.fit()
     zero_shot = data.fit_zero_shot()
-    layer = data.fit_share(args.newstag) if tl.SHARE else None
+    layer = data.fit_share(args.newstag)
     tops = data.tree.tops
     concepts = data.tree.concepts
     _, _, _, _, head_mask = data.training()
@@ -147,12 +147,12 @@ def main():
         "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], model["a"])},
         "bias": round(model["beta"], 6),
         "zero_shot": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], zero_shot)},
-        **({"share": {
+        "share": {
             "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], layer["a"][:4])},
             "share": round(float(layer["a"][4]), 6),
             "epsilon": tl.SHARE_EPS,
             "bias": round(layer["beta"], 6),
-        }} if layer else {}),
+        },
         "heads": [
             {
                 "code": concepts[tops[t]]["code"],

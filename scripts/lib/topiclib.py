@@ -634,6 +634,14 @@ class Data:
             self._units = (f, owner)
         return self._units
 
+    def share_features(self, newstag, zero_shot):
+        """The articles' and the pseudo-examples' features with log(share + SHARE_EPS) as a
+        fifth, the shares read with the weights `zero_shot`. A pseudo-example is one unit: its
+        share is its own softmax."""
+        f_units, owner = self.unit_features(newstag)
+        return (with_share(self.f, share(f_units, owner, len(self.arts), zero_shot)),
+                with_share(self.f_p, softmax((self.f_p * zero_shot).sum(2))))
+
     def fit_share(self, newstag, keep=None, drop_subject=None):
         """The layer that scores the subjects without a head (SHARE): the prior of Data.fit's
         first stage with a fifth shared feature, log(share + SHARE_EPS), each subject's
@@ -641,10 +649,7 @@ class Data:
         weights fitted on the same articles. Returns {"a" (5), "beta", "zero_shot"}."""
         keep = np.ones(len(self.arts), bool) if keep is None else keep
         zs = self.fit_zero_shot(keep, drop_subject)
-        f_units, owner = self.unit_features(newstag)
-        f5 = with_share(self.f, share(f_units, owner, len(self.arts), zs))
-        # A pseudo-example is one unit: its share is its own softmax.
-        f5_p = with_share(self.f_p, softmax((self.f_p * zs).sum(2)))
+        f5, f5_p = self.share_features(newstag, zs)
         center = self.x[keep].mean(0)
         x, _, y, m, head_mask = self.training(keep, drop_subject)
         f = np.concatenate([f5[keep], f5_p])
@@ -657,11 +662,6 @@ class Data:
 # A subject's share enters as log(share + SHARE_EPS): a subject no sentence leans to is strongly
 # against, not minus infinity. Set a priori (a hundredth of the sentences).
 SHARE_EPS = 0.01
-# Subjects without a head are scored by the mean of the fitted prior's logit and the share
-# layer's (scripts/eval/topic_variants.py: on the fit split's cross-validation it ranks them
-# higher where they are covered, at less cost to the precision of what is reported than the
-# share layer alone; the main subject kept first keeps the fitted subjects' first place).
-SHARE = True
 
 
 def share(f_units, owner, n, zero_shot):
@@ -681,19 +681,25 @@ def scores(model, layer, x, f, s):
     """The top-level subjects' scores as src/topics/embedding.rs reports them, for document
     vectors `x`, features `f` and shares `s`: the calibrated probability of `model`
     (Data.fit) for every subject with a head; for the others, the mean of its logit and that
-    of the share layer `layer` (Data.fit_share), when given. The article's main subject is
-    the best of `model`'s probabilities; every other subject's score is kept under the main
-    one's (4 decimals, as printed), so it stays first."""
+    of the share layer `layer` (Data.fit_share). Subjects without a head were chosen to be
+    scored so by scripts/eval/topic_variants.py (on the fit split's cross-validation it ranks
+    them higher where they are covered, at less cost to the precision of what is reported
+    than the share layer alone). The main subject is the best of `model`'s probabilities
+    (`under_main`)."""
     l = logits(model, x, f)
     p = sigmoid(l)
-    if layer is None:
-        return p
     main = p.argmax(1)
     no_head = np.abs(model["v"]).sum(1) == 0
     l_share = (with_share(f, s) * layer["a"]).sum(2) + layer["beta"]
     p[:, no_head] = sigmoid((l + l_share) / 2)[:, no_head]
+    return under_main(p, main)
+
+
+def under_main(p, main):
+    """Scores [n, 17] as reported: every subject but each row's `main` one is kept a printed
+    step (1e-4, newstag prints 4 decimals) under the main one's score, so it stays first."""
     rows = np.arange(len(p))
-    top = p[rows, main].copy()
-    p = np.minimum(p, np.maximum(np.round(top, 4) - 1e-4, 0)[:, None])
-    p[rows, main] = top
-    return p
+    top = p[rows, main]
+    out = np.minimum(p, np.maximum(np.round(top, 4) - 1e-4, 0)[:, None])
+    out[rows, main] = top
+    return out

@@ -93,9 +93,8 @@ pub struct Calibration {
     /// The softmax competition among topics without heads: which child concept carries its
     /// parent, and topics outside the tree against the top-level subjects.
     pub zero_shot: Weights,
-    /// Scores the top-level topics without a head (absent: the weights above score them).
-    #[serde(default)]
-    pub share: Option<ShareLayer>,
+    /// Scores the top-level topics without a head, with the weights above.
+    pub share: ShareLayer,
     pub heads: Vec<Head>,
 }
 
@@ -238,7 +237,8 @@ struct Scored {
     /// Probability of each top-level topic (index into `tops`): the fitted one-vs-rest layer
     /// where the topic has a head, the share layer where it has none.
     tops: Vec<f32>,
-    /// The main topic: the best of the fitted layer's probabilities.
+    /// The main topic: the best of the fitted layer's probabilities (the reports use the
+    /// document's; a sentence's is a by-product of the same pass).
     main: usize,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
     concept_logits: Vec<f32>,
@@ -408,27 +408,25 @@ impl EmbeddingClassifier {
                     })
                     .collect();
                 let main = argmax(&fitted);
-                let tops = match (&cal.share, share) {
-                    // Without a head, the mean of the two layers' logits: the share layer
-                    // finds a subject that a few paragraphs cover, the fitted prior keeps it
-                    // from being reported on a few sentences' say alone.
-                    (Some(layer), Some(share)) => fitted
-                        .iter()
-                        .zip(&self.tree.heads)
-                        .zip(features.iter().zip(&share))
-                        .map(|((&p, h), (&[z, z_sub, cos, cos_sub], &s))| match h {
-                            Some(_) => p,
-                            None => {
-                                let prior = cal.weights.logit(z, z_sub, cos, cos_sub) + cal.bias;
-                                let with_share = layer.weights.logit(z, z_sub, cos, cos_sub)
-                                    + layer.share * (s + layer.epsilon).ln()
-                                    + layer.bias;
-                                sigmoid((prior + with_share) / 2.0)
-                            }
-                        })
-                        .collect(),
-                    _ => fitted,
-                };
+                // Without a head, the mean of the two layers' logits: the share layer finds a
+                // subject that a few paragraphs cover, the fitted prior keeps it from being
+                // reported on a few sentences' say alone.
+                let layer = &cal.share;
+                let tops = fitted
+                    .iter()
+                    .zip(&self.tree.heads)
+                    .zip(features.iter().zip(&share))
+                    .map(|((&p, h), (&[z, z_sub, cos, cos_sub], &s))| match h {
+                        Some(_) => p,
+                        None => {
+                            let prior = cal.weights.logit(z, z_sub, cos, cos_sub) + cal.bias;
+                            let with_share = layer.weights.logit(z, z_sub, cos, cos_sub)
+                                + layer.share * (s + layer.epsilon).ln()
+                                + layer.bias;
+                            sigmoid((prior + with_share) / 2.0)
+                        }
+                    })
+                    .collect();
                 // Outside topics are measured against the top-level topics' own prototypes,
                 // not their subtrees: a maximum over a hundred concepts is higher than one
                 // topic's few prototypes can be, and would bury every label.
@@ -457,29 +455,23 @@ impl EmbeddingClassifier {
             .collect()
     }
 
-    /// Each vector's share of every top-level topic, for the share layer (`None` without one):
-    /// a unit's is its own softmax over the topics' zero-shot logits; the document's (row 0)
-    /// the mean of its units', so a subject that a few paragraphs cover counts though the
-    /// document vector dilutes it.
-    fn shares(&self, rows: &[(Vec<[f32; 4]>, Vec<f32>)]) -> Vec<Option<Vec<f32>>> {
-        if self.calibration.share.is_none() {
-            return vec![None; rows.len()];
-        }
-        let own: Vec<Vec<f32>> = rows
+    /// Each vector's share of every top-level topic, for the share layer: a unit's is its own
+    /// softmax over the topics' zero-shot logits; the document's (row 0) the mean of its
+    /// units', so a subject that a few paragraphs cover counts though the document vector
+    /// dilutes it.
+    fn shares(&self, rows: &[(Vec<[f32; 4]>, Vec<f32>)]) -> Vec<Vec<f32>> {
+        let mut own: Vec<Vec<f32>> = rows
             .iter()
             .map(|(_, logits)| softmax(self.tree.tops.iter().map(|&t| logits[t])))
             .collect();
-        let units = &own[1.min(own.len())..];
-        let mut document = vec![0.0f32; self.tree.tops.len()];
-        for u in units {
-            for (d, s) in document.iter_mut().zip(u) {
-                *d += s / units.len() as f32;
+        if let [document, units @ ..] = own.as_mut_slice()
+            && !units.is_empty()
+        {
+            for (t, d) in document.iter_mut().enumerate() {
+                *d = units.iter().map(|u| u[t]).sum::<f32>() / units.len() as f32;
             }
         }
-        std::iter::once(Some(document))
-            .chain(own.into_iter().skip(1).map(Some))
-            .take(rows.len())
-            .collect()
+        own
     }
 
     /// The reported topics of one document, from its unit vectors: the sentences `read`
@@ -551,11 +543,7 @@ impl EmbeddingClassifier {
         let best_always = self.reporting.threshold.is_none();
         let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
-        let tops = under_main(
-            &doc_scores.tops,
-            doc_scores.main,
-            self.calibration.share.is_some(),
-        );
+        let tops = under_main(&doc_scores.tops, doc_scores.main);
         for t in reported(&tops, |_| tree_bar, best_always) {
             let p = tops[t];
             let top = self.tree.tops[t];
@@ -750,13 +738,10 @@ fn argmax(xs: &[f32]) -> usize {
         .0
 }
 
-/// The document's top-level scores as reported: with the share layer, every topic but the
-/// main one is kept a printed step (1e-4) under the main one's score, so that the subject the
-/// fitted layer puts first stays first; what the share layer adds ranks after it.
-fn under_main(tops: &[f32], main: usize, share_layer: bool) -> Vec<f32> {
-    if !share_layer {
-        return tops.to_vec();
-    }
+/// The document's top-level scores as reported: every topic but the main one is kept a
+/// printed step (1e-4) under the main one's score, so that the subject the fitted layer puts
+/// first stays first; what the share layer adds ranks after it.
+fn under_main(tops: &[f32], main: usize) -> Vec<f32> {
     let cap = (round4(tops[main]) - 1e-4).max(0.0);
     tops.iter()
         .enumerate()
@@ -890,22 +875,19 @@ mod tests {
     fn the_shipped_share_layer_rewards_a_larger_share() {
         // The share layer is what scores the subjects without a head: fitted, it must read a
         // larger share of the sentences as more evidence for the subject, not less.
-        let layer = Calibration::shipped()
-            .share
-            .expect("the shipped share layer");
+        let layer = Calibration::shipped().share;
         assert!(layer.share > 0.0 && layer.epsilon > 0.0, "{layer:?}");
     }
 
     #[test]
     fn the_main_topic_stays_first_under_the_share_layer() {
         let tops = [0.42, 0.9, 0.41, 0.4201, 0.1];
-        let capped = under_main(&tops, 0, true);
+        let capped = under_main(&tops, 0);
         assert_eq!(capped[0], 0.42);
         // Above the main topic's printed score, or level with it: a printed step under it.
         assert!((capped[1] - 0.4199).abs() < 1e-6 && (capped[3] - 0.4199).abs() < 1e-6);
         // Under it: as they were.
         assert_eq!((capped[2], capped[4]), (0.41, 0.1));
-        assert_eq!(under_main(&tops, 0, false), tops);
         assert_eq!(argmax(&[0.2, 0.7, 0.7, 0.1]), 1);
         assert_eq!(argmax(&[]), 0);
     }
