@@ -70,7 +70,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 # The encoder and the IPTC reader are shared with the calibration's fit (scripts/lib/topiclib.py).
-from topiclib import Encoder, onnxruntime_run, read_taxonomy, under_main  # noqa: E402
+from topiclib import Encoder, main_subject, onnxruntime_run, read_taxonomy, under_main  # noqa: E402
 
 LABEL_TEMPLATE = "This article is about {label}."
 MAX_TOKENS = 256
@@ -210,17 +210,25 @@ class TopicScorer:
         self.fitted = cal["fitted"]
         self.bias = float(cal["bias"])
         # Heads as one matrix: zero rows for the top-level topics without one.
-        self.head_w = np.zeros((len(self.tops), dim), dtype=np.float32)
-        self.head_b = np.zeros(len(self.tops), dtype=np.float32)
-        for h in cal["heads"]:
-            i = code_index.get(h["code"])
-            if i is None or i not in self.tops:
-                raise ValueError(f"calibration: {h['code']} is not a top-level topic")
-            if len(h["weights"]) != dim:
-                raise ValueError(f"calibration: head {h['code']} has {len(h['weights'])} weights for {dim}-dimensional embeddings")
-            t = self.tops.index(i)
-            self.head_w[t], self.head_b[t] = h["weights"], h["bias"]
+        def heads(listed):
+            w = np.zeros((len(self.tops), dim), dtype=np.float32)
+            b = np.zeros(len(self.tops), dtype=np.float32)
+            for h in listed:
+                i = code_index.get(h["code"])
+                if i is None or i not in self.tops:
+                    raise ValueError(f"calibration: {h['code']} is not a top-level topic")
+                if len(h["weights"]) != dim:
+                    raise ValueError(f"calibration: head {h['code']} has {len(h['weights'])} weights for {dim}-dimensional embeddings")
+                t = self.tops.index(i)
+                w[t], b[t] = h["weights"], h["bias"]
+            return w, b
+
+        self.head_w, self.head_b = heads(cal["heads"])
         self.no_head = ~(np.abs(self.head_w).sum(1) > 0)
+        # The layer that picks the main subject (topiclib.main_subject).
+        main = cal["main"]
+        self.main_weights, self.main_bias = tuple(float(main["weights"][k]) for k in keys), float(main["bias"])
+        self.main_w, self.main_b = heads(main["heads"])
         # The share layer, for the top-level topics without a head.
         layer = cal["share"]
         self.share = (tuple(float(layer["weights"][k]) for k in keys), float(layer["share"]), float(layer["epsilon"]), float(layer["bias"]))
@@ -266,7 +274,8 @@ class TopicScorer:
         desk topic's pattern evidence in [0, 1]. Returns each top-level topic's probability
         (with heads, one-vs-rest) [n, 17], the shared logits of every concept [n, concepts] and each desk
         topic's probability against the tree [n, outside]; and the top-level topics' four
-        features and prior logit without a head, for the share layer."""
+        features and prior logit without a head, for the share layer; and the main layer's
+        logits."""
         z, cos = self.tree.features(units)
         # Subtree maxima, concept-major so each step is one contiguous row.
         z_sub, cos_sub = z.T.copy(), cos.T.copy()
@@ -289,7 +298,8 @@ class TopicScorer:
         outside = 1.0 / (1.0 + np.exp(-(lo - reference[:, None])))
         # The top-level topics' features and prior logit (no head), for the share layer.
         features = (z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], prior + self.bias)
-        return tops, logits, outside, features
+        main_logits = self.shared_logit(*features[:4], self.main_weights) + self.main_bias + self.main_b + units @ self.main_w.T
+        return tops, logits, outside, features, main_logits
 
     def descend(self, top, logits):
         """The most specific concept under `top` that carries it, descending while one child
@@ -348,7 +358,7 @@ class TopicScorer:
             )
         if not rows:
             return [[] for _ in docs]
-        tops, logits, outside, features = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
+        tops, logits, outside, features, main_logits = self.score(np.vstack(rows).astype(np.float32), np.vstack(shares))
         fitted = tops.copy()
         # Without a head: the mean of the fitted prior's logit and the share layer's, whose
         # fifth feature is the topic's share of the units (a unit's own softmax; the
@@ -373,8 +383,8 @@ class TopicScorer:
                 continue
             sents = slice(r + 1, r + 1 + n_sent)  # only sentences are evidence, not the title
             topics = []
-            # The main topic is the fitted layer's best; the others stay a printed step under it.
-            best = int(np.argmax(fitted[r]))
+            # The main topic (topiclib.main_subject); the others stay a printed step under it.
+            best = int(main_subject(fitted[r : r + 1], main_logits[r : r + 1], self.no_head)[0])
             doc = under_main(tops[r : r + 1], np.array([best]))[0]
             for t, p in enumerate(doc):
                 if not (p >= tree_bar or (t == best and self.threshold is None)):

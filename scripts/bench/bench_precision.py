@@ -126,7 +126,7 @@ def main():
                 rows.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
                 start += len(d)
             units = np.array(rows, dtype=np.float32)
-            tops, _, outside = scorer.score(units, np.zeros((len(units), len(scorer.topics))))
+            tops, _, outside, *_ = scorer.score(units, np.zeros((len(units), len(scorer.topics))))
             return np.hstack([tops, outside])
 
         fp32 = doc_scores("onnxruntime fp32, newstag's fused graph")

@@ -18,7 +18,7 @@ Per source and subject (articles the source labels with that subject):
              (10 equal-width bins), where the source says yes or no on it;
 and per source: topics reported per article (top-level), articles with none.
 
-Leave-one-subject-out: the calibration refitted (topiclib's Data.fit and Data.fit_share, what
+Leave-one-subject-out: the calibration refitted (topiclib's Data.fit, fit_share and fit_main, what
 scripts/gen/fit_topics.py fits with; same data) with every label of one subject removed, so it
 is scored as a subject without labelled data (no head; the share layer and the zero-shot
 weights it reads the sentences with refitted without it too); r@1 and r@3 of that subject on held-out articles.
@@ -226,7 +226,8 @@ def refits(args, arts, codes, names, scores, naive):
         fitted on the articles `keep` without `drop_subject`'s labels."""
         m = data.fit(keep, drop_subject=drop_subject)
         layer = data.fit_share(args.newstag, keep, drop_subject)
-        return tl.scores(m, layer, x, f, tl.share(f_units, owner, len(arts), layer["zero_shot"]))
+        main_layer = data.fit_main(keep, drop_subject)
+        return tl.scores(m, layer, main_layer, x, f, tl.share(f_units, owner, len(arts), layer["zero_shot"]))
 
     p = refit()
     diff = max(abs(p[i, t] - scores[a["id"]].get(c, 0.0)) for i, a in enumerate(arts) for t, c in enumerate(codes))

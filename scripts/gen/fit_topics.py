@@ -24,8 +24,11 @@ embeddings, all-MiniLM-L6-v2):
   * a subject without a head is scored by the share layer instead: the same prior fitted with a
     fifth shared feature, log(share[t] + 0.01), where share[t] is the mean over the article's
     sentences and title of each one's `zero_shot` softmax over the 17 subjects (a subject a
-    few paragraphs cover counts, though the mean vector dilutes it). The article's main
-    subject stays the best of the one-vs-rest probabilities above (topiclib.scores);
+    few paragraphs cover counts, though the mean vector dilutes it);
+  * the article's main subject, kept first, is picked by a third layer, `main`: the same model
+    fitted in one stage (the shared weights jointly with the heads), which separates the
+    labelled subjects better; where the one-vs-rest probabilities above put a subject without
+    a head first, that one stays the main subject (topiclib.main_subject);
   * head[t] = v[t].d + c[t]: a linear correction, L2-bounded, for the subjects that labelled news
     covers (HEADS = "labelled") or for every subject, those without data learning theirs from the
     pseudo-examples alone (HEADS = "all"); chosen by leave-one-subject-out inside the fit split
@@ -125,9 +128,18 @@ def main():
     model = data.fit()
     zero_shot = data.fit_zero_shot()
     layer = data.fit_share(args.newstag)
+    main_layer = data.fit_main()
     tops = data.tree.tops
     concepts = data.tree.concepts
     _, _, _, _, head_mask = data.training()
+
+    def heads(m):
+        return [
+            {"code": concepts[tops[t]]["code"], "bias": round(float(m["b"][t]), 6), "weights": [round(float(u), 6) for u in m["v"][t]]}
+            for t in range(len(tops))
+            if head_mask[t]
+        ]
+
     files = {s: f for s, f in (("bbc", "bbc-news-dev.jsonl.gz"), ("newsnlp", "newsnlp-dev.jsonl.gz"), ("tagmynews", "tagmynews-dev.jsonl.gz"))}
     cal = {
         "about": "Fitted by scripts/gen/fit_topics.py; see docs/topics.md. Do not edit by hand.",
@@ -153,15 +165,12 @@ def main():
             "epsilon": tl.SHARE_EPS,
             "bias": round(layer["beta"], 6),
         },
-        "heads": [
-            {
-                "code": concepts[tops[t]]["code"],
-                "bias": round(float(model["b"][t]), 6),
-                "weights": [round(float(u), 6) for u in model["v"][t]],
-            }
-            for t in range(len(tops))
-            if head_mask[t]
-        ],
+        "main": {
+            "weights": {k: round(float(v), 6) for k, v in zip(["z_own", "z_sub", "cos_own", "cos_sub"], main_layer["a"])},
+            "bias": round(main_layer["beta"], 6),
+            "heads": heads(main_layer),
+        },
+        "heads": heads(model),
     }
     today = datetime.date.today().isoformat()
     if os.path.exists(args.out):
