@@ -40,7 +40,7 @@ What it does, per run (everything is inside the timed process, as for newstag):
     plus the fitted bias and linear heads of the top-level topics; each top-level topic's own
     probability (sigmoid, one-vs-rest), for a top-level topic without a head the mean of that
     logit and the share layer's (its fifth feature the topic's share of the units' zero-shot
-    softmax), the fitted layer's best kept first; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
+    softmax), the main subject (topiclib.main_subject) kept first; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
     of units its patterns match, minus the log-sum-exp of the top-level topics' logits from
     their own prototypes); the best top-level topic always reported, the others from the
     threshold (default REPORT; desk topics from SECONDARY), under each reported top-level topic the concept found by

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Ways to protect subjects without labelled data, compared by the cross-validation inside the
-fit split that chose the shipped layer (scripts/gen/fit_topics.py --cv): the fit split halved by
+"""Ways to protect subjects without labelled data, and to pick the main subject, compared by the
+cross-validation inside the fit split that chose the shipped layer (scripts/gen/fit_topics.py --cv): the fit split halved by
 sha256(id + "#cv"), fitted on one half, scored on the other. Prints, per variant, how often a BBC
 article's desk comes first, the leave-one-subject-out recall@3 of every subject with
 labelled data (refitted without its labels, so scored as a subject without data) and their mean
@@ -146,9 +146,9 @@ def main():
         ("the sentences' zero-shot share of each subject as a fifth feature", by_share),
         ("first from the fitted layer, the rest ranked and reported by the one with the share", both),
         ("without a head: the share layer; the fitted layer's best first", no_head_by_share),
-        ("without a head: the mean of the two layers' logits; the fitted layer's best first (shipped before the main layer)", functools.partial(shipped_scores, main="fitted")),
-        ("the same, first: the best of a layer fitted in one stage (heads jointly with the prior)", functools.partial(shipped_scores, main="joint")),
-        ("the same, first: that layer's best, unless the fitted layer's best has no head (shipped)", shipped_scores),
+        ("without a head: the mean of the fitted prior's logit and the share layer's; the fitted layer's first subject kept first (shipped before the main layer)", functools.partial(shipped_scores, main="fitted")),
+        ("the same, the first subject the best of a layer fitted in one stage (the heads jointly with the prior)", functools.partial(shipped_scores, main="joint")),
+        ("the same, the first subject that layer's best, unless the fitted layer's best is a subject without a head (shipped)", shipped_scores),
     ]
     newsnlp = np.array([a["source"] == "newsnlp" for a in data.arts])[te]
     asked = [t for t in covered if y[newsnlp, t].sum() > 0]

@@ -713,7 +713,7 @@ def probabilities(model, layer, x, f, s):
 
 def main_subject(fitted, joint, no_head):
     """Each row's main subject from the logits of the fitted layer (Data.fit) and of the main
-    layer (Data.fit_main): the fitted layer's best where that is a subject without a head
+    layer (Data.fit_main), or any scores in the same order (probabilities): the fitted layer's best where that is a subject without a head
     (the main layer would take first place from the subjects without data, which its prior
     slights: leave-one-subject-out r@1 29% -> 22% in the fit split's cross-validation), else
     the main layer's best."""

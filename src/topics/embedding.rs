@@ -25,7 +25,7 @@
 //!    softmax over the top-level topics' zero-shot logits, averaged), so that a subject a few
 //!    paragraphs cover is found though the document vector dilutes it. The article's main
 //!    topic is the best of a third layer, the same model fitted in one stage (see
-//!    [`main_topic`]), unless the best of the fitted probabilities is a topic without a head;
+//!    `main_topic`), unless the best of the fitted probabilities is a topic without a head;
 //!    every other top-level topic's score is kept a printed step under the main one's, so it
 //!    stays first (BBC's desks, fitted, are what an article is mainly about). A topic outside the tree
 //!    is scored against the top-level topics' zero-shot logits from their own prototypes (no
@@ -96,7 +96,8 @@ pub struct Calibration {
     pub zero_shot: Weights,
     /// Scores the top-level topics without a head, with the weights above.
     pub share: ShareLayer,
-    /// Picks the main topic among those with a head (see [`main_topic`]).
+    /// Picks the main topic (see `main_topic`): any top-level topic, unless the fitted layer's
+    /// best is one without a head.
     pub main: MainLayer,
     pub heads: Vec<Head>,
 }
@@ -253,7 +254,7 @@ struct Scored {
     /// Probability of each top-level topic (index into `tops`): the fitted one-vs-rest layer
     /// where the topic has a head, the share layer where it has none.
     tops: Vec<f32>,
-    /// The main topic ([`main_topic`]; the reports use the document's, a sentence's is a
+    /// The main topic (`main_topic`; the reports use the document's, a sentence's is a
     /// by-product of the same pass).
     main: usize,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
@@ -797,8 +798,8 @@ fn main_topic(
 }
 
 /// The document's top-level scores as reported: every topic but the main one is kept a
-/// printed step (1e-4) under the main one's score, so that the subject the fitted layer puts
-/// first stays first; what the share layer adds ranks after it.
+/// printed step (1e-4) under the main one's score, so that the main topic (`main_topic`)
+/// stays first; what the share layer adds ranks after it.
 fn under_main(tops: &[f32], main: usize) -> Vec<f32> {
     let cap = (round4(tops[main]) - 1e-4).max(0.0);
     tops.iter()
