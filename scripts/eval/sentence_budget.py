@@ -6,12 +6,11 @@ that the way of picking is chosen without reading held-out articles; `--split ev
 the trade-off on held-out ones (docs/topics.md). Issue 22.
 
 Every sentence of every article is embedded once (cached under target/topic-cache), then
-each budget K rebuilds the document vectors and scores them with the two-stage layer of the
-shipped calibration (topiclib's Data.fit, as scripts/eval/eval_topics.py checks it against
-newstag; `--check` compares it with newstag itself under the largest budget). The share layer
-that scores the subjects without a head (topiclib.scores) is left out: it changes no score of
-a subject with labelled data, which is all this script reports, but `--check` then agrees
-only on those. Per source
+each budget K rebuilds the document vectors and the sentences' shares from the units it reads
+and scores them as newstag does (topiclib.scores: the two-stage layer, the share layer for
+the subjects without a head, the main layer for the first place; refitted on the fit split
+as scripts/gen/fit_topics.py fits them, as scripts/eval/eval_topics.py checks them against
+newstag; `--check` compares them with newstag itself under the largest budget). Per source
 and subject: r@1 and r@3 of the top-level ranking and recall of the default report, for each
 K; and the share of the encoder's tokens that K reads. `--adaptive DELTAS` measures a stopping
 rule on top: an article whose budget leaves some subject's probability within DELTA of the
@@ -96,6 +95,10 @@ def main():
         fit_full = doc_vectors(fv, fo, len(fit_arts), budget_mask(fo, ft, 0, args.pick))
     data = tl.Data(args.newstag, x=fit_full)
     model = data.fit()
+    layer = data.fit_share(args.newstag)
+    main_layer = data.fit_main()
+    # Every unit's zero-shot features, for the share of each subject among the units read.
+    f_units = np.concatenate([data.tree.features(vecs[i : i + 8192]) for i in range(0, len(vecs), 8192)])
     codes = data.codes
     names = {c["code"]: c["name"] for c in data.tree.concepts if c["level"] == 1}
 
@@ -104,7 +107,8 @@ def main():
     for k in budgets:
         mask = masks[k]
         x = doc_vectors(vecs, owner, len(arts), mask)
-        p = tl.sigmoid(tl.logits(model, x, data.tree.features(x)))
+        share = tl.share(f_units[mask], owner[mask], len(arts), layer["zero_shot"])
+        p = tl.scores(model, layer, main_layer, x, data.tree.features(x), share)
         ranked = [list(np.argsort(-row)) for row in p]
         reported = python_reported(p)
         results[k] = (ranked, reported, tokens[mask].sum() / tokens.sum())
@@ -122,10 +126,8 @@ def main():
             path = tl.write_articles(os.path.join(tmp, "check.jsonl"), some)
             records = run_newstag(args.newstag, path, ["--threshold", "0", "--depth", "1", "--topic-sentences", str(k)])
         got = [top_scores(records[a["id"]], codes) for a in some]
-        # Only the subjects with a head: the share layer scores the others (module comment).
-        headed = [t for t in range(len(codes)) if np.abs(model["v"][t]).sum() > 0]
-        diff = max(abs(got_i.get(codes[t], 0.0) - probs[k][i, t]) for i, got_i in zip(idx, got) for t in headed)
-        print(f"Replica against newstag --topic-sentences {k} on {len(some)} articles, subjects with a head: "
+        diff = max(abs(got_i.get(codes[t], 0.0) - probs[k][i, t]) for i, got_i in zip(idx, got) for t in range(len(codes)))
+        print(f"Replica against newstag --topic-sentences {k} on {len(some)} articles, every subject: "
               f"largest difference {diff:.4f} (newstag prints 4 decimals)\n")
 
     print(f"{args.split} split: " + ", ".join(f"{s} {sum(a['source'] == s for a in arts)}" for s in sorted({a['source'] for a in arts})))
