@@ -254,9 +254,9 @@ struct Scored {
     /// Probability of each top-level topic (index into `tops`): the fitted one-vs-rest layer
     /// where the topic has a head, the share layer where it has none.
     tops: Vec<f32>,
-    /// The main topic (`main_topic`; the reports use the document's, a sentence's is a
-    /// by-product of the same pass).
-    main: usize,
+    /// The document's main topic (`main_topic`); `None` for a unit, whose scores are only
+    /// evidence, so the main layer is not run on it.
+    main: Option<usize>,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
     concept_logits: Vec<f32>,
     /// Probability of each outside topic against the tree's zero-shot logits.
@@ -411,15 +411,19 @@ impl EmbeddingClassifier {
                         sigmoid(prior + cal.bias + head)
                     })
                     .collect();
-                let main = main_topic(&fitted, &self.tree.heads, || {
-                    features
-                        .iter()
-                        .zip(&self.tree.main_heads)
-                        .map(|(&[z, z_sub, cos, cos_sub], h)| {
-                            let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
-                            cal.main.weights.logit(z, z_sub, cos, cos_sub) + cal.main.bias + head
-                        })
-                        .collect()
+                let main = (i == 0).then(|| {
+                    main_topic(&fitted, &self.tree.heads, || {
+                        features
+                            .iter()
+                            .zip(&self.tree.main_heads)
+                            .map(|(&[z, z_sub, cos, cos_sub], h)| {
+                                let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
+                                cal.main.weights.logit(z, z_sub, cos, cos_sub)
+                                    + cal.main.bias
+                                    + head
+                            })
+                            .collect()
+                    })
                 });
                 // Without a head, the mean of the two layers' logits: the share layer finds a
                 // subject that a few paragraphs cover, the fitted prior keeps it from being
@@ -556,7 +560,10 @@ impl EmbeddingClassifier {
         let best_always = self.reporting.threshold.is_none();
         let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
-        let tops = under_main(&doc_scores.tops, doc_scores.main);
+        let main = doc_scores
+            .main
+            .expect("score() gives the document, its row 0, a main topic");
+        let tops = under_main(&doc_scores.tops, main);
         for t in reported(&tops, |_| tree_bar, best_always) {
             let p = tops[t];
             let top = self.tree.tops[t];
