@@ -254,9 +254,6 @@ struct Scored {
     /// Probability of each top-level topic (index into `tops`): the fitted one-vs-rest layer
     /// where the topic has a head, the share layer where it has none.
     tops: Vec<f32>,
-    /// The document's main topic (`main_topic`); `None` for a unit, whose scores are only
-    /// evidence, so the main layer is not run on it.
-    main: Option<usize>,
     /// Shared logits (no heads) of every concept, from its own and its subtree's features.
     concept_logits: Vec<f32>,
     /// Probability of each outside topic against the tree's zero-shot logits.
@@ -360,8 +357,10 @@ impl EmbeddingClassifier {
 
     /// Scores `n` vectors (row-major) against every topic: the document vector first, then its
     /// units (the sentences read and the title). `pattern_share[i][o]` is the pattern evidence
-    /// of outside topic `o` for vector `i`, in [0, 1].
-    fn score(&self, units: &[f32], n: usize, pattern_share: &[Vec<f32>]) -> Vec<Scored> {
+    /// of outside topic `o` for vector `i`, in [0, 1]. Returns the document's main topic
+    /// (`main_topic`; the main layer is run on the document only, a unit's scores are only
+    /// evidence) and every vector's scores.
+    fn score(&self, units: &[f32], n: usize, pattern_share: &[Vec<f32>]) -> (usize, Vec<Scored>) {
         let dim = self.encoder.dim();
         let c = self.tree.taxonomy.concepts.len();
         let (z, cos) = self.tree.prototypes.features(units, n, dim);
@@ -394,15 +393,14 @@ impl EmbeddingClassifier {
             })
             .collect();
         let shares = self.shares(&rows);
-        rows.into_iter()
-            .zip(shares)
+        let cal = &self.calibration;
+        let vector = |i: usize| &units[i * dim..(i + 1) * dim];
+        let fitted: Vec<Vec<f32>> = rows
+            .iter()
             .enumerate()
-            .map(|(i, ((features, concept_logits), share))| {
-                let v = &units[i * dim..(i + 1) * dim];
-                let z = &z[i * c..(i + 1) * c];
-                let cos = &cos[i * c..(i + 1) * c];
-                let cal = &self.calibration;
-                let fitted: Vec<f32> = features
+            .map(|(i, (features, _))| {
+                let v = vector(i);
+                features
                     .iter()
                     .zip(&self.tree.heads)
                     .map(|(&[z, z_sub, cos, cos_sub], h)| {
@@ -410,21 +408,30 @@ impl EmbeddingClassifier {
                         let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
                         sigmoid(prior + cal.bias + head)
                     })
-                    .collect();
-                let main = (i == 0).then(|| {
-                    main_topic(&fitted, &self.tree.heads, || {
-                        features
-                            .iter()
-                            .zip(&self.tree.main_heads)
-                            .map(|(&[z, z_sub, cos, cos_sub], h)| {
-                                let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
-                                cal.main.weights.logit(z, z_sub, cos, cos_sub)
-                                    + cal.main.bias
-                                    + head
-                            })
-                            .collect()
-                    })
-                });
+                    .collect()
+            })
+            .collect();
+        let main = main_topic(&fitted[0], &self.tree.heads, || {
+            rows[0]
+                .0
+                .iter()
+                .zip(&self.tree.main_heads)
+                .map(|(&[z, z_sub, cos, cos_sub], h)| {
+                    let head = h
+                        .as_ref()
+                        .map_or(0.0, |h| h.bias + dot(&h.weights, vector(0)));
+                    cal.main.weights.logit(z, z_sub, cos, cos_sub) + cal.main.bias + head
+                })
+                .collect()
+        });
+        let scored = rows
+            .into_iter()
+            .zip(shares)
+            .zip(fitted)
+            .enumerate()
+            .map(|(i, (((features, concept_logits), share), fitted))| {
+                let z = &z[i * c..(i + 1) * c];
+                let cos = &cos[i * c..(i + 1) * c];
                 // Without a head, the mean of the two layers' logits: the share layer finds a
                 // subject that a few paragraphs cover, the fitted prior keeps it from being
                 // reported on a few sentences' say alone.
@@ -464,12 +471,12 @@ impl EmbeddingClassifier {
                     .collect();
                 Scored {
                     tops,
-                    main,
                     concept_logits,
                     outside,
                 }
             })
-            .collect()
+            .collect();
+        (main, scored)
     }
 
     /// Each vector's share of every top-level topic, for the share layer: a unit's is its own
@@ -499,13 +506,13 @@ impl EmbeddingClassifier {
         }
         let units = document_and_units(vecs, self.encoder.dim());
         let shares = self.pattern_shares(doc, read, vecs.len());
-        let scored = self.score(&units, vecs.len() + 1, &shares);
+        let (main, scored) = self.score(&units, vecs.len() + 1, &shares);
         let (doc_scores, unit_scores) = scored.split_first().expect("the document vector");
         // Only sentences are evidence (the title has no sentence index).
         let sentences = &unit_scores[..read.len()];
         let mut out = Vec::new();
         if self.report_tree {
-            self.tree_topics(doc_scores, sentences, &mut out);
+            self.tree_topics(doc_scores, main, sentences, &mut out);
         }
         self.outside_topics(doc_scores, sentences, &mut out);
         // Evidence was numbered among the sentences read; the record numbers all of them.
@@ -553,16 +560,19 @@ impl EmbeddingClassifier {
     }
 
     /// The tree's reported topics, each with the most specific concept under it that is
-    /// clear enough.
-    fn tree_topics(&self, doc_scores: &Scored, sentences: &[Scored], out: &mut Vec<TopicScore>) {
+    /// clear enough; `main`, the document's main topic (`main_topic`), kept first.
+    fn tree_topics(
+        &self,
+        doc_scores: &Scored,
+        main: usize,
+        sentences: &[Scored],
+        out: &mut Vec<TopicScore>,
+    ) {
         // Without a threshold of the user's, the best topic of the tree, or of a user's own
         // set, is always reported: its score says how sure.
         let best_always = self.reporting.threshold.is_none();
         let tree_bar = self.reporting.threshold.unwrap_or(REPORT);
         let floor = FLOOR.min(tree_bar);
-        let main = doc_scores
-            .main
-            .expect("score() gives the document, its row 0, a main topic");
         let tops = under_main(&doc_scores.tops, main);
         for t in reported(&tops, |_| tree_bar, best_always) {
             let p = tops[t];
