@@ -1,25 +1,30 @@
 #!/usr/bin/env python3
-"""What an int8 MiniLM would cost the topics (issue 22, "lower precision where this processor
-gains"): the store's fused fp32 graph quantised with ONNX Runtime's dynamic quantisation (int8
-weights, one scale per output channel; activations quantised at run time), its embedding of the
-held-out articles' sentences and titles (tokenization, forward pass, pooling: one pass)
-timed against fp32's, and the held-out metrics
-of eval_topics (per source and subject: r@1, r@3, recall and precision of the default output)
-with its vectors, scored by eval_topics' Python replica of src/topics/embedding.rs with the
-shipped calibration (refitted here exactly as scripts/gen/fit_topics.py fits it).
+"""What lower precision would cost the topics (issue 22, "lower precision where this processor
+gains"), on held-out articles: the store's fused fp32 graph quantised to int8 with ONNX
+Runtime's dynamic quantisation (int8 weights, one scale per output channel; activations
+quantised at run time), and, where the `openvino` package is installed, the exported graph in
+bf16 on OpenVINO (ONNX Runtime's CPU provider has no bf16 arithmetic). Each one's embedding of
+the held-out articles' sentences and titles (tokenization, forward pass, pooling: one pass) is
+timed against fp32's, and the held-out metrics of eval_topics (per source and subject: r@1,
+r@3, recall and precision of the default output) are computed with its vectors, scored by
+eval_topics' Python replica of src/topics/embedding.rs with the shipped calibration (refitted
+here exactly as scripts/gen/fit_topics.py fits it).
 
-Variants: 8-bit weights (needs VNNI, or ONNX Runtime's u8s8 products can saturate; see
-scripts/gen/quantize.py), 7-bit weights (safe anywhere), and 8-bit with the prototypes and
+Variants: int8 with 8-bit weights (needs VNNI, or ONNX Runtime's u8s8 products can saturate;
+see scripts/gen/quantize.py), 7-bit weights (safe anywhere), and 8-bit with the prototypes and
 background (embedded once per model, cached by newstag) kept in fp32, so only the articles'
-vectors carry the int8 error. Not part of newstag: nothing in the product runs int8 MiniLM;
-this backs docs/limits.md. Nothing here asserts.
+vectors carry the int8 error; bf16 with fp32 prototypes. Not part of newstag: nothing in the
+product runs these; this backs docs/benchmarks.md and docs/limits.md. Nothing here asserts.
 
-Environment: the venv of scripts/eval/eval_topics plus onnx==1.23.2. Usage (from anywhere):
-    $VENV/bin/python scripts/eval/int8_topics.py [--newstag BIN] [--threads 2]
+Environment: the venv of scripts/eval/eval_topics plus onnx==1.23.2 (and openvino==2026.4.1
+for bf16). Usage (from anywhere):
+    $VENV/bin/python scripts/eval/precision_topics.py [--newstag BIN] [--threads 2]
 """
 
 import argparse
+import functools
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +36,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, HERE)
 import topiclib as tl  # noqa: E402
 from eval_topics import python_reported  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bench"))
+from bench_precision import ov_runner  # noqa: E402
 
 
 def quantise(fused, out_dir):
@@ -90,16 +98,30 @@ def main():
     print(f"{n} held-out articles, {len(texts)} units (sentences and titles), {args.threads} threads\n")
     with tempfile.TemporaryDirectory() as tmp:
         graphs = {"fp32": os.path.join(store, "model.onnx"), **quantise(os.path.join(store, "model.onnx"), tmp)}
+        runners = {name: functools.partial(tl.onnxruntime_run, path, args.threads) for name, path in graphs.items()}
+        try:
+            import openvino  # noqa: F401
+
+            # The exported graph (OpenVINO does not run ONNX Runtime's contrib kernels), beside
+            # a copy of the weights: external data is not followed through a symlink.
+            shutil.copy(os.path.join(store, "model.safetensors"), tmp)
+            export = shutil.copy(os.path.join(tl.ROOT, "models/onnx/all-minilm-l6-v2-fp32.export.onnx"), tmp)
+            runners["bf16"] = functools.partial(ov_runner, export, args.threads, "bf16")
+        except ImportError:
+            print("(no openvino package: bf16 not measured)\n")
         vecs, trees, seconds = {}, {}, {}
-        for name, path in graphs.items():
-            enc = tl.Encoder(tokenizer, tl.onnxruntime_run(path, args.threads))
+        for name, runner in runners.items():
+            enc = tl.Encoder(tokenizer, runner())
             enc.embed(texts[:64])
             start = time.perf_counter()
             vecs[name] = enc.embed(texts)
             seconds[name] = time.perf_counter() - start
-            trees[name] = tl.Tree(data.tree.concepts, enc)
+            if name != "bf16":
+                trees[name] = tl.Tree(data.tree.concepts, enc)
     runs = {name: (name, name) for name in graphs}
     runs["int8, fp32 prototypes"] = ("int8", "fp32")
+    if "bf16" in vecs:
+        runs["bf16, fp32 prototypes"] = ("bf16", "fp32")
     results = {}
     print("| vectors | prototypes | embedding (s) | speed-up | unit cosine to fp32: min / 1st percentile / mean | largest score change |")
     print("|---|---|---:|---:|---|---:|")
@@ -113,12 +135,12 @@ def main():
         results[run] = metrics(p, arts, data.codes)
         cos = (vecs[v] * vecs["fp32"]).sum(1)
         # A run that reuses another's vectors has no timing of its own.
-        timing = f"{seconds[v]:.0f} | {seconds['fp32'] / seconds[v]:.2f}x" if v == proto else f"(the {v} pass above) |"
+        timing = f"{seconds[v]:.0f} | {seconds['fp32'] / seconds[v]:.2f}x" if v == proto or v not in runs else f"(the {v} pass above) |"
         print(f"| {v} | {proto} | {timing} | "
               f"{cos.min():.4f} / {np.percentile(cos, 1):.4f} / {cos.mean():.4f} | {np.abs(p - p_fp32).max():.3f} |")
     names = {data.tree.concepts[t]["code"]: data.tree.concepts[t]["name"].split(",")[0] for t in data.tree.tops}
     others = [r for r in runs if r != "fp32"]
-    print("\nHeld-out metrics, fp32 (what ships), and each int8 run's change in points (r@1, r@3, recall, precision; "
+    print("\nHeld-out metrics, fp32 (what ships), and each other run's change in points (r@1, r@3, recall, precision; "
           "* where a change exceeds 1 point, n/a* where only one side has a value):\n")
     print("| source | subject | articles | fp32 r@1 / r@3 / recall / precision | " + " | ".join(others) + " |")
     print("|---|---|---:|---|" + "---|" * len(others))
