@@ -36,7 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 sys.path.insert(0, HERE)
 from bench_peer import TopicScorer  # noqa: E402
-from topiclib import Encoder, onnxruntime_run  # noqa: E402
+from topiclib import Encoder, onnxruntime_run, ov_runner  # noqa: E402
 TOPICS = os.path.join(ROOT, "models/topics/news.toml")
 BACKGROUND = os.path.join(ROOT, "models/topics/background.txt")
 CALIBRATION = os.path.join(ROOT, "models/topics/iptc-calibration.json")
@@ -46,16 +46,6 @@ def store_dir(name):
     store = os.environ.get("NEWSTAG_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newstag")
     return os.path.join(store, name)
-
-
-def ov_runner(path, threads, precision):
-    import openvino as ov
-    core = ov.Core()
-    compiled = core.compile_model(core.read_model(path), "CPU", {
-        "INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1})
-    req = compiled.create_infer_request()
-    out = compiled.outputs[0]
-    return lambda feed: req.infer(feed)[out]
 
 
 def main():

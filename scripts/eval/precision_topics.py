@@ -37,9 +37,6 @@ sys.path.insert(0, HERE)
 import topiclib as tl  # noqa: E402
 from eval_topics import python_reported  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "bench"))
-from bench_precision import ov_runner  # noqa: E402
-
 
 def quantise(fused, out_dir):
     """{name: path} of the int8 graphs. The fused graph's weights reach its MatMuls through
@@ -106,7 +103,7 @@ def main():
             # a copy of the weights: external data is not followed through a symlink.
             shutil.copy(os.path.join(store, "model.safetensors"), tmp)
             export = shutil.copy(os.path.join(tl.ROOT, "models/onnx/all-minilm-l6-v2-fp32.export.onnx"), tmp)
-            runners["bf16"] = functools.partial(ov_runner, export, args.threads, "bf16")
+            runners["bf16"] = functools.partial(tl.ov_runner, export, args.threads, "bf16")
         except ImportError:
             print("(no openvino package: bf16 not measured)\n")
         vecs, trees, seconds = {}, {}, {}

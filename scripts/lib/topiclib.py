@@ -45,6 +45,20 @@ def onnxruntime_run(model_path, threads):
     return lambda feed: sess.run([output], {k: v for k, v in feed.items() if k in inputs})[0]
 
 
+def ov_runner(path, threads, precision):
+    """A forward pass on OpenVINO's CPU plugin at `precision` ("f32", "bf16"): feed dict ->
+    last_hidden_state. For measuring lower precision (ONNX Runtime's CPU provider has no bf16);
+    nothing in newstag runs OpenVINO."""
+    import openvino as ov
+
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(path), "CPU", {
+        "INFERENCE_PRECISION_HINT": precision, "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1})
+    req = compiled.create_infer_request()
+    out = compiled.outputs[0]
+    return lambda feed: req.infer(feed)[out]
+
+
 class Encoder:
     """Sentence embeddings: tokenize, length-sorted batches under a padded-token budget, `run`
     (a feed dict -> last_hidden_state function), mean pooling over the mask, L2 norm."""
