@@ -64,6 +64,8 @@ def quantise(fused, out_dir):
 def metrics(p, arts, codes):
     """{(source, code): (n, r@1, r@3, recall, precision)} as eval_topics reports them."""
     src = np.array([a["source"] for a in arts])
+    labelled = np.array([[c in a["subjects"] for c in codes] for a in arts])
+    informs = np.array([[c in a["informs"] for c in codes] for a in arts])
     rank = np.argsort(-p, 1)
     rep = np.zeros(p.shape, bool)
     for i, r in enumerate(python_reported(p)):
@@ -71,10 +73,10 @@ def metrics(p, arts, codes):
     out = {}
     for s in sorted(set(src)):
         for t, c in enumerate(codes):
-            pos = np.array([c in a["subjects"] for a in arts]) & (src == s)
+            pos = labelled[:, t] & (src == s)
             if not pos.any():
                 continue
-            sel = rep[:, t] & np.array([c in a["informs"] for a in arts]) & (src == s)
+            sel = rep[:, t] & informs[:, t] & (src == s)
             out[s, c] = (int(pos.sum()), (rank[pos, 0] == t).mean(), (rank[pos, :3] == t).any(1).mean(),
                          rep[pos, t].mean(), pos[sel].mean() if sel.any() else float("nan"))
     return out
