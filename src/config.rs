@@ -57,8 +57,8 @@ pub struct Config {
     /// Entity recogniser: `sm`, `none`, a directory or a Hub repo (`org/name[@revision]`);
     /// the profile's when unset.
     pub ner: Option<String>,
-    /// Topic classifier: `embedding`, `embedding-int8`, or an NLI model as a directory or Hub
-    /// repo; the profile's when unset.
+    /// Topic classifier: `embedding`, `embedding-int8`, `embedding-bf16`, or an NLI model as a
+    /// directory or Hub repo; the profile's when unset.
     pub topic_model: Option<String>,
     /// A topic set (TOML) replacing the shipped topics; exclusive with `labels`.
     pub topics: Option<PathBuf>,

@@ -73,6 +73,8 @@ pub mod invariants;
 // Model infrastructure lives in one folder; its modules keep their paths at the crate root
 // (`newstag::store::Store` is public API, tests and benchmarks reach the other two).
 mod models;
+#[cfg(feature = "openvino")]
+pub use models::openvino;
 pub use models::store;
 #[doc(hidden)]
 pub use models::{hub, runtime};

@@ -124,7 +124,10 @@ def main():
     ap.add_argument("--split", default="eval", choices=["eval", "fit"])
     ap.add_argument("--failures", type=int, default=2, help="misses to print per source and subject")
     ap.add_argument("--no-refits", action="store_true", help="skip leave-one-subject-out and leave-one-source-out")
+    ap.add_argument("--topic-model", help="newstag's --topic-model for its runs (e.g. embedding-bf16); "
+                    "the refits and the naive baseline read fp32 vectors whatever it is")
     args = ap.parse_args()
+    model = ["--topic-model", args.topic_model] if args.topic_model else []
 
     arts = [a for a in tl.load_sources() if tl.split_of(a["id"]) == args.split and a["informs"]]
     if not arts:
@@ -132,12 +135,12 @@ def main():
     subprocess.run([args.newstag, "models", "fetch"], check=True, capture_output=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = tl.write_articles(os.path.join(tmp, "heldout.jsonl"), arts)
-        default = run_newstag(args.newstag, path, [])
-        ranked_all = run_newstag(args.newstag, path, ["--threshold", "0", "--depth", "1"])
+        default = run_newstag(args.newstag, path, model)
+        ranked_all = run_newstag(args.newstag, path, model + ["--threshold", "0", "--depth", "1"])
         bbc = tl.write_articles(os.path.join(tmp, "bbc.jsonl"), [a for a in arts if a["source"] == "bbc"])
         label_flags = [x for l in LABELS for x in ("--label", l)]
-        labels = run_newstag(args.newstag, bbc, label_flags)
-        labels_all = run_newstag(args.newstag, bbc, label_flags + ["--threshold", "0"])
+        labels = run_newstag(args.newstag, bbc, model + label_flags)
+        labels_all = run_newstag(args.newstag, bbc, model + label_flags + ["--threshold", "0"])
 
     enc = tl.store_encoder(args.newstag)
     concepts = tl.store_taxonomy(args.newstag)

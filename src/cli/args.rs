@@ -178,9 +178,11 @@ pub(super) struct ModelArgs {
     #[arg(long, value_name = "sm|none|DIR|REPO")]
     pub(super) ner: Option<String>,
     /// Topic classifier: `embedding` (MiniLM similarity, fp32), `embedding-int8` (the same
-    /// from a 4x smaller int8 export), or an NLI cross-encoder as a directory or Hub repo
-    /// (`org/name[@revision]`) with an ONNX model.
-    #[arg(long, value_name = "embedding|embedding-int8|DIR|REPO")]
+    /// from a 4x smaller int8 export), `embedding-bf16` (the articles in bf16 on OpenVINO
+    /// where the processor has bf16 instructions: faster, scores within about 0.15; fp32
+    /// elsewhere), or an NLI cross-encoder as a directory or Hub repo (`org/name[@revision]`)
+    /// with an ONNX model.
+    #[arg(long, value_name = "embedding|embedding-int8|embedding-bf16|DIR|REPO")]
     pub(super) topic_model: Option<String>,
     /// How a transformer NER merges word pieces and B-/I- tags: simple, first, average, max.
     /// [default: simple]

@@ -34,6 +34,7 @@ use tokenizers::{
 /// was no faster and cost ~200 MB per extra session (with the int8 MiniLM export, whose int8
 /// weights ONNX Runtime folds back to fp32 at load); running entities and topics side by side
 /// was no faster than in turn.
+#[derive(Clone)]
 pub struct Runtime {
     env: Environment,
     intra_threads: usize,
@@ -191,8 +192,6 @@ impl EncoderSession {
         batch: &[&Encoding],
         read: impl FnOnce(ArrayViewD<f32>) -> T,
     ) -> Result<T> {
-        let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let shape = [batch.len(), width];
         let mut state = self
             .state
             .lock()
@@ -203,23 +202,7 @@ impl EncoderSession {
             mask,
             types,
         } = &mut *state;
-        for (buf, fill) in [(&mut *ids, self.pad_id), (&mut *mask, 0), (&mut *types, 0)] {
-            buf.clear();
-            buf.resize(batch.len() * width, fill);
-        }
-        for (row, enc) in batch.iter().enumerate() {
-            let at = row * width;
-            let cols = enc
-                .get_ids()
-                .iter()
-                .zip(enc.get_attention_mask())
-                .zip(enc.get_type_ids());
-            for (col, ((&id, &m), &t)) in cols.enumerate() {
-                ids[at + col] = i64::from(id);
-                mask[at + col] = i64::from(m);
-                types[at + col] = i64::from(t);
-            }
-        }
+        let shape = fill_inputs(batch, self.pad_id, ids, mask, types);
         let ids_t = TensorRef::from_array_view((shape, &ids[..]))?;
         let mask_t = TensorRef::from_array_view((shape, &mask[..]))?;
         let outputs = if self.wants_token_type_ids {
@@ -234,6 +217,50 @@ impl EncoderSession {
         };
         Ok(read(outputs[0].try_extract_array::<f32>()?))
     }
+}
+
+impl Forward for EncoderSession {
+    fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()> {
+        self.run_with(batch, |hidden| read(hidden))
+    }
+}
+
+/// One forward pass of a BERT-style encoder over a batch: the first output (`[batch, tokens,
+/// dim]`) handed to `read` where the runtime wrote it. The sentence encoder runs on ONNX
+/// Runtime ([`EncoderSession`]) or, in bf16, on OpenVINO (`crate::models::openvino`).
+pub trait Forward: Send + Sync {
+    fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()>;
+}
+
+/// Fills `ids`, `mask` and `types` with `batch` padded to its longest encoding (`pad_id`, 0, 0
+/// in the padding) and returns the shape, `[inputs, width]`; the buffers are reused from pass
+/// to pass, so a run allocates no inputs once the largest batch was seen.
+pub(crate) fn fill_inputs(
+    batch: &[&Encoding],
+    pad_id: i64,
+    ids: &mut Vec<i64>,
+    mask: &mut Vec<i64>,
+    types: &mut Vec<i64>,
+) -> [usize; 2] {
+    let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+    for (buf, fill) in [(&mut *ids, pad_id), (&mut *mask, 0), (&mut *types, 0)] {
+        buf.clear();
+        buf.resize(batch.len() * width, fill);
+    }
+    for (row, enc) in batch.iter().enumerate() {
+        let at = row * width;
+        let cols = enc
+            .get_ids()
+            .iter()
+            .zip(enc.get_attention_mask())
+            .zip(enc.get_type_ids());
+        for (col, ((&id, &m), &t)) in cols.enumerate() {
+            ids[at + col] = i64::from(id);
+            mask[at + col] = i64::from(m);
+            types[at + col] = i64::from(t);
+        }
+    }
+    [batch.len(), width]
 }
 
 /// Padded tokens per forward pass: [`in_length_batches`] cuts length-sorted inputs by this

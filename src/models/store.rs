@@ -79,6 +79,58 @@ pub const ONNXRUNTIME_LIB: ModelSpec = ModelSpec {
     }],
 };
 
+const OPENVINO: Package = Package {
+    name: "openvino",
+    version: "2026.4.1",
+    platform_specific: true,
+};
+
+/// One shared library of OpenVINO's wheel, kept under its own name: the libraries find each
+/// other by their sonames through an `$ORIGIN` rpath, and the core finds its CPU plugin and
+/// ONNX reader beside itself.
+macro_rules! openvino_file {
+    ($name:literal, $sha:literal) => {
+        ModelFile {
+            package: OPENVINO,
+            member: concat!("openvino/libs/", $name),
+            name: $name,
+            sha256: $sha,
+            embedded: None,
+        }
+    };
+}
+
+/// OpenVINO's C library with the parts MiniLM in bf16 needs (the core, the CPU plugin, the ONNX
+/// reader and oneTBB), loaded at run time for `--topic-model embedding-bf16`; the wheel's
+/// GPU, NPU and other readers are left out.
+pub const OPENVINO_LIB: ModelSpec = ModelSpec {
+    name: "openvino",
+    description: "OpenVINO 2026.4.1 C library, CPU plugin and ONNX reader (linux x86_64)",
+    licence: "Apache-2.0",
+    files: &[
+        openvino_file!(
+            "libopenvino_c.so.2641",
+            "d2d0836d422b21fc5da2739af0d6035df3fc6dd5e4756402eb848974edecf8a5"
+        ),
+        openvino_file!(
+            "libopenvino.so.2641",
+            "9b9a80ac1f18e07b13ed54459d9a865bcfe9dc170dbf8fe740c2974b85ecedc1"
+        ),
+        openvino_file!(
+            "libopenvino_intel_cpu_plugin.so",
+            "6599e3dd300d047b5ed72f8e48101c5f312c25321f35f57f803641ff8372900b"
+        ),
+        openvino_file!(
+            "libopenvino_onnx_frontend.so.2641",
+            "82d499f5b5e8514def7aaa1ecd5a9f570542d33ae9d00a0077f707cccd0e0192"
+        ),
+        openvino_file!(
+            "libtbb.so.12",
+            "ac9518497a4f2cb6729792730f145ee58367316031511923fef263c9ac81ca61"
+        ),
+    ],
+};
+
 /// all-MiniLM-L6-v2 sentence embeddings: int8 ONNX weights plus the model's own tokenizer.
 pub const MINILM_L6_V2_INT8: ModelSpec = ModelSpec {
     name: "all-minilm-l6-v2-int8",
@@ -272,6 +324,7 @@ pub const CATALOG: &[ModelSpec] = &[
     EN_CORE_WEB_SM,
     GEONAMES,
     IPTC_MEDIATOPICS,
+    OPENVINO_LIB,
 ];
 
 /// Models `annotate` needs on the offline defaults.

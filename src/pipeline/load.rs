@@ -12,6 +12,7 @@ use crate::profile::{self, NerModel, TopicModel};
 use crate::runtime::Runtime;
 use crate::store::{self, ModelSpec, Store};
 use crate::topics::embedding::{Reporting, load_default};
+use crate::topics::encoder::SentenceEncoder;
 use crate::topics::{NliClassifier, TopicClassifier, TopicSet};
 
 impl Pipeline {
@@ -90,15 +91,16 @@ impl Named {
     fn needed(&self, config: &Config) -> Vec<&'static ModelSpec> {
         let mut needed = vec![&store::ONNXRUNTIME_LIB];
         let shortlist = config.cascade.is_some();
-        if self.topic_model == TopicModel::Embedding || shortlist {
+        let embedding = !matches!(self.topic_model, TopicModel::Nli(_));
+        if (embedding && self.topic_model != TopicModel::EmbeddingInt8) || shortlist {
             needed.push(&store::MINILM_L6_V2_FP32);
         }
-        if matches!(
-            self.topic_model,
-            TopicModel::Embedding | TopicModel::EmbeddingInt8
-        ) || shortlist
-        {
+        if embedding || shortlist {
             needed.push(&store::IPTC_MEDIATOPICS);
+        }
+        #[cfg(feature = "openvino")]
+        if self.topic_model == TopicModel::EmbeddingBf16 {
+            needed.push(&store::OPENVINO_LIB);
         }
         if self.topic_model == TopicModel::EmbeddingInt8 {
             needed.push(&store::MINILM_L6_V2_INT8);
@@ -177,17 +179,19 @@ fn load_models(
 ) -> Result<Models> {
     let iptc = store.file_path(&store::IPTC_MEDIATOPICS, &store::IPTC_MEDIATOPICS.files[0]);
     let depth = config.depth;
-    let embedding = |spec: &ModelSpec, topics: TopicSet, threshold: Option<f32>| {
+    let classifier = |encoder: SentenceEncoder, name: &str, topics, threshold| {
         load_default(
-            runtime,
-            &store.model_dir(spec),
-            spec.name,
+            encoder.with_cache(store.root().join("cache").join("embeddings")),
+            name,
             &iptc,
             topics,
             Reporting { threshold, depth },
-            Some(store.root().join("cache").join("embeddings")),
         )
         .map(|c| c.with_sentence_budget(config.topic_sentences))
+    };
+    let embedding = |spec: &ModelSpec, topics: TopicSet, threshold: Option<f32>| {
+        let encoder = SentenceEncoder::load(runtime, &store.model_dir(spec))?;
+        classifier(encoder, spec.name, topics, threshold)
     };
     let classifier: Box<dyn TopicClassifier> = match topic_model {
         TopicModel::Embedding => Box::new(embedding(
@@ -200,6 +204,27 @@ fn load_models(
             topics,
             config.threshold,
         )?),
+        #[cfg(feature = "openvino")]
+        TopicModel::EmbeddingBf16 => {
+            let spec = &store::MINILM_L6_V2_FP32;
+            let lib = &store::OPENVINO_LIB;
+            let openvino =
+                crate::models::openvino::OpenVino::load(&store.file_path(lib, &lib.files[0]))?;
+            if openvino.cpu_has_bf16()? {
+                let name = format!("{} in bf16 on OpenVINO {}", spec.name, openvino.version());
+                let encoder =
+                    SentenceEncoder::load_bf16(runtime, openvino, &store.model_dir(spec))?;
+                Box::new(classifier(encoder, &name, topics, config.threshold)?)
+            } else {
+                // OpenVINO would run fp32 here, no faster than ONNX Runtime and not the
+                // default's numbers: the default it is, said once.
+                log(
+                    "this processor has no bf16 instructions (AVX512-BF16 or AMX): \
+                     topics run in fp32, as `--topic-model embedding`",
+                );
+                Box::new(embedding(spec, topics, config.threshold)?)
+            }
+        }
         TopicModel::Nli(model) => {
             let dir = model.materialize(store, config.offline, config.precision, log)?;
             let shortlist = match config.cascade {

@@ -40,7 +40,7 @@
 //!    then nothing is reported below it. Evidence: the sentences ranked by the same probability
 //!    computed on each sentence alone, from the same bar.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::error::{Context, Result, err};
@@ -906,21 +906,15 @@ pub struct Reporting {
     pub depth: Option<usize>,
 }
 
-/// Loads the classifier for the shipped embedding model from its store directory and the IPTC
-/// sheet; the embeddings of the prototypes and the background are cached under `cache`.
+/// The classifier for the shipped embedding model on `encoder` (which caches the embeddings of
+/// the prototypes and the background when given a cache) and the IPTC sheet.
 pub fn load_default(
-    runtime: &crate::runtime::Runtime,
-    model_dir: &Path,
+    encoder: SentenceEncoder,
     model_name: &str,
     taxonomy_xlsx: &Path,
     topics: TopicSet,
     reporting: Reporting,
-    cache: Option<PathBuf>,
 ) -> Result<EmbeddingClassifier> {
-    let mut encoder = SentenceEncoder::load(runtime, model_dir)?;
-    if let Some(cache) = cache {
-        encoder = encoder.with_cache(cache);
-    }
     let taxonomy = Taxonomy::load(taxonomy_xlsx)
         .with_context(|| format!("loading the topic taxonomy {}", taxonomy_xlsx.display()))?;
     EmbeddingClassifier::new(Arc::new(encoder), model_name, taxonomy, topics, reporting)

@@ -20,6 +20,8 @@ mod html_cli;
 mod hub;
 mod iptc;
 mod lean_core;
+#[cfg(feature = "openvino")]
+mod minilm_bf16;
 mod minilm_fp32;
 mod minilm_parity;
 mod parquet_out;
