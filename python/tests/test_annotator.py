@@ -162,6 +162,17 @@ def test_a_sentence_budget_as_the_cli_reads_it(items, tmp_path, cli_records):
     assert newstag.Annotator(topic_sentences=0, ner="none", threads=1).annotate(items) == whole
 
 
+def test_bf16_topics_as_the_cli_runs_them(items, tmp_path):
+    """topic_model="embedding-bf16" is the CLI's --topic-model embedding-bf16: the same records
+    (bf16 where the processor has it, the fp32 default elsewhere), entities untouched."""
+    bf16 = newstag.Annotator(topic_model="embedding-bf16", threads=2)
+    records = bf16.annotate(items)
+    assert records == cli_records_for(items, tmp_path, "--topic-model", "embedding-bf16", "--threads", "2")
+    fp32 = newstag.Annotator(threads=2).annotate(items)
+    assert [r["entities"] for r in records] == [r["entities"] for r in fp32]
+    assert [r["topics"][0]["label"] for r in records] == [r["topics"][0]["label"] for r in fp32]
+
+
 def test_bad_options_raise_config_errors(tmp_path):
     with pytest.raises(newstag.ConfigError, match="quick"):
         newstag.Annotator("quick")

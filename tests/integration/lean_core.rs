@@ -3,7 +3,8 @@
 //! and indicatif (the `cli` feature) nor tokio, axum, hyper and tower-http (`serve`), nor
 //! anyhow (the library's errors are its own typed `newstag::Error`; anyhow is the binary's),
 //! nor, without the `parquet` feature, arrow or parquet, nor, without the `html` feature,
-//! rs-trafilatura, its HTML parser and chardetng.
+//! rs-trafilatura, its HTML parser and chardetng, nor, without the `openvino` feature,
+//! OpenVINO's bindings.
 
 use std::process::Command;
 
@@ -49,6 +50,9 @@ fn the_core_depends_on_no_front_end_crate() {
         "dom_query",
         "html5ever",
         "chardetng",
+        // bf16 topics are the `openvino` feature's (on by default for the binary).
+        "openvino",
+        "openvino-sys",
     ] {
         assert!(!crates.contains(&banned), "{banned} in the core:\n{tree}");
     }
