@@ -24,6 +24,17 @@ pub fn seed() -> String {
         .to_string()
 }
 
+/// What the seed article is about, by issue 21's measure: its top-10 tags keep every one.
+pub const SEED_TOP_TAGS: [&str; 7] = [
+    "Arctic",
+    "Russia",
+    "China",
+    "Putin",
+    "Xi",
+    "Northern Sea Route",
+    "NATO",
+];
+
 /// Fetches the default models into the user's store once per test binary, with the same
 /// command a user runs, so every model test uses the real store and real files.
 pub fn ensure_models() {

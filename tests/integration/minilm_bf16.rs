@@ -154,15 +154,7 @@ fn annotate_in_bf16_keeps_entities_and_main_topics() {
         .take(10)
         .map(|t| t["tag"].as_str().unwrap())
         .collect();
-    for want in [
-        "Arctic",
-        "Russia",
-        "China",
-        "Putin",
-        "Xi",
-        "Northern Sea Route",
-        "NATO",
-    ] {
+    for want in common::SEED_TOP_TAGS {
         assert!(
             tags.contains(&want),
             "{want} not in the seed's top tags {tags:?}"
