@@ -230,6 +230,11 @@ impl Forward for EncoderSession {
 /// Runtime ([`EncoderSession`]) or, in bf16, on OpenVINO (`crate::models::openvino`).
 pub trait Forward: Send + Sync {
     fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()>;
+
+    /// How inputs are best cut into passes on this runtime.
+    fn budget(&self) -> PassBudget {
+        PassBudget::default()
+    }
 }
 
 /// Fills `ids`, `mask` and `types` with `batch` padded to its longest encoding (`pad_id`, 0, 0
@@ -281,6 +286,33 @@ pub const INPUTS_PER_PASS: usize = 16;
 /// not pad the rest), and returns its per-encoding results in the original order.
 pub fn in_length_batches<T: Default + Clone>(
     encodings: &[&Encoding],
+    forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    in_batches_of(PassBudget::default(), encodings, forward)
+}
+
+/// How [`in_batches_of`] cuts length-sorted inputs into passes.
+#[derive(Debug, Clone, Copy)]
+pub struct PassBudget {
+    /// Padded tokens per pass at most.
+    pub tokens: usize,
+    /// Inputs per pass at most.
+    pub inputs: usize,
+}
+
+impl Default for PassBudget {
+    fn default() -> Self {
+        PassBudget {
+            tokens: TOKENS_PER_PASS,
+            inputs: INPUTS_PER_PASS,
+        }
+    }
+}
+
+/// [`in_length_batches`] under `budget`.
+pub fn in_batches_of<T: Default + Clone>(
+    budget: PassBudget,
+    encodings: &[&Encoding],
     mut forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
 ) -> Result<Vec<T>> {
     let mut order: Vec<usize> = (0..encodings.len()).collect();
@@ -291,8 +323,8 @@ pub fn in_length_batches<T: Default + Clone>(
         // Sorted ascending, so the last member of a batch sets its padded width.
         let mut end = start + 1;
         while end < order.len()
-            && end - start < INPUTS_PER_PASS
-            && (end - start + 1) * encodings[order[end]].len() <= TOKENS_PER_PASS
+            && end - start < budget.inputs
+            && (end - start + 1) * encodings[order[end]].len() <= budget.tokens
         {
             end += 1;
         }
