@@ -557,7 +557,42 @@ pub(crate) fn softmax(row: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::name_os_errors;
+    use super::{PassBudget, in_batches_of, in_length_batches, name_os_errors};
+    use tokenizers::{Encoding, Token};
+
+    /// Passes under a budget: length-sorted, within its tokens (padded to the longest member)
+    /// and inputs, every result back in the input's order.
+    #[test]
+    fn passes_keep_their_budget_and_results_their_order() {
+        let lengths: Vec<usize> = (0..29).map(|i| 5 + (i * 37) % 61).collect();
+        let encodings: Vec<Encoding> = lengths
+            .iter()
+            .map(|&n| Encoding::from_tokens(vec![Token::new(1, "a".into(), (0, 1)); n], 0))
+            .collect();
+        let refs: Vec<&Encoding> = encodings.iter().collect();
+        let passes = |budget: PassBudget| {
+            let mut shapes = Vec::new();
+            let out = in_batches_of(budget, &refs, |batch| {
+                let width = batch.iter().map(|e| e.len()).max().unwrap();
+                shapes.push((batch.len(), width));
+                Ok(batch.iter().map(|e| e.len()).collect::<Vec<usize>>())
+            })
+            .unwrap();
+            assert_eq!(out, lengths, "results in the input's order");
+            for &(n, width) in &shapes {
+                assert!(n <= budget.inputs && (n == 1 || n * width <= budget.tokens));
+            }
+            shapes.len()
+        };
+        let default = passes(PassBudget::default());
+        let larger = passes(PassBudget {
+            tokens: 1024,
+            inputs: 32,
+        });
+        assert!(larger < default, "{larger} passes against {default}");
+        let same = in_length_batches(&refs, |b| Ok(vec![0u8; b.len()])).unwrap();
+        assert_eq!(same.len(), refs.len());
+    }
 
     #[test]
     fn onnx_runtime_system_errors_are_named() {
