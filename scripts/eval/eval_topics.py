@@ -234,7 +234,8 @@ def refits(args, arts, codes, names, scores, naive):
 
     p = refit()
     diff = max(abs(p[i, t] - scores[a["id"]].get(c, 0.0)) for i, a in enumerate(arts) for t, c in enumerate(codes))
-    print(f"\nPython replica of the shipped model against newstag's scores: largest difference {diff:.4f} "
+    what = f"newstag's --topic-model {args.topic_model}" if args.topic_model else "newstag's"
+    print(f"\nPython replica of the shipped model (fp32) against {what} scores: largest difference {diff:.4f} "
           f"over {len(arts) * len(codes)} scores (newstag prints 4 decimals)")
     rep = Report(arts, codes, names)
 

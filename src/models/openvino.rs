@@ -1,10 +1,11 @@
 //! MiniLM in bf16 on OpenVINO's CPU plugin (`--topic-model embedding-bf16`).
 //!
 //! ONNX Runtime's CPU provider has no bf16 kernels; OpenVINO's CPU plugin runs the same
-//! weight-less graph over the same safetensors in bf16 where the processor has bf16
-//! instructions (AVX512-BF16, AMX). Measured on held-out articles
-//! (`scripts/eval/precision_topics.py`, docs/benchmarks.md): 1.55x the embedding speed on a
-//! 2-core AVX512-BF16 host, every held-out topic metric within 0.4 points of fp32.
+//! weight-less graph over the same safetensors in bf16 where the plugin reports bf16 on the
+//! processor (AVX512-BF16, AMX, and AVX2-VNNI-2 on recent Intel cores). Measured with newstag's
+//! own runs on a 2-core AVX512-BF16 host (docs/benchmarks.md, "Built: `--topic-model
+//! embedding-bf16`"): 6 of eval_topics' held-out values move, by 1 point at most; 1.35x the
+//! fp32 articles/s on the benchmark's corpus, 1.5-1.7x on held-out news.
 //!
 //! Like `ort`'s `load-dynamic`, the C library is loaded at run time from the store (a dlopen is
 //! process-wide; the first path given wins). Everything else (the core, the compiled model,
@@ -47,8 +48,9 @@ impl OpenVino {
         &self.version
     }
 
-    /// Whether the CPU plugin computes in bf16 on this processor (AVX512-BF16 or AMX); where it
-    /// does not, it would quietly run fp32, as fast as ONNX Runtime and no closer to it.
+    /// Whether the CPU plugin computes in bf16 on this processor (it reports `BF16` for
+    /// AVX512-BF16, AMX and AVX2-VNNI-2); where it does not, it would quietly run fp32, as fast
+    /// as ONNX Runtime and no closer to it.
     pub fn cpu_has_bf16(&self) -> Result<bool> {
         let caps = self
             .core
@@ -170,6 +172,13 @@ impl Forward for OvEncoder {
         }
         request.infer().map_err(ov)?;
         let out = request.get_output_tensor_by_index(0).map_err(ov)?;
+        // The data is read as f32 below; another output type is a different model, said as such.
+        let kind = out.get_element_type().map_err(ov)?;
+        if kind != ElementType::F32 {
+            return Err(err!(
+                "OpenVINO's output is {kind:?}, not f32: not a sentence encoder"
+            ));
+        }
         let out_shape: Vec<usize> = out
             .get_shape()
             .map_err(ov)?

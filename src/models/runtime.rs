@@ -239,7 +239,7 @@ pub trait Forward: Send + Sync {
 
 /// Fills `ids`, `mask` and `types` with `batch` padded to its longest encoding (`pad_id`, 0, 0
 /// in the padding) and returns the shape, `[inputs, width]`; the buffers are reused from pass
-/// to pass, so a run allocates no inputs once the largest batch was seen.
+/// to pass (ONNX Runtime reads them in place; OpenVINO copies them into its own tensors).
 pub(crate) fn fill_inputs(
     batch: &[&Encoding],
     pad_id: i64,

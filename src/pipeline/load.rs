@@ -219,8 +219,8 @@ fn load_models(
                 // OpenVINO would run fp32 here, no faster than ONNX Runtime and not the
                 // default's numbers: the default it is, said once.
                 log(
-                    "this processor has no bf16 instructions (AVX512-BF16 or AMX): \
-                     topics run in fp32, as `--topic-model embedding`",
+                    "OpenVINO finds no bf16 instructions on this processor (AVX512-BF16, \
+                     AMX, AVX2-VNNI-2): topics run in fp32, as `--topic-model embedding`",
                 );
                 Box::new(embedding(spec, topics, config.threshold)?)
             }

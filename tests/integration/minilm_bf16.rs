@@ -62,14 +62,18 @@ fn bf16_embeddings_stay_close_to_sentence_transformers_and_fixed_texts_stay_fp32
          component against fp32 {moved:.4}",
         texts.len()
     );
-    // bf16 keeps 8 bits of mantissa: the sentence vectors move, but stay the same direction.
-    assert!(worst >= 0.999, "min cosine {worst}");
+    // bf16 keeps 8 bits of mantissa: the sentence vectors move, but stay the same direction
+    // (0.99997 here on AVX512-BF16; 0.99993 on AMX in the benchmark's sentences).
+    assert!(worst >= 0.9995, "min cosine {worst}");
     // ... and they do move: this is bf16 arithmetic, not fp32 under another name.
     assert!(moved > 1e-4, "bf16 embeddings equal fp32 ones ({moved})");
 
     // The fixed texts (prototypes, background) are embedded in fp32, as the calibration was
-    // fitted: identical to the fp32 encoder's, cache or not.
+    // fitted: identical to the fp32 encoder's (here without a cache, the path a cache miss
+    // takes).
     let fixed = bf16.embed_fixed(&texts[..8]).expect("embed fixed");
+    let exact = fp32.embed(&texts[..8]).expect("embed fp32");
+    assert_eq!(fixed.len(), 8);
     for (a, b) in fixed.iter().zip(&exact) {
         assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6));
     }
@@ -112,6 +116,19 @@ fn annotate_in_bf16_keeps_entities_and_main_topics() {
             .map(|t| t["label"].as_str().unwrap().to_string())
             .collect()
     };
+    let scores = |r: &Value| -> std::collections::BTreeMap<String, f64> {
+        r["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["label"].as_str().unwrap().to_string(),
+                    t["score"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
     let mut worst = 0f64;
     for (a, b) in fp32.iter().zip(&bf16) {
         assert_eq!(a["id"], b["id"]);
@@ -119,25 +136,25 @@ fn annotate_in_bf16_keeps_entities_and_main_topics() {
         for field in ["sentences", "entities", "people", "places", "organizations"] {
             assert_eq!(a[field], b[field], "{field} of {}", a["id"]);
         }
-        assert_eq!(
-            labels(a, 0.0).first(),
-            labels(b, 0.0).first(),
-            "{}",
-            a["id"]
-        );
-        for (x, y) in a["topics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(b["topics"].as_array().unwrap())
-        {
-            if x["label"] == y["label"] {
-                worst =
-                    worst.max((x["score"].as_f64().unwrap() - y["score"].as_f64().unwrap()).abs());
+        let (x, y) = (scores(a), scores(b));
+        for (label, score) in &x {
+            if let Some(other) = y.get(label) {
+                worst = worst.max((score - other).abs());
             }
+        }
+        // The first topic holds wherever fp32 puts it clearly first (a tenth ahead of the
+        // next); closer calls may swap under bf16's rounding.
+        let ranked = labels(a, 0.0);
+        let gap = match ranked.as_slice() {
+            [first, second, ..] => x[first] - x[second],
+            _ => 1.0,
+        };
+        if gap > 0.1 {
+            assert_eq!(ranked.first(), labels(b, 0.0).first(), "{}", a["id"]);
         }
     }
     println!("largest topic score change, bf16 against fp32, over the fixtures: {worst:.4}");
+    // 0.0027 here on AVX512-BF16; bf16 on AMX moved the benchmark's scores by up to 0.029.
     assert!(worst < 0.05, "{worst}");
     let seed = &bf16[0];
     assert!(
