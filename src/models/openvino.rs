@@ -22,7 +22,7 @@ use openvino::{
 use tokenizers::Encoding;
 
 use crate::error::{Context, Result, err};
-use crate::runtime::{Forward, PassBudget, fill_inputs};
+use crate::runtime::{Forward, fill_inputs};
 
 /// The loaded OpenVINO library and a core on it.
 pub struct OpenVino {
@@ -131,17 +131,6 @@ struct OvState {
 }
 
 impl Forward for OvEncoder {
-    /// Passes of up to 1024 padded tokens and 32 inputs, twice ONNX Runtime's: OpenVINO pays
-    /// more per pass. The server's lone 600-word article (814 tokens): p50 48 ms against
-    /// 57 ms in 512-token passes and 60 ms in 2048-token ones (60 requests each, 2026-12-06);
-    /// corpora within noise of 512.
-    fn budget(&self) -> PassBudget {
-        PassBudget {
-            tokens: 1024,
-            inputs: 32,
-        }
-    }
-
     fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()> {
         let mut state = self
             .state

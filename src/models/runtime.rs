@@ -230,11 +230,6 @@ impl Forward for EncoderSession {
 /// Runtime ([`EncoderSession`]) or, in bf16, on OpenVINO (`crate::models::openvino`).
 pub trait Forward: Send + Sync {
     fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()>;
-
-    /// How inputs are best cut into passes on this runtime.
-    fn budget(&self) -> PassBudget {
-        PassBudget::default()
-    }
 }
 
 /// Fills `ids`, `mask` and `types` with `batch` padded to its longest encoding (`pad_id`, 0, 0
@@ -286,33 +281,6 @@ pub const INPUTS_PER_PASS: usize = 16;
 /// not pad the rest), and returns its per-encoding results in the original order.
 pub fn in_length_batches<T: Default + Clone>(
     encodings: &[&Encoding],
-    forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
-) -> Result<Vec<T>> {
-    in_batches_of(PassBudget::default(), encodings, forward)
-}
-
-/// How [`in_batches_of`] cuts length-sorted inputs into passes.
-#[derive(Debug, Clone, Copy)]
-pub struct PassBudget {
-    /// Padded tokens per pass at most.
-    pub tokens: usize,
-    /// Inputs per pass at most.
-    pub inputs: usize,
-}
-
-impl Default for PassBudget {
-    fn default() -> Self {
-        PassBudget {
-            tokens: TOKENS_PER_PASS,
-            inputs: INPUTS_PER_PASS,
-        }
-    }
-}
-
-/// [`in_length_batches`] under `budget`.
-pub fn in_batches_of<T: Default + Clone>(
-    budget: PassBudget,
-    encodings: &[&Encoding],
     mut forward: impl FnMut(&[&Encoding]) -> Result<Vec<T>>,
 ) -> Result<Vec<T>> {
     let mut order: Vec<usize> = (0..encodings.len()).collect();
@@ -323,8 +291,8 @@ pub fn in_batches_of<T: Default + Clone>(
         // Sorted ascending, so the last member of a batch sets its padded width.
         let mut end = start + 1;
         while end < order.len()
-            && end - start < budget.inputs
-            && (end - start + 1) * encodings[order[end]].len() <= budget.tokens
+            && end - start < INPUTS_PER_PASS
+            && (end - start + 1) * encodings[order[end]].len() <= TOKENS_PER_PASS
         {
             end += 1;
         }
@@ -557,10 +525,10 @@ pub(crate) fn softmax(row: impl Iterator<Item = f32> + Clone) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PassBudget, in_batches_of, in_length_batches, name_os_errors};
+    use super::{INPUTS_PER_PASS, TOKENS_PER_PASS, in_length_batches, name_os_errors};
     use tokenizers::{Encoding, Token};
 
-    /// Passes under a budget: length-sorted, within its tokens (padded to the longest member)
+    /// Passes under the budget: length-sorted, within its tokens (padded to the longest member)
     /// and inputs, every result back in the input's order.
     #[test]
     fn passes_keep_their_budget_and_results_their_order() {
@@ -570,28 +538,22 @@ mod tests {
             .map(|&n| Encoding::from_tokens(vec![Token::new(1, "a".into(), (0, 1)); n], 0))
             .collect();
         let refs: Vec<&Encoding> = encodings.iter().collect();
-        let passes = |budget: PassBudget| {
-            let mut shapes = Vec::new();
-            let out = in_batches_of(budget, &refs, |batch| {
-                let width = batch.iter().map(|e| e.len()).max().unwrap();
-                shapes.push((batch.len(), width));
-                Ok(batch.iter().map(|e| e.len()).collect::<Vec<usize>>())
-            })
-            .unwrap();
-            assert_eq!(out, lengths, "results in the input's order");
-            for &(n, width) in &shapes {
-                assert!(n <= budget.inputs && (n == 1 || n * width <= budget.tokens));
-            }
-            shapes.len()
-        };
-        let default = passes(PassBudget::default());
-        let larger = passes(PassBudget {
-            tokens: 1024,
-            inputs: 32,
-        });
-        assert!(larger < default, "{larger} passes against {default}");
-        let same = in_length_batches(&refs, |b| Ok(vec![0u8; b.len()])).unwrap();
-        assert_eq!(same.len(), refs.len());
+        let mut shapes = Vec::new();
+        let out = in_length_batches(&refs, |batch| {
+            let width = batch.iter().map(|e| e.len()).max().unwrap();
+            shapes.push((batch.len(), width));
+            Ok(batch.iter().map(|e| e.len()).collect::<Vec<usize>>())
+        })
+        .unwrap();
+        assert_eq!(out, lengths, "results in the input's order");
+        for &(n, width) in &shapes {
+            assert!(n <= INPUTS_PER_PASS && (n == 1 || n * width <= TOKENS_PER_PASS));
+        }
+        // Short inputs share passes (fewer passes than inputs), and the budget cuts (more than one).
+        assert!(
+            shapes.len() < lengths.len() && shapes.len() > 1,
+            "{shapes:?}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use ndarray::{ArrayViewD, Axis};
 use sha2::{Digest, Sha256};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
-use crate::runtime::{Forward, Runtime, in_batches_of};
+use crate::runtime::{Forward, Runtime, in_length_batches};
 
 /// The model's `max_seq_length` in sentence-transformers' config; longer inputs are truncated
 /// there too, so matching it keeps embeddings identical.
@@ -98,7 +98,7 @@ impl SentenceEncoder {
         }
         let encodings = self.encode(texts)?;
         let refs: Vec<&Encoding> = encodings.iter().collect();
-        in_batches_of(session.budget(), &refs, |batch| {
+        in_length_batches(&refs, |batch| {
             let mut pooled = Vec::with_capacity(batch.len());
             session.forward(batch, &mut |hidden| {
                 pooled.extend(
