@@ -22,7 +22,7 @@ use openvino::{
 use tokenizers::Encoding;
 
 use crate::error::{Context, Result, err};
-use crate::runtime::{Forward, fill_inputs};
+use crate::runtime::{Forward, InputBuffers};
 
 /// The loaded OpenVINO library and a core on it.
 pub struct OpenVino {
@@ -102,9 +102,7 @@ impl OpenVino {
                 request,
                 _compiled: compiled,
                 _core: self.core,
-                ids: Vec::new(),
-                mask: Vec::new(),
-                types: Vec::new(),
+                inputs: InputBuffers::default(),
             }),
             wants_token_type_ids,
             pad_id: i64::from(pad_id),
@@ -125,9 +123,7 @@ struct OvState {
     // The request runs on these; kept alive with it, dropped after it (field order).
     _compiled: CompiledModel,
     _core: Core,
-    ids: Vec<i64>,
-    mask: Vec<i64>,
-    types: Vec<i64>,
+    inputs: InputBuffers,
 }
 
 impl Forward for OvEncoder {
@@ -137,20 +133,19 @@ impl Forward for OvEncoder {
             .lock()
             .map_err(|_| err!("OpenVINO request lock poisoned"))?;
         let OvState {
-            request,
-            ids,
-            mask,
-            types,
-            ..
+            request, inputs, ..
         } = &mut *state;
-        let shape = fill_inputs(batch, self.pad_id, ids, mask, types);
+        let shape = inputs.fill(batch, self.pad_id);
         let dims = [shape[0] as i64, shape[1] as i64];
         let ov = |e: openvino::InferenceError| err!("OpenVINO: {e}");
-        let mut inputs = vec![("input_ids", &ids[..]), ("attention_mask", &mask[..])];
+        let mut named = vec![
+            ("input_ids", &inputs.ids[..]),
+            ("attention_mask", &inputs.mask[..]),
+        ];
         if self.wants_token_type_ids {
-            inputs.push(("token_type_ids", &types[..]));
+            named.push(("token_type_ids", &inputs.types[..]));
         }
-        for (name, values) in inputs {
+        for (name, values) in named {
             let mut tensor =
                 Tensor::new(ElementType::I64, &Shape::new(&dims).map_err(ov)?).map_err(ov)?;
             tensor

@@ -149,9 +149,7 @@ pub struct EncoderSession {
 /// a forward pass takes anyway), so a run allocates no inputs once the largest batch was seen.
 struct SessionState {
     session: Session,
-    ids: Vec<i64>,
-    mask: Vec<i64>,
-    types: Vec<i64>,
+    inputs: InputBuffers,
 }
 
 impl EncoderSession {
@@ -164,9 +162,7 @@ impl EncoderSession {
         EncoderSession {
             state: Mutex::new(SessionState {
                 session,
-                ids: Vec::new(),
-                mask: Vec::new(),
-                types: Vec::new(),
+                inputs: InputBuffers::default(),
             }),
             wants_token_type_ids,
             pad_id,
@@ -196,17 +192,12 @@ impl EncoderSession {
             .state
             .lock()
             .map_err(|_| err!("session lock poisoned"))?;
-        let SessionState {
-            session,
-            ids,
-            mask,
-            types,
-        } = &mut *state;
-        let shape = fill_inputs(batch, self.pad_id, ids, mask, types);
-        let ids_t = TensorRef::from_array_view((shape, &ids[..]))?;
-        let mask_t = TensorRef::from_array_view((shape, &mask[..]))?;
+        let SessionState { session, inputs } = &mut *state;
+        let shape = inputs.fill(batch, self.pad_id);
+        let ids_t = TensorRef::from_array_view((shape, &inputs.ids[..]))?;
+        let mask_t = TensorRef::from_array_view((shape, &inputs.mask[..]))?;
         let outputs = if self.wants_token_type_ids {
-            let tt = TensorRef::from_array_view((shape, &types[..]))?;
+            let tt = TensorRef::from_array_view((shape, &inputs.types[..]))?;
             session.run(ort::inputs![
                 "input_ids" => ids_t,
                 "attention_mask" => mask_t,
@@ -232,35 +223,44 @@ pub trait Forward: Send + Sync {
     fn forward(&self, batch: &[&Encoding], read: &mut dyn FnMut(ArrayViewD<f32>)) -> Result<()>;
 }
 
-/// Fills `ids`, `mask` and `types` with `batch` padded to its longest encoding (`pad_id`, 0, 0
-/// in the padding) and returns the shape, `[inputs, width]`; the buffers are reused from pass
-/// to pass (ONNX Runtime reads them in place; OpenVINO copies them into its own tensors).
-pub(crate) fn fill_inputs(
-    batch: &[&Encoding],
-    pad_id: i64,
-    ids: &mut Vec<i64>,
-    mask: &mut Vec<i64>,
-    types: &mut Vec<i64>,
-) -> [usize; 2] {
-    let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-    for (buf, fill) in [(&mut *ids, pad_id), (&mut *mask, 0), (&mut *types, 0)] {
-        buf.clear();
-        buf.resize(batch.len() * width, fill);
-    }
-    for (row, enc) in batch.iter().enumerate() {
-        let at = row * width;
-        let cols = enc
-            .get_ids()
-            .iter()
-            .zip(enc.get_attention_mask())
-            .zip(enc.get_type_ids());
-        for (col, ((&id, &m), &t)) in cols.enumerate() {
-            ids[at + col] = i64::from(id);
-            mask[at + col] = i64::from(m);
-            types[at + col] = i64::from(t);
+/// An encoder's three inputs for one pass, row-major: reused from pass to pass, so a run
+/// allocates no inputs once the largest batch was seen (ONNX Runtime reads them in place;
+/// OpenVINO copies them into its own tensors).
+#[derive(Default)]
+pub(crate) struct InputBuffers {
+    pub(crate) ids: Vec<i64>,
+    pub(crate) mask: Vec<i64>,
+    pub(crate) types: Vec<i64>,
+}
+
+impl InputBuffers {
+    /// `batch` padded to its longest encoding (`pad_id`, 0, 0 in the padding); returns the
+    /// shape, `[inputs, width]`.
+    pub(crate) fn fill(&mut self, batch: &[&Encoding], pad_id: i64) -> [usize; 2] {
+        let width = batch.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
+        for (buf, fill) in [
+            (&mut self.ids, pad_id),
+            (&mut self.mask, 0),
+            (&mut self.types, 0),
+        ] {
+            buf.clear();
+            buf.resize(batch.len() * width, fill);
         }
+        for (row, enc) in batch.iter().enumerate() {
+            let at = row * width;
+            let cols = enc
+                .get_ids()
+                .iter()
+                .zip(enc.get_attention_mask())
+                .zip(enc.get_type_ids());
+            for (col, ((&id, &m), &t)) in cols.enumerate() {
+                self.ids[at + col] = i64::from(id);
+                self.mask[at + col] = i64::from(m);
+                self.types[at + col] = i64::from(t);
+            }
+        }
+        [batch.len(), width]
     }
-    [batch.len(), width]
 }
 
 /// Padded tokens per forward pass: [`in_length_batches`] cuts length-sorted inputs by this

@@ -142,7 +142,7 @@ fn local_transformer_models() {
 type Spans = HashSet<(u64, u64, String)>;
 
 /// Entities as (start, end, label), and topic scores by label, of one record.
-fn spans_and_scores(r: &serde_json::Value) -> (Spans, Vec<(String, f64)>) {
+fn spans_and_scores(r: &serde_json::Value) -> (Spans, std::collections::BTreeMap<String, f64>) {
     let spans = r["entities"]
         .as_array()
         .unwrap()
@@ -156,18 +156,7 @@ fn spans_and_scores(r: &serde_json::Value) -> (Spans, Vec<(String, f64)>) {
             )
         })
         .collect();
-    let scores = r["topics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["label"].as_str().unwrap().to_string(),
-                t["score"].as_f64().unwrap(),
-            )
-        })
-        .collect();
-    (spans, scores)
+    (spans, common::topic_scores(r))
 }
 
 #[test]
@@ -214,7 +203,7 @@ fn int8_exports_run_with_int8_and_track_fp32() {
     );
     assert_eq!(scores32.len(), 2);
     for (label, score) in &scores32 {
-        let other = scores8.iter().find(|(l, _)| l == label).unwrap().1;
+        let other = scores8[label];
         assert!(
             (score - other).abs() < 0.05,
             "{label}: fp32 {score}, int8 {other}"

@@ -24,6 +24,21 @@ pub fn seed() -> String {
         .to_string()
 }
 
+/// A record's topic scores by label.
+pub fn topic_scores(record: &Value) -> std::collections::BTreeMap<String, f64> {
+    record["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["label"].as_str().unwrap().to_string(),
+                t["score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// What the seed article is about, by issue 21's measure: its top-10 tags keep every one.
 pub const SEED_TOP_TAGS: [&str; 7] = [
     "Arctic",

@@ -116,19 +116,6 @@ fn annotate_in_bf16_keeps_entities_and_main_topics() {
             .map(|t| t["label"].as_str().unwrap().to_string())
             .collect()
     };
-    let scores = |r: &Value| -> std::collections::BTreeMap<String, f64> {
-        r["topics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| {
-                (
-                    t["label"].as_str().unwrap().to_string(),
-                    t["score"].as_f64().unwrap(),
-                )
-            })
-            .collect()
-    };
     let mut worst = 0f64;
     for (a, b) in fp32.iter().zip(&bf16) {
         assert_eq!(a["id"], b["id"]);
@@ -136,7 +123,7 @@ fn annotate_in_bf16_keeps_entities_and_main_topics() {
         for field in ["sentences", "entities", "people", "places", "organizations"] {
             assert_eq!(a[field], b[field], "{field} of {}", a["id"]);
         }
-        let (x, y) = (scores(a), scores(b));
+        let (x, y) = (common::topic_scores(a), common::topic_scores(b));
         for (label, score) in &x {
             if let Some(other) = y.get(label) {
                 worst = worst.max((score - other).abs());
