@@ -20,6 +20,7 @@ function el(tag, attrs = {}, ...children) {
 // The editor's decisions, keyed by tag text in lower case so that they survive re-annotating
 // (a tag that still applies keeps its decision; the server may change its rank or case).
 const decisions = new Map(); // key -> "accepted" | "rejected"
+const decidedText = new Map(); // key -> the tag as it was shown when decided
 let added = []; // the editor's own tags, in the order added (display form)
 let suggestions = []; // the `tags` of the last record
 let topics = []; // the `topics` of the last record
@@ -261,8 +262,10 @@ function renderNames(record) {
 }
 
 // ---- Tags ----------------------------------------------------------------------------------
-// Rows shown: the server's suggestions in its rank order, then the editor's own tags that are
-// not also suggestions. A suggestion is "suggested" until decided; an added tag is accepted.
+// Rows shown: the server's suggestions in its rank order, then the tags the editor accepted that
+// an edit and a re-annotation no longer suggest ("kept": an accepted tag never vanishes on its
+// own), then the editor's own tags that are not also suggestions. A suggestion is "suggested"
+// until decided; an added tag is accepted.
 function rows() {
   const seen = new Set();
   const out = [];
@@ -273,6 +276,11 @@ function rows() {
     seen.add(k);
     // A suggestion the editor had typed in themselves counts as accepted.
     out.push({ tag: s.tag, suggestion: s, state: decisions.get(k) || (own.has(k) ? "accepted" : "suggested") });
+  }
+  for (const [k, state] of decisions) {
+    if (state !== "accepted" || seen.has(k) || own.has(k)) continue;
+    seen.add(k);
+    out.push({ tag: decidedText.get(k), suggestion: null, state: "accepted" });
   }
   for (const tag of added) {
     if (seen.has(key(tag))) continue;
@@ -299,12 +307,13 @@ function renderTags() {
     const li = el(
       "li",
       { class: "tag", "data-tag": row.tag, "data-state": row.state, tabindex: isActive ? "0" : "-1",
-        "aria-label": `${row.tag}, ${s ? s.kind : "your own"}${s && s.vocabulary ? ", vocabulary" : ""}, ${row.state}` },
+        "aria-label": `${row.tag}, ${s ? s.kind : row.state === "added" ? "your own" : "kept, no longer suggested"}${s && s.vocabulary ? ", vocabulary" : ""}, ${row.state}` },
       el("div", { class: "tag-head" },
         el("span", { class: "rank" }, `${rank + 1}.`),
         el("span", { class: "tag-name" }, row.tag),
         s && s.vocabulary ? el("span", { class: "vocab", title: "from the controlled vocabulary" }, "V") : null,
-        el("span", { class: "kind" }, s ? s.kind : "added"),
+        el("span", { class: "kind", title: s || row.state === "added" ? null : "accepted earlier; the text as it is now does not suggest it" },
+          s ? s.kind : row.state === "added" ? "added" : "kept"),
         s ? el("span", { class: "score" }, s.score.toFixed(2)) : null,
         el("span", { class: "state" }, row.state === "added" ? "added" : row.state === "suggested" ? "" : row.state),
         el("span", { class: "buttons" },
@@ -339,7 +348,10 @@ function decide(tag, state) {
   activeKey = k;
   // Rejecting one of the editor's own tags removes it; it has nothing else to go back to.
   if (state === "rejected") added = added.filter((t) => key(t) !== k);
-  if (suggestions.some((s) => key(s.tag) === k)) {
+  // A kept tag (accepted, no longer suggested) is decided like a suggestion: rejecting it, or
+  // pressing accept again, drops its row.
+  if (suggestions.some((s) => key(s.tag) === k) || decisions.has(k)) {
+    decidedText.set(k, tag);
     // Pressing the decision a tag already has undoes it (the buttons are toggles).
     if (decisions.get(k) === state) decisions.delete(k);
     else decisions.set(k, state);
@@ -370,7 +382,8 @@ $("tags").addEventListener("keydown", (event) => {
       move(i + 1);
       break;
     case "r": case "Delete": case "Backspace": {
-      const gone = all[i].state === "added";
+      // Rejecting a row that is not a suggestion (added or kept) removes it.
+      const gone = !all[i].suggestion;
       decide(all[i].tag, "rejected");
       move(gone ? i : i + 1);
       break;
@@ -386,7 +399,10 @@ $("add-form").addEventListener("submit", (event) => {
   const tag = input.value.trim().replace(/\s+/g, " ");
   if (!tag) return;
   const k = key(tag);
-  if (suggestions.some((s) => key(s.tag) === k)) decisions.set(k, "accepted");
+  if (suggestions.some((s) => key(s.tag) === k)) {
+    decisions.set(k, "accepted");
+    decidedText.set(k, tag);
+  }
   else if (!added.some((t) => key(t) === k)) added.push(tag);
   input.value = "";
   renderTags();
@@ -395,6 +411,7 @@ $("add-form").addEventListener("submit", (event) => {
 
 $("reset").addEventListener("click", () => {
   decisions.clear();
+  decidedText.clear();
   added = [];
   renderTags();
   setStatus("Decisions forgotten.");

@@ -637,6 +637,37 @@ fn editor_page_in_chromium() {
         "{marks:?}"
     );
 
+    // A new text suggests other tags, but what the editor accepted does not vanish: a tag no
+    // longer suggested stays, accepted, marked "kept"; the copied set is unchanged.
+    let rows = tag_rows(&browser);
+    let kinds: Vec<(String, String)> = serde_json::from_value(browser.js(
+        "return [...document.querySelectorAll('#tags > li')].map(li => [li.dataset.tag, li.querySelector('.kind').textContent])",
+        json!([]),
+    ))
+    .unwrap();
+    for tag in [&first, &third] {
+        assert_eq!(
+            state_of(&rows, tag).as_deref(),
+            Some("accepted"),
+            "{rows:?}"
+        );
+    }
+    let kept: Vec<&String> = [&first, &third]
+        .into_iter()
+        .filter(|t| kinds.contains(&((*t).clone(), "kept".into())))
+        .collect();
+    assert!(
+        !kept.is_empty(),
+        "the seed's accepted tags {first} and {third} are not all suggested for this text: {kinds:?}"
+    );
+    assert_eq!(copied_json(&browser), accepted);
+    // Rejecting a kept tag drops it.
+    browser.click(&browser.find(&format!(
+        "#tags > li[data-tag=\"{}\"] button.reject",
+        kept[0]
+    )));
+    assert_eq!(state_of(&tag_rows(&browser), kept[0]), None);
+
     // An error from the API is shown as it comes: kind and message.
     browser.js(
         "document.getElementById('body').value = arguments[0]",
