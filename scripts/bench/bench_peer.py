@@ -42,7 +42,7 @@ What it does, per run (everything is inside the timed process, as for newstag):
     logit and the share layer's (its fifth feature the topic's share of the units' zero-shot
     softmax), the main subject (topiclib.main_subject) kept first; a desk topic scored as sigmoid(its logit, + PATTERN_LOGIT times the share
     of units its patterns match, minus the log-sum-exp of the top-level topics' logits from
-    their own prototypes); the best top-level topic always reported, the others from the
+    their own prototypes), capped by its own probability on the shared prior; the best top-level topic always reported, the others from the
     threshold (default REPORT; desk topics from SECONDARY), under each reported top-level topic the concept found by
     descending while a child holds DESCEND_SHARE of its siblings' softmax, and as evidence the
     sentences ranked by the same probability computed on each sentence alone.
@@ -296,6 +296,10 @@ class TopicScorer:
         oz, oc = (a.astype(np.float64) for a in self.outside.features(units))
         lo = self.shared_logit(oz, oz, oc, oc) + PATTERN_LOGIT * shares
         outside = 1.0 / (1.0 + np.exp(-(lo - reference[:, None])))
+        # Beside the tree a desk topic must also hold on its own: its one-vs-rest probability
+        # on the shared prior caps it.
+        alone = 1.0 / (1.0 + np.exp(-(self.shared_logit(oz, oz, oc, oc, self.weights) + self.bias + PATTERN_LOGIT * shares)))
+        outside = np.minimum(outside, alone)
         # The top-level topics' features and prior logit (no head), for the share layer.
         features = (z[:, t], z_sub.T[:, t], cos[:, t], cos_sub.T[:, t], prior + self.bias)
         main_logits = self.shared_logit(*features[:4], self.main_weights) + self.main_bias + self.main_b + units @ self.main_w.T
