@@ -30,9 +30,9 @@
 //!    stays first (BBC's desks, fitted, are what an article is mainly about). A topic outside the tree
 //!    is scored against the top-level topics' zero-shot logits from their own prototypes (no
 //!    heads, no subtree): `p = e^l / (e^l + Σ e^l_t)`, how much more the article is about it
-//!    than about the subjects of the taxonomy. A desk topic beside the tree takes the lesser of
-//!    that and its own one-vs-rest probability on the shared prior (`weights`, `bias`), so it
-//!    is not reported where every subject is weak and it merely beats them.
+//!    than about the subjects of the taxonomy, capped by its own one-vs-rest probability on the
+//!    shared prior (`weights`, `bias`), so that it does not score high where every subject is
+//!    weak and it merely beats them.
 //! 6. Reported: the best top-level topic always, every other one when `p >= REPORT` (more likely
 //!    than not); under each reported top-level topic, the most specific concept that carries
 //!    it, found by descending while one child holds `DESCEND_SHARE` of its siblings' softmax (no
@@ -469,14 +469,11 @@ impl EmbeddingClassifier {
                         let pattern = PATTERN_LOGIT * pattern_share[i][o];
                         let against_tree =
                             sigmoid(zero_shot.logit(zo, zo, co, co) + pattern - reference);
-                        if !self.report_tree {
-                            return against_tree;
-                        }
-                        // Beside the tree, a desk topic must also hold on its own: against the
+                        // A topic outside the tree must also hold on its own: against the
                         // top-level subjects alone it wins whenever they are all weak, as on an
-                        // article only a deep concept explains (a stew recipe got *Arctic*
-                        // 0.44). Its own one-vs-rest probability, from the prior every subject
-                        // without data has, is the bar it must clear as well.
+                        // article only a deep concept explains (a stew recipe got the desk
+                        // topic *Arctic* 0.44). Its own one-vs-rest probability, from the prior
+                        // every subject without data has, is the bar it must clear as well.
                         let alone = sigmoid(cal.weights.logit(zo, zo, co, co) + cal.bias + pattern);
                         against_tree.min(alone)
                     })
