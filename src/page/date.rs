@@ -45,6 +45,13 @@ const META_KEYS: &[&str] = &[
 const BYLINE_LINES: usize = 5;
 const BYLINE_BYTES: usize = 200;
 
+/// How far after the page's headline (`<h1>`) an element marked as its date is looked for, in
+/// bytes of HTML: the byline block under a headline, not the article's body or its sidebar.
+const UNDER_HEADLINE_BYTES: usize = 4096;
+/// Such an element's text is the date, perhaps with a time ("8 January 2020, 3:51 pm"), not a
+/// sentence that contains one.
+const DATE_ELEMENT_BYTES: usize = 60;
+
 /// Dates before the web's news sites are a misread number, not a publication date.
 const FIRST_YEAR: i32 = 1990;
 const LAST_YEAR: i32 = 2100;
@@ -58,6 +65,9 @@ static BYLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:Posted|Published|POSTED|PUBLISHED)(?i:\s+on)?\s*:?\s+")
         .expect("byline cue regex")
 });
+static H1: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<h1\b").expect("h1 regex"));
+static START_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<[a-z][a-z0-9]*\b[^>]*>").expect("start tag regex"));
 static META_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
 static ITEMPROP_PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
@@ -122,14 +132,7 @@ pub fn in_text(text: &str) -> Option<NaiveDate> {
 /// it, and only when no other order is possible (`10/25/2020`): `02/10/2020` is October on a
 /// British page.
 fn byline_date(rest: &str) -> Option<NaiveDate> {
-    let (date, end) = crate::clean::leading_date(rest)?;
-    let mut parts = rest[..end].trim().split('/');
-    if let (Some(a), Some(b)) = (parts.next(), parts.next()) {
-        let small = |n: &str| n.trim().parse::<u32>().is_ok_and(|n| n <= 12);
-        if small(a) && small(b) {
-            return None;
-        }
-    }
+    let (date, end) = unambiguous_leading_date(rest)?;
     let after = rest[end..].trim_start();
     let goes_on_as_a_byline = after.is_empty()
         || after.starts_with(|c: char| c.is_ascii_digit() || "|·•-–—(/".contains(c))
@@ -138,6 +141,64 @@ fn byline_date(rest: &str) -> Option<NaiveDate> {
             .next()
             .is_some_and(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("at"));
     (goes_on_as_a_byline && plausible(date)).then_some(date)
+}
+
+/// The date a page shows under its headline, for a page that states none in its markup, its
+/// URL or the top of its main text: the first element after the first `<h1>` (within
+/// [`UNDER_HEADLINE_BYTES`]) whose `class` or `id` names it a date (a word `date`, `dateline`,
+/// `published`, `pubdate` or `timestamp`, not next to `updated` or `modified`) and whose own
+/// text is a date, perhaps with a time: `<div class="date">December 29th 2019</div>`, `<span
+/// class="date">8 January 2020, 3:51 pm</span>`. After the headline, so that a masthead's
+/// "today" is not taken; the first one, so that a related story's date further down is not.
+/// As in a byline, `02/10/2020` is refused: either order is a date.
+pub fn under_headline(html: &str) -> Option<NaiveDate> {
+    let comments = Comments::of(html);
+    let h1 = H1.find_iter(html).find_map(|m| comments.hide(m))?;
+    let mut end = (h1.end() + UNDER_HEADLINE_BYTES).min(html.len());
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    let window = &html[h1.end()..end];
+    START_TAG
+        .find_iter(window)
+        .filter(|tag| {
+            let names = ["class", "id"]
+                .iter()
+                .filter_map(|a| attribute(tag.as_str(), a))
+                .flat_map(|v| v.split(|c: char| !c.is_ascii_alphanumeric()))
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>();
+            let names = |set: &[&str]| names.iter().any(|n| set.contains(&n.as_str()));
+            names(&["date", "dateline", "published", "pubdate", "timestamp"])
+                && !names(&["updated", "modified", "update", "lastmod"])
+        })
+        .find_map(|tag| {
+            let rest = &window[tag.end()..];
+            let text = rest[..rest.find('<').unwrap_or(rest.len())]
+                .replace("&nbsp;", " ")
+                .replace("&#160;", " ");
+            let text = text.trim();
+            if text.is_empty() || text.len() > DATE_ELEMENT_BYTES {
+                return None;
+            }
+            let (date, _) = unambiguous_leading_date(text)?;
+            plausible(date).then_some(date)
+        })
+}
+
+/// The date at the start of `text` as the cleaner reads it, with its byte length; a numeric
+/// date only when no other order of day and month is possible (`10/25/2020`, not
+/// `02/10/2020`, which is October on a British page).
+fn unambiguous_leading_date(text: &str) -> Option<(NaiveDate, usize)> {
+    let (date, end) = crate::clean::leading_date(text)?;
+    let mut parts = text[..end].trim().split('/');
+    if let (Some(a), Some(b)) = (parts.next(), parts.next()) {
+        let small = |n: &str| n.trim().parse::<u32>().is_ok_and(|n| n <= 12);
+        if small(a) && small(b) {
+            return None;
+        }
+    }
+    Some((date, end))
 }
 
 /// The byte ranges of a page's comments, in order.
@@ -288,6 +349,63 @@ fn has_attribute(tag: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_under_the_headline() {
+        let page = |body: &str| {
+            format!(
+                "<html><body><header><span class=\"date\">Sunday 6 December 2026</span></header>{body}</body></html>"
+            )
+        };
+        // The masthead's "today" stands before the headline and is not the article's.
+        assert_eq!(
+            under_headline(&page(
+                r#"<h1 class="title">Scraping</h1><div class="story-meta"><div class="date"> December 29th 2019 </div></div><p>Text.</p>"#
+            )),
+            d("2019-12-29")
+        );
+        assert_eq!(
+            under_headline(&page(
+                r#"<h1>Sworn in</h1><span class="byline">By <a href="/w">E. B.</a></span> <span class="date">8 January&nbsp;2020, 3:51 pm</span>"#
+            )),
+            d("2020-01-08")
+        );
+        // Marked as an update, ambiguous, a sentence, or no headline at all: none.
+        assert_eq!(
+            under_headline(&page(
+                r#"<h1>T</h1><span class="date-updated">8 January 2020</span>"#
+            )),
+            None
+        );
+        assert_eq!(
+            under_headline(&page(r#"<h1>T</h1><span class="date">02/10/2020</span>"#)),
+            None
+        );
+        assert_eq!(
+            under_headline(&page(
+                r#"<h1>T</h1><p class="date">On 8 January 2020 the council met again to vote on the budget.</p>"#
+            )),
+            None
+        );
+        assert_eq!(
+            under_headline(r#"<span class="date">8 January 2020</span>"#),
+            None
+        );
+        // The first one counts: a related story's date further down does not.
+        assert_eq!(
+            under_headline(&page(
+                r#"<h1>T</h1><time class="entry-date">3 March 2021</time><aside><span class="date">1 May 2020</span></aside>"#
+            )),
+            d("2021-03-03")
+        );
+        // A headline inside a comment is not the page's.
+        assert_eq!(
+            under_headline(
+                r#"<!-- <h1>Old</h1><span class="date">8 January 2020</span> --><p>x</p>"#
+            ),
+            None
+        );
+    }
 
     fn d(s: &str) -> Option<NaiveDate> {
         Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())

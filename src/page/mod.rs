@@ -156,11 +156,13 @@ pub fn extract(
         text: text.to_string(),
         title: clean(meta.title),
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
-        // (UTC, fewer spellings) when the markup states none; the top of the text last: it is
-        // what a reader sees, but a template's or a quoted date can stand there too.
+        // (UTC, fewer spellings) when the markup states none; then the top of the text: it is
+        // what a reader sees, but a template's or a quoted date can stand there too; last an
+        // element under the headline that the page's own classes call its date.
         published: date::published(&source, url)
             .or_else(|| meta.date.map(|d| d.date_naive()))
-            .or_else(|| date::in_text(text)),
+            .or_else(|| date::in_text(text))
+            .or_else(|| date::under_headline(&source)),
         author: clean(meta.author),
         site: clean(meta.sitename),
         language: clean(meta.language),

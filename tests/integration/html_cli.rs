@@ -224,6 +224,27 @@ fn a_page_without_a_date_in_its_markup_is_dated_by_its_byline() {
 }
 
 #[test]
+fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    // The masthead's date of the day stands above the headline; the article's below it.
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quay delayed\
+         </title></head><body><header><span class=\"date\">Sunday 6 December 2026</span>\
+         </header><main><article><h1>Quay delayed</h1><div class=\"story-meta\">By Ingrid \
+         Solberg <span class=\"post-date\">2 November 2026, 3:51 pm</span></div>{body}\
+         </article></main></body></html>"
+    );
+    let input = serde_json::json!({"id": "q", "url": "https://gazette.example/quay", "html": page})
+        .to_string();
+    for command in ["extract", "segment"] {
+        let out = run_stdin(&[command, "-"], input.as_bytes());
+        assert_ok(&out);
+        let recs = records(&out);
+        assert_eq!(recs[0]["published"], "2026-11-02", "{command}: {}", recs[0]);
+    }
+}
+
+#[test]
 fn charsets_from_the_meta_tag_and_by_detection() {
     let dir = tempfile::tempdir().unwrap();
     let latin = |declared: bool| {
