@@ -152,6 +152,12 @@ impl Calibration {
     pub fn shipped() -> Self {
         serde_json::from_str(CALIBRATION).expect("the shipped calibration is valid")
     }
+
+    /// The zero-shot prior of a topic with these features: the one-vs-rest logit without a
+    /// head, all that a subject without labelled data (or a topic outside the tree) has.
+    fn prior(&self, z: f32, z_sub: f32, cos: f32, cos_sub: f32) -> f32 {
+        self.weights.logit(z, z_sub, cos, cos_sub) + self.bias
+    }
 }
 
 /// Prototype embeddings with their background baselines, grouped by owner (topic).
@@ -406,9 +412,8 @@ impl EmbeddingClassifier {
                     .iter()
                     .zip(&self.tree.heads)
                     .map(|(&[z, z_sub, cos, cos_sub], h)| {
-                        let prior = cal.weights.logit(z, z_sub, cos, cos_sub);
                         let head = h.as_ref().map_or(0.0, |h| h.bias + dot(&h.weights, v));
-                        sigmoid(prior + cal.bias + head)
+                        sigmoid(cal.prior(z, z_sub, cos, cos_sub) + head)
                     })
                     .collect()
             })
@@ -445,7 +450,7 @@ impl EmbeddingClassifier {
                     .map(|((&p, h), (&[z, z_sub, cos, cos_sub], &s))| match h {
                         Some(_) => p,
                         None => {
-                            let prior = cal.weights.logit(z, z_sub, cos, cos_sub) + cal.bias;
+                            let prior = cal.prior(z, z_sub, cos, cos_sub);
                             let with_share = layer.weights.logit(z, z_sub, cos, cos_sub)
                                 + layer.share * (s + layer.epsilon).ln()
                                 + layer.bias;
@@ -474,7 +479,7 @@ impl EmbeddingClassifier {
                         // article only a deep concept explains (a stew recipe got the desk
                         // topic *Arctic* 0.44). Its own one-vs-rest probability, from the prior
                         // every subject without data has, is the bar it must clear as well.
-                        let alone = sigmoid(cal.weights.logit(zo, zo, co, co) + cal.bias + pattern);
+                        let alone = sigmoid(cal.prior(zo, zo, co, co) + pattern);
                         against_tree.min(alone)
                     })
                     .collect();
