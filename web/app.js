@@ -19,8 +19,8 @@ function el(tag, attrs = {}, ...children) {
 // ---- State ---------------------------------------------------------------------------------
 // The editor's decisions, keyed by tag text in lower case so that they survive re-annotating
 // (a tag that still applies keeps its decision; the server may change its rank or case).
-const decisions = new Map(); // key -> "accepted" | "rejected"
-const decidedText = new Map(); // key -> the tag as it was shown when decided
+const decisions = new Map(); // key -> {state: "accepted" | "rejected", tag: as shown when decided}
+const stateOf = (k) => decisions.get(k)?.state;
 let added = []; // the editor's own tags, in the order added (display form)
 let suggestions = []; // the `tags` of the last record
 let topics = []; // the `topics` of the last record
@@ -275,12 +275,12 @@ function rows() {
     if (seen.has(k)) continue;
     seen.add(k);
     // A suggestion the editor had typed in themselves counts as accepted.
-    out.push({ tag: s.tag, suggestion: s, state: decisions.get(k) || (own.has(k) ? "accepted" : "suggested") });
+    out.push({ tag: s.tag, suggestion: s, state: stateOf(k) || (own.has(k) ? "accepted" : "suggested") });
   }
-  for (const [k, state] of decisions) {
+  for (const [k, { state, tag }] of decisions) {
     if (state !== "accepted" || seen.has(k) || own.has(k)) continue;
     seen.add(k);
-    out.push({ tag: decidedText.get(k), suggestion: null, state: "accepted" });
+    out.push({ tag, suggestion: null, state });
   }
   for (const tag of added) {
     if (seen.has(key(tag))) continue;
@@ -304,16 +304,20 @@ function renderTags() {
     const s = row.suggestion;
     const isActive = key(row.tag) === activeKey;
     const accepted = row.state === "accepted" || row.state === "added";
+    // What the row is: the server's kind for a suggestion; else the editor's own tag, or one
+    // kept after the text stopped suggesting it. Shown short, said in full to a screen reader.
+    const [kind, kindSaid, kindTitle] = s ? [s.kind, s.kind, null]
+      : row.state === "added" ? ["added", "your own", null]
+      : ["kept", "kept, no longer suggested", "accepted earlier; the text as it is now does not suggest it"];
     const li = el(
       "li",
       { class: "tag", "data-tag": row.tag, "data-state": row.state, tabindex: isActive ? "0" : "-1",
-        "aria-label": `${row.tag}, ${s ? s.kind : row.state === "added" ? "your own" : "kept, no longer suggested"}${s && s.vocabulary ? ", vocabulary" : ""}, ${row.state}` },
+        "aria-label": `${row.tag}, ${kindSaid}${s && s.vocabulary ? ", vocabulary" : ""}, ${row.state}` },
       el("div", { class: "tag-head" },
         el("span", { class: "rank" }, `${rank + 1}.`),
         el("span", { class: "tag-name" }, row.tag),
         s && s.vocabulary ? el("span", { class: "vocab", title: "from the controlled vocabulary" }, "V") : null,
-        el("span", { class: "kind", title: s || row.state === "added" ? null : "accepted earlier; the text as it is now does not suggest it" },
-          s ? s.kind : row.state === "added" ? "added" : "kept"),
+        el("span", { class: "kind", title: kindTitle }, kind),
         s ? el("span", { class: "score" }, s.score.toFixed(2)) : null,
         el("span", { class: "state" }, row.state === "added" ? "added" : row.state === "suggested" ? "" : row.state),
         el("span", { class: "buttons" },
@@ -351,10 +355,9 @@ function decide(tag, state) {
   // A kept tag (accepted, no longer suggested) is decided like a suggestion: rejecting it, or
   // pressing accept again, drops its row.
   if (suggestions.some((s) => key(s.tag) === k) || decisions.has(k)) {
-    decidedText.set(k, tag);
     // Pressing the decision a tag already has undoes it (the buttons are toggles).
-    if (decisions.get(k) === state) decisions.delete(k);
-    else decisions.set(k, state);
+    if (stateOf(k) === state) decisions.delete(k);
+    else decisions.set(k, { state, tag });
   }
   renderTags();
 }
@@ -399,10 +402,7 @@ $("add-form").addEventListener("submit", (event) => {
   const tag = input.value.trim().replace(/\s+/g, " ");
   if (!tag) return;
   const k = key(tag);
-  if (suggestions.some((s) => key(s.tag) === k)) {
-    decisions.set(k, "accepted");
-    decidedText.set(k, tag);
-  }
+  if (suggestions.some((s) => key(s.tag) === k)) decisions.set(k, { state: "accepted", tag });
   else if (!added.some((t) => key(t) === k)) added.push(tag);
   input.value = "";
   renderTags();
@@ -411,7 +411,6 @@ $("add-form").addEventListener("submit", (event) => {
 
 $("reset").addEventListener("click", () => {
   decisions.clear();
-  decidedText.clear();
   added = [];
   renderTags();
   setStatus("Decisions forgotten.");

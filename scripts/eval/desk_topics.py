@@ -48,8 +48,8 @@ def desk_labels():
 
     with open(os.path.join(tl.ROOT, "models", "topics", "news.toml"), "rb") as f:
         topics = tomllib.load(f)["topic"]
-    # The first 17 restate IPTC's top-level subjects and are not reported beside the tree.
-    return [t["label"] for t in topics[17:]]
+    # Its copies of IPTC's top-level subjects (medtop:NN000000) are not reported beside the tree.
+    return [t["label"] for t in topics if not t.get("code", "").endswith("000000")]
 
 
 def desk_reports(records, desks):

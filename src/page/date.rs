@@ -162,15 +162,15 @@ pub fn under_headline(html: &str) -> Option<NaiveDate> {
     START_TAG
         .find_iter(window)
         .filter(|tag| {
-            let names = ["class", "id"]
+            let words = ["class", "id"]
                 .iter()
                 .filter_map(|a| attribute(tag.as_str(), a))
                 .flat_map(|v| v.split(|c: char| !c.is_ascii_alphanumeric()))
                 .map(str::to_ascii_lowercase)
                 .collect::<Vec<_>>();
-            let names = |set: &[&str]| names.iter().any(|n| set.contains(&n.as_str()));
-            names(&["date", "dateline", "published", "pubdate", "timestamp"])
-                && !names(&["updated", "modified", "update", "lastmod"])
+            let says = |set: &[&str]| words.iter().any(|w| set.contains(&w.as_str()));
+            says(&["date", "dateline", "published", "pubdate", "timestamp"])
+                && !says(&["updated", "modified", "update", "lastmod"])
         })
         .find_map(|tag| {
             let rest = &window[tag.end()..];

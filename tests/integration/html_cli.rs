@@ -203,35 +203,14 @@ fn the_published_date_is_the_day_the_publisher_wrote() {
     }
 }
 
-#[test]
-fn a_page_without_a_date_in_its_markup_is_dated_by_its_byline() {
+/// Asserts that `extract` and `segment` both date the quay page as published on 2 November
+/// 2026, with `before` and `after` the markup around its headline: the record of the
+/// extraction a user keeps says what the annotation says.
+fn assert_quay_page_dated(before: &str, after: &str) {
     let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quay delayed\
-         </title></head><body><main><article><h1>Quay delayed</h1>\
-         <p>Posted on November 2, 2026 by Ingrid Solberg</p>{body}</article></main></body></html>"
-    );
-    let input = serde_json::json!({"id": "q", "url": "https://gazette.example/quay", "html": page})
-        .to_string();
-    // `extract` and `segment` read the same date: the record of the extraction a user keeps
-    // says what the annotation says.
-    for command in ["extract", "segment"] {
-        let out = run_stdin(&[command, "-"], input.as_bytes());
-        assert_ok(&out);
-        let recs = records(&out);
-        assert_eq!(recs[0]["published"], "2026-11-02", "{command}: {}", recs[0]);
-    }
-}
-
-#[test]
-fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() {
-    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
-    // The masthead's date of the day stands above the headline; the article's below it.
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quay delayed\
-         </title></head><body><header><span class=\"date\">Sunday 6 December 2026</span>\
-         </header><main><article><h1>Quay delayed</h1><div class=\"story-meta\">By Ingrid \
-         Solberg <span class=\"post-date\">2 November 2026, 3:51 pm</span></div>{body}\
+         </title></head><body>{before}<main><article><h1>Quay delayed</h1>{after}{body}\
          </article></main></body></html>"
     );
     let input = serde_json::json!({"id": "q", "url": "https://gazette.example/quay", "html": page})
@@ -242,6 +221,21 @@ fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() 
         let recs = records(&out);
         assert_eq!(recs[0]["published"], "2026-11-02", "{command}: {}", recs[0]);
     }
+}
+
+#[test]
+fn a_page_without_a_date_in_its_markup_is_dated_by_its_byline() {
+    assert_quay_page_dated("", "<p>Posted on November 2, 2026 by Ingrid Solberg</p>");
+}
+
+#[test]
+fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() {
+    // The masthead's date of the day stands above the headline; the article's below it.
+    assert_quay_page_dated(
+        "<header><span class=\"date\">Sunday 6 December 2026</span></header>",
+        "<div class=\"story-meta\">By Ingrid Solberg <span class=\"post-date\">2 November \
+         2026, 3:51 pm</span></div>",
+    );
 }
 
 #[test]
