@@ -15,6 +15,8 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
+use super::markup::{H1, Hidden, META_TAG, attribute, has_attribute};
+
 /// Meta tag keys (`name`, `property` or `itemprop`, lowercased) that state a publication date,
 /// surest first. Modification dates (`article:modified_time`, `og:updated_time`,
 /// `dateModified`) are deliberately absent: the record's field is `published`.
@@ -65,21 +67,14 @@ static BYLINE_CUE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(?:Posted|Published|POSTED|PUBLISHED)(?i:\s+on)?\s*:?\s+")
         .expect("byline cue regex")
 });
-static H1: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)<h1\b").expect("h1 regex"));
 static START_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<[a-z][a-z0-9]*\b[^>]*>").expect("start tag regex"));
-static META_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
 static ITEMPROP_PUBLISHED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"(?i)<[a-z][a-z0-9]*\b[^>]*\bitemprop\s*=\s*["']?datePublished\b[^>]*>"#)
         .expect("itemprop regex")
 });
 static TIME_OR_ABBR: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<(?:time|abbr)\b[^>]*>").expect("time tag regex"));
-static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#)
-        .expect("attribute regex")
-});
 static URL_DATE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:[/._-]|$)")
         .expect("URL date regex")
@@ -94,7 +89,7 @@ static LEADING_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// The page's stated publication date, if its markup or its URL states one. Markup inside
 /// `<!-- -->` comments is not the page's: templates leave old tags commented out there.
 pub fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
-    let comments = Comments::of(html);
+    let comments = Hidden::comments(html);
     json_ld(html, &comments)
         .or_else(|| meta(html, &comments))
         .or_else(|| itemprop(html, &comments))
@@ -152,7 +147,7 @@ fn byline_date(rest: &str) -> Option<NaiveDate> {
 /// "today" is not taken; the first one, so that a related story's date further down is not.
 /// As in a byline, `02/10/2020` is refused: either order is a date.
 pub fn under_headline(html: &str) -> Option<NaiveDate> {
-    let comments = Comments::of(html);
+    let comments = Hidden::comments(html);
     let h1 = H1.find_iter(html).find_map(|m| comments.hide(m))?;
     let mut end = (h1.end() + UNDER_HEADLINE_BYTES).min(html.len());
     while !html.is_char_boundary(end) {
@@ -201,31 +196,7 @@ fn unambiguous_leading_date(text: &str) -> Option<(NaiveDate, usize)> {
     Some((date, end))
 }
 
-/// The byte ranges of a page's comments, in order.
-struct Comments(Vec<(usize, usize)>);
-
-impl Comments {
-    fn of(html: &str) -> Self {
-        let mut ranges = Vec::new();
-        let mut from = 0;
-        while let Some(start) = html[from..].find("<!--").map(|i| i + from) {
-            let end = html[start + 4..]
-                .find("-->")
-                .map_or(html.len(), |i| start + 4 + i + 3);
-            ranges.push((start, end));
-            from = end;
-        }
-        Comments(ranges)
-    }
-
-    fn hide<'h>(&self, m: regex::Match<'h>) -> Option<regex::Match<'h>> {
-        let i = self.0.partition_point(|&(_, end)| end <= m.start());
-        let inside = self.0.get(i).is_some_and(|&(start, _)| start <= m.start());
-        (!inside).then_some(m)
-    }
-}
-
-fn json_ld(html: &str, comments: &Comments) -> Option<NaiveDate> {
+fn json_ld(html: &str, comments: &Hidden) -> Option<NaiveDate> {
     JSON_LD_PUBLISHED
         .captures_iter(html)
         .filter(|c| comments.hide(c.get(0).expect("whole match")).is_some())
@@ -233,7 +204,7 @@ fn json_ld(html: &str, comments: &Comments) -> Option<NaiveDate> {
 }
 
 /// The surest key's date among the page's meta tags (a page often has several).
-fn meta(html: &str, comments: &Comments) -> Option<NaiveDate> {
+fn meta(html: &str, comments: &Hidden) -> Option<NaiveDate> {
     META_TAG
         .find_iter(html)
         .filter_map(|tag| comments.hide(tag))
@@ -252,7 +223,7 @@ fn meta(html: &str, comments: &Comments) -> Option<NaiveDate> {
 
 /// Microdata on a visible element: `<span itemprop="datePublished" content="...">`, or a
 /// `<time>`/`<abbr>` carrying it in `datetime`/`title`.
-fn itemprop(html: &str, comments: &Comments) -> Option<NaiveDate> {
+fn itemprop(html: &str, comments: &Hidden) -> Option<NaiveDate> {
     ITEMPROP_PUBLISHED
         .find_iter(html)
         .filter_map(|tag| comments.hide(tag))
@@ -261,7 +232,7 @@ fn itemprop(html: &str, comments: &Comments) -> Option<NaiveDate> {
 
 /// `<time pubdate datetime=...>`, or an hAtom `published` (`<abbr class="published"
 /// title=...>`): a plain `<time>` may date anything on the page, a comment or a related story.
-fn time_element(html: &str, comments: &Comments) -> Option<NaiveDate> {
+fn time_element(html: &str, comments: &Hidden) -> Option<NaiveDate> {
     TIME_OR_ABBR
         .find_iter(html)
         .filter_map(|tag| comments.hide(tag))
@@ -315,35 +286,6 @@ fn date(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
 fn plausible(date: NaiveDate) -> bool {
     use chrono::Datelike;
     (FIRST_YEAR..=LAST_YEAR).contains(&date.year())
-}
-
-/// A start tag's attributes in order, as (name, value); a bare attribute has an empty value.
-/// Values are consumed as they are read, so a name inside a quoted value is never taken for
-/// an attribute.
-fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
-    // Skip `<` and the element's name.
-    let body = tag
-        .trim_start_matches('<')
-        .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
-    ATTRIBUTE.captures_iter(body).map(|c| {
-        let value = c.get(2).or(c.get(3)).or(c.get(4));
-        (
-            c.get(1).map_or("", |m| m.as_str()),
-            value.map_or("", |m| m.as_str()),
-        )
-    })
-}
-
-/// An attribute's value in one start tag; names are matched without regard to case, as HTML
-/// does.
-fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
-    attributes(tag)
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-}
-
-fn has_attribute(tag: &str, name: &str) -> bool {
-    attribute(tag, name).is_some()
 }
 
 #[cfg(test)]
@@ -529,22 +471,5 @@ mod tests {
         let html = r#"<meta property="article:published_time" content="unknown">
             <meta name="pubdate" content="2015-07-08">"#;
         assert_eq!(published(html, None), d("2015-07-08"));
-    }
-
-    #[test]
-    fn attributes_as_html_writes_them() {
-        let tag = r#"<meta NAME=date data-name="x" content = '2020-01-02' />"#;
-        assert_eq!(attribute(tag, "name"), Some("date"));
-        assert_eq!(attribute(tag, "content"), Some("2020-01-02"));
-        assert_eq!(
-            attribute("<meta name=pubdate content=2020-01-02>", "content"),
-            Some("2020-01-02")
-        );
-        assert_eq!(attribute("<meta x>", "content"), None);
-        assert!(has_attribute("<time pubdate>", "pubdate"));
-        assert!(!has_attribute("<time data-pubdate=1>", "pubdate"));
-        // A name inside a quoted value is not an attribute.
-        let tag = r#"<meta property="og:title" content="the name = pubdate">"#;
-        assert_eq!(attribute(tag, "name"), None);
     }
 }

@@ -14,6 +14,8 @@ use encoding_rs::{Encoding, UTF_8};
 use crate::article::{Article, DocError, DocErrorKind, Page};
 
 mod date;
+mod markup;
+mod title;
 
 /// Bytes looked at for NUL (binary data) and for a `<meta charset>`: the HTML standard's
 /// prescan reads 1024 bytes; NUL is looked for as far as the text reader looks.
@@ -152,9 +154,12 @@ pub fn extract(
         s.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|s| !s.is_empty())
     };
+    let site = clean(meta.sitename);
     Ok(Extracted {
         text: text.to_string(),
-        title: clean(meta.title),
+        // The headline the page shows, where its `<h1>` is one; else the extractor's title
+        // (the page's title for sharing and search).
+        title: title::headline(&source, clean(meta.title).as_deref(), site.as_deref()),
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
         // (UTC, fewer spellings) when the markup states none; then the top of the text: it is
         // what a reader sees, but a template's or a quoted date can stand there too; last an
@@ -164,7 +169,7 @@ pub fn extract(
             .or_else(|| date::in_text(text))
             .or_else(|| date::under_headline(&source)),
         author: clean(meta.author),
-        site: clean(meta.sitename),
+        site,
         language: clean(meta.language),
     })
 }

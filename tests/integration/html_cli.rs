@@ -238,6 +238,35 @@ fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() 
     );
 }
 
+/// The title is the headline the page shows, not the one it gives search engines, nor the
+/// logo's `<h1>` above it, nor a donation box's.
+#[test]
+fn the_title_is_the_headline_the_page_shows() {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Tromsø port: new quay delayed, costs rise | Harbour Gazette</title>\
+         <meta property=\"og:title\" content=\"Tromsø port: new quay delayed, costs rise\">\
+         <meta property=\"og:site_name\" content=\"Harbour Gazette\"></head><body>\
+         <header><h1><a href=\"/\">Harbour Gazette</a></h1></header><aside><h1>€5</h1></aside>\
+         <main><article><h1>Quay opening in Tromsø put off to March</h1>{body}</article></main>\
+         </body></html>"
+    );
+    let input = serde_json::json!({"id": "q", "url": "https://gazette.example/quay", "html": page})
+        .to_string();
+    ensure_models();
+    for command in ["extract", "annotate"] {
+        let out = run_stdin(&[command, "-q", "-"], input.as_bytes());
+        assert_ok(&out);
+        let recs = records(&out);
+        assert_eq!(
+            recs[0]["title"], "Quay opening in Tromsø put off to March",
+            "{command}: {}",
+            recs[0]
+        );
+    }
+}
+
 #[test]
 fn charsets_from_the_meta_tag_and_by_detection() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,153 @@
+//! What the page stage reads off a page's markup without building its tree: start tags and
+//! their attributes, and the parts of the page that are not the page's own text (comments,
+//! scripts, styles). The date and the headline are each read from a few tags of a page that
+//! rs-trafilatura parses once already; scanning for those tags costs a fraction of a second
+//! parse.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#)
+        .expect("attribute regex")
+});
+pub(super) static META_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
+pub(super) static H1: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<h1\b").expect("h1 regex"));
+/// Where a hidden part of a page starts, and (same index) what ends it. The elements are
+/// those whose contents are raw text to the parser: no tag inside them is the page's.
+const OPENERS: [&str; 5] = ["<!--", "<script", "<style", "<template", "<noscript"];
+const CLOSERS: [&str; 5] = ["-->", "</script", "</style", "</template", "</noscript"];
+
+// Searched for without regard to ASCII case, as HTML's tag names are; Aho-Corasick rather than
+// one regex of five lazy alternatives, which fell back to the regex crate's slowest engine on
+// large pages.
+static COMMENT_OPENER: LazyLock<AhoCorasick> = LazyLock::new(|| searcher(&OPENERS[..1]));
+static INERT_OPENERS: LazyLock<AhoCorasick> = LazyLock::new(|| searcher(&OPENERS));
+static CLOSER: LazyLock<Vec<AhoCorasick>> =
+    LazyLock::new(|| CLOSERS.iter().map(|c| searcher(&[c])).collect());
+
+fn searcher(patterns: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(patterns)
+        .expect("markup searcher")
+}
+
+/// Byte ranges of a page that are not its own visible markup, in order: an unclosed comment
+/// or script runs to the end of the page, as a browser reads it.
+pub(super) struct Hidden(Vec<(usize, usize)>);
+
+impl Hidden {
+    /// The page's comments: templates leave old tags commented out there.
+    pub(super) fn comments(html: &str) -> Self {
+        Self::of(&COMMENT_OPENER, html)
+    }
+
+    /// Comments, and the contents of scripts, styles, templates and `<noscript>`: a script
+    /// that writes `"<h1>Notice</h1>"` into the page later does not give it a headline now.
+    pub(super) fn inert(html: &str) -> Self {
+        Self::of(&INERT_OPENERS, html)
+    }
+
+    fn of(openers: &AhoCorasick, html: &str) -> Self {
+        let mut ranges = Vec::new();
+        let mut from = 0;
+        while let Some(open) = openers.find(&html[from..]) {
+            let (start, after) = (from + open.start(), from + open.end());
+            let kind = open.pattern().as_usize();
+            // `<scripts>` or `<style-guide>` is another element.
+            let is_name_end = |c: char| c.is_ascii_whitespace() || c == '>' || c == '/';
+            if kind > 0 && !html[after..].starts_with(is_name_end) {
+                from = after;
+                continue;
+            }
+            let end = match CLOSER[kind].find(&html[after..]) {
+                None => html.len(),
+                // An end tag runs to its `>`.
+                Some(close) if kind > 0 => html[after + close.end()..]
+                    .find('>')
+                    .map_or(html.len(), |i| after + close.end() + i + 1),
+                Some(close) => after + close.end(),
+            };
+            ranges.push((start, end));
+            from = end;
+        }
+        Hidden(ranges)
+    }
+
+    /// The match, unless it starts inside a hidden range.
+    pub(super) fn hide<'h>(&self, m: regex::Match<'h>) -> Option<regex::Match<'h>> {
+        let i = self.0.partition_point(|&(_, end)| end <= m.start());
+        let inside = self.0.get(i).is_some_and(|&(start, _)| start <= m.start());
+        (!inside).then_some(m)
+    }
+}
+
+/// A start tag's attributes in order, as (name, value); a bare attribute has an empty value.
+/// Values are consumed as they are read, so a name inside a quoted value is never taken for
+/// an attribute.
+fn attributes(tag: &str) -> impl Iterator<Item = (&str, &str)> {
+    // Skip `<` and the element's name.
+    let body = tag
+        .trim_start_matches('<')
+        .trim_start_matches(|c: char| c.is_ascii_alphanumeric());
+    ATTRIBUTE.captures_iter(body).map(|c| {
+        let value = c.get(2).or(c.get(3)).or(c.get(4));
+        (
+            c.get(1).map_or("", |m| m.as_str()),
+            value.map_or("", |m| m.as_str()),
+        )
+    })
+}
+
+/// An attribute's value in one start tag, as written (entities not decoded); names are
+/// matched without regard to case, as HTML does.
+pub(super) fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    attributes(tag)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+}
+
+pub(super) fn has_attribute(tag: &str, name: &str) -> bool {
+    attribute(tag, name).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_as_html_writes_them() {
+        let tag = r#"<meta NAME=date data-name="x" content = '2020-01-02' />"#;
+        assert_eq!(attribute(tag, "name"), Some("date"));
+        assert_eq!(attribute(tag, "content"), Some("2020-01-02"));
+        assert_eq!(
+            attribute("<meta name=pubdate content=2020-01-02>", "content"),
+            Some("2020-01-02")
+        );
+        assert_eq!(attribute("<meta x>", "content"), None);
+        assert!(has_attribute("<time pubdate>", "pubdate"));
+        assert!(!has_attribute("<time data-pubdate=1>", "pubdate"));
+        // A name inside a quoted value is not an attribute.
+        let tag = r#"<meta property="og:title" content="the name = pubdate">"#;
+        assert_eq!(attribute(tag, "name"), None);
+    }
+
+    #[test]
+    fn hidden_parts_of_a_page() {
+        let html =
+            "<h1>A</h1><!-- <h1>B</h1> --><script>w('<h1>C</h1>')</script><h1>D</h1><!-- <h1>E";
+        let seen = |hidden: &Hidden| {
+            H1.find_iter(html)
+                .filter_map(|m| hidden.hide(m))
+                .map(|m| &html[m.end() + 1..m.end() + 2])
+                .collect::<String>()
+        };
+        assert_eq!(seen(&Hidden::comments(html)), "ACD");
+        assert_eq!(seen(&Hidden::inert(html)), "AD");
+    }
+}

@@ -1,0 +1,241 @@
+//! The page's title as a reader sees it: the headline at the top of the article.
+//!
+//! rs-trafilatura takes the title a page gives for sharing and search first (`og:title`,
+//! `twitter:title`, JSON-LD, `<title>`). Publishers write those for other readers: a longer
+//! one for search ("What are Leadership Styles? definition and meaning"), another for social
+//! media, sometimes a related story's (a JSON-LD block about another article). The headline
+//! the page shows is its `<h1>`. But a page's first `<h1>` is not always its headline: a logo
+//! (`<h1><a href="/">POLITICO</a></h1>`), a donation box's "€5", an advert's "Visit Harford
+//! County this fall", a kicker above the headline ("Open Progress" in the same `<h1>`).
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use dom_query::Document;
+use regex::Regex;
+
+use super::markup::{H1, Hidden, META_TAG, attribute};
+
+/// How much HTML one `<h1>` may span; longer is a layout, not a headline.
+const H1_BYTES: usize = 4096;
+/// A headline is a line, not a paragraph.
+const HEADLINE_BYTES: usize = 300;
+/// A headline stands near the top of a page: after this many `<h1>` elements, a page (a
+/// listing, a generated page) has none that this reads.
+const H1_CANDIDATES: usize = 64;
+/// Words shorter than this ("the", "and", "of") are shared by any two titles.
+const WORD_CHARS: usize = 4;
+
+static CLOSE_H1: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)</h1\s*>").expect("h1 end regex"));
+static TITLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<title\b[^>]*>").expect("title regex"));
+static CLOSE_TITLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)</title\s*>").expect("title end regex"));
+
+/// The page's headline: the first `<h1>` (outside comments, scripts and styles) that says
+/// something, is not wholly a link (a logo, a profile), is not the site's name, and shares a
+/// word with one of the titles the page gives itself (`<title>`, `og:title`,
+/// `twitter:title`, or the extractor's `found` title): a donation box's or an advert's `<h1>`
+/// shares none. When that `<h1>` holds the extractor's title along with more in elements of
+/// its own (a kicker, a subtitle), the title is the headline. A page with no such `<h1>` keeps
+/// `found`.
+pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<String> {
+    let hidden = Hidden::inert(html);
+    // Read only for a page with a headline to check.
+    let own = std::cell::OnceCell::new();
+    let site = site.map(str::to_lowercase);
+    H1.find_iter(html)
+        .filter_map(|m| hidden.hide(m))
+        .take(H1_CANDIDATES)
+        .find_map(|m| {
+            let window = &html[m.start()..floor_char_boundary(html, m.start() + H1_BYTES)];
+            let end = CLOSE_H1.find(window)?.end();
+            let doc = Document::fragment(&window[..end]);
+            let h1 = doc.select("h1").first();
+            let text = fold(&h1.text());
+            if text.is_empty() || text.len() > HEADLINE_BYTES {
+                return None;
+            }
+            let has_parts = h1.children().exists();
+            h1.select("a").remove();
+            let beside_links = fold(&h1.text());
+            let lower = text.to_lowercase();
+            if beside_links.is_empty() || site.as_deref() == Some(lower.as_str()) {
+                return None;
+            }
+            let own = own.get_or_init(|| own_titles(html, &hidden, found));
+            if !own.is_empty() && words(&text).is_disjoint(own) {
+                return None;
+            }
+            match found {
+                Some(found)
+                    if has_parts
+                        && lower.len() > found.len()
+                        && lower.contains(&found.to_lowercase()) =>
+                {
+                    Some(found.to_string())
+                }
+                _ => Some(text),
+            }
+        })
+        .or_else(|| found.map(str::to_string))
+}
+
+/// The words of every title the page gives itself.
+fn own_titles(html: &str, hidden: &Hidden, found: Option<&str>) -> HashSet<String> {
+    let title = TITLE
+        .find_iter(html)
+        .find_map(|m| hidden.hide(m))
+        .and_then(|m| {
+            let rest = &html[m.end()..];
+            Some(decode(&rest[..CLOSE_TITLE.find(rest)?.start()]))
+        });
+    let shared = META_TAG
+        .find_iter(html)
+        .filter_map(|tag| hidden.hide(tag))
+        .filter(|tag| {
+            ["property", "name"]
+                .iter()
+                .filter_map(|a| attribute(tag.as_str(), a))
+                .any(|key| {
+                    key.eq_ignore_ascii_case("og:title")
+                        || key.eq_ignore_ascii_case("twitter:title")
+                })
+        })
+        .filter_map(|tag| attribute(tag.as_str(), "content").map(decode));
+    title
+        .into_iter()
+        .chain(shared)
+        .chain(found.map(str::to_string))
+        .flat_map(|t| words(&t))
+        .collect()
+}
+
+/// Markup's text with its character references read (`&amp;`, `&#8217;`), as the parser
+/// reads the headline's.
+fn decode(raw: &str) -> String {
+    if raw.contains('&') {
+        Document::fragment(format!("<p>{raw}</p>"))
+            .text()
+            .to_string()
+    } else {
+        raw.to_string()
+    }
+}
+
+fn words(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= WORD_CHARS)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn fold(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(head: &str, body: &str) -> String {
+        format!("<html><head>{head}</head><body>{body}</body></html>")
+    }
+
+    #[test]
+    fn the_headline_wins_over_the_title_for_sharing() {
+        let html = page(
+            r#"<title>What are Leadership Styles? definition and meaning - Business Jargons</title>
+               <meta property="og:site_name" content="Business Jargons">"#,
+            r#"<header><h1><a href="/" class="logo">Business Jargons <small>A Business Encyclopedia</small></a></h1></header>
+               <article><h1> Leadership Styles </h1><p>Text.</p></article>"#,
+        );
+        let found = "What are Leadership Styles? definition and meaning";
+        assert_eq!(
+            headline(&html, Some(found), Some("Business Jargons")).as_deref(),
+            Some("Leadership Styles")
+        );
+    }
+
+    #[test]
+    fn what_is_not_the_headline() {
+        let found = "Mark Meadows accused of timing retirement";
+        let head = format!(r#"<meta property="og:title" content="{found}">"#);
+        let keeps_found = |body: &str| {
+            assert_eq!(
+                headline(&page(&head, body), Some(found), Some("POLITICO")).as_deref(),
+                Some(found),
+                "{body}"
+            );
+        };
+        // A logo that links home.
+        keeps_found(r#"<h1> <a href="https://www.politico.com/"><span>POLITICO</span></a> </h1>"#);
+        // The site's name, not a link.
+        keeps_found("<h1>Politico</h1>");
+        // A donation box's and an advert's: no word of the page's titles.
+        keeps_found("<h1>€5</h1><h1>€10</h1><h1>Visit Harford County this fall</h1>");
+        // Empty, in a comment, written by a script, too long, unclosed.
+        keeps_found(
+            "<h1> </h1><!-- <h1>Meadows old</h1> --><script>w('<h1>Meadows notice</h1>')</script>",
+        );
+        keeps_found(&format!("<h1>Meadows {}</h1>", "word ".repeat(80)));
+        keeps_found("<h1>Meadows retires");
+    }
+
+    #[test]
+    fn a_kicker_or_subtitle_in_the_headline_is_left_out() {
+        let found = "Why collaborative thinking beats individual smarts";
+        let html = page(
+            "",
+            r#"<h1><span class="kicker">Open Progress</span><br/><span itemprop="headline">Why collaborative thinking beats individual smarts</span></h1>"#,
+        );
+        assert_eq!(headline(&html, Some(found), None).as_deref(), Some(found));
+        // Without parts of its own, the longer headline is the headline: the extractor cut a
+        // tail it took for a site's name.
+        let found = "This County Criminalized Students for Bad Grades";
+        let html = page(
+            "",
+            "<h1>This County Criminalized Students for Bad Grades &ndash; Until Now</h1>",
+        );
+        assert_eq!(
+            headline(&html, Some(found), None).as_deref(),
+            Some("This County Criminalized Students for Bad Grades – Until Now")
+        );
+    }
+
+    #[test]
+    fn references_are_read_and_no_h1_keeps_the_title() {
+        let html = page(
+            r#"<meta property="og:title" content="Oven-baked Italian Olive &amp; Herb Focaccia">"#,
+            r#"<h1 class="entry-title">Olive &#038; Herb Focaccia&nbsp;Bread</h1>"#,
+        );
+        assert_eq!(
+            headline(
+                &html,
+                Some("Oven-baked Italian Olive & Herb Focaccia"),
+                None
+            )
+            .as_deref(),
+            Some("Olive & Herb Focaccia Bread")
+        );
+        assert_eq!(
+            headline("<p>No headline</p>", Some("T"), None).as_deref(),
+            Some("T")
+        );
+        assert_eq!(headline("<p>No headline</p>", None, None), None);
+        // Nothing to compare with: the headline stands on its own.
+        assert_eq!(
+            headline("<h1>Alone</h1>", None, None).as_deref(),
+            Some("Alone")
+        );
+    }
+}
