@@ -7,6 +7,7 @@
 use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
+use dom_query::Document;
 use regex::Regex;
 
 static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
@@ -116,6 +117,33 @@ pub(super) fn has_attribute(tag: &str, name: &str) -> bool {
     attribute(tag, name).is_some()
 }
 
+/// Text as markup writes it (an attribute's value, a `<title>`) with its character
+/// references read: `&amp;` is `&`, `&#039;` is `'`. A `<` stays a `<`: nothing here is
+/// parsed as a tag.
+pub(super) fn decode(raw: &str) -> String {
+    if !raw.contains('&') {
+        return raw.to_string();
+    }
+    let escaped = raw.replace('<', "&lt;");
+    Document::fragment(format!("<p>{escaped}</p>"))
+        .text()
+        .to_string()
+}
+
+/// Runs of white space as one space, none at the ends.
+pub(super) fn fold(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The largest char boundary at or before `at`, within `text`.
+pub(super) fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +163,14 @@ mod tests {
         // A name inside a quoted value is not an attribute.
         let tag = r#"<meta property="og:title" content="the name = pubdate">"#;
         assert_eq!(attribute(tag, "name"), None);
+    }
+
+    #[test]
+    fn references_are_read_and_tags_are_text() {
+        assert_eq!(decode("Harper&#039;s &amp; Co"), "Harper's & Co");
+        assert_eq!(decode("Fish &amp; <b>chips</b>"), "Fish & <b>chips</b>");
+        assert_eq!(decode("AT&T"), "AT&T");
+        assert_eq!(fold(" a \n\u{a0} b "), "a b");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::article::{Article, DocError, DocErrorKind, Page};
 
 mod date;
 mod markup;
+mod site;
 mod title;
 
 /// Bytes looked at for NUL (binary data) and for a `<meta charset>`: the HTML standard's
@@ -150,16 +151,23 @@ pub fn extract(
         return Err(no_text());
     }
     let meta = result.metadata;
+    // rs-trafilatura reads only some character references (`&#039;` stays as written).
     let clean = |s: Option<String>| {
-        s.map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        s.map(|s| markup::fold(&markup::decode(&s)))
             .filter(|s| !s.is_empty())
     };
-    let site = clean(meta.sitename);
+    let found_title = clean(meta.title);
+    let site = site::name(
+        &source,
+        clean(meta.sitename).as_deref(),
+        found_title.as_deref(),
+    );
+    // The headline the page shows, where its `<h1>` is one; else the extractor's title (the
+    // page's title for sharing and search).
+    let headline = title::headline(&source, found_title.as_deref(), site.as_deref());
     Ok(Extracted {
         text: text.to_string(),
-        // The headline the page shows, where its `<h1>` is one; else the extractor's title
-        // (the page's title for sharing and search).
-        title: title::headline(&source, clean(meta.title).as_deref(), site.as_deref()),
+        title: headline.title,
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
         // (UTC, fewer spellings) when the markup states none; then the top of the text: it is
         // what a reader sees, but a template's or a quoted date can stand there too; last an
@@ -167,7 +175,7 @@ pub fn extract(
         published: date::published(&source, url)
             .or_else(|| meta.date.map(|d| d.date_naive()))
             .or_else(|| date::in_text(text))
-            .or_else(|| date::under_headline(&source)),
+            .or_else(|| date::under_headline(&source, headline.end)),
         author: clean(meta.author),
         site,
         language: clean(meta.language),

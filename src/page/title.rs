@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use dom_query::Document;
 use regex::Regex;
 
-use super::markup::{H1, Hidden, META_TAG, attribute};
+use super::markup::{H1, Hidden, META_TAG, attribute, decode, floor_char_boundary, fold};
 
 /// How much HTML one `<h1>` may span; longer is a layout, not a headline.
 const H1_BYTES: usize = 4096;
@@ -33,14 +33,35 @@ static TITLE: LazyLock<Regex> =
 static CLOSE_TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</title\s*>").expect("title end regex"));
 
+/// The page's title, and where its headline element ends in the HTML (the date stands under
+/// it).
+#[derive(Debug, Default)]
+pub struct Headline {
+    pub title: Option<String>,
+    pub end: Option<usize>,
+}
+
 /// The page's headline: the first `<h1>` (outside comments, scripts and styles) that says
 /// something, is not wholly a link (a logo, a profile), is not the site's name, and shares a
 /// word with one of the titles the page gives itself (`<title>`, `og:title`,
 /// `twitter:title`, or the extractor's `found` title): a donation box's or an advert's `<h1>`
 /// shares none. When that `<h1>` holds the extractor's title along with more in elements of
 /// its own (a kicker, a subtitle), the title is the headline. A page with no such `<h1>` keeps
-/// `found`.
-pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<String> {
+/// `found` as its title.
+pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Headline {
+    match h1_headline(html, found, site) {
+        Some((title, end)) => Headline {
+            title: Some(title),
+            end: Some(end),
+        },
+        None => Headline {
+            title: found.map(str::to_string),
+            end: None,
+        },
+    }
+}
+
+fn h1_headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<(String, usize)> {
     let hidden = Hidden::inert(html);
     // Read only for a page with a headline to check.
     let own = std::cell::OnceCell::new();
@@ -68,18 +89,18 @@ pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<S
             if !own.is_empty() && words(&text).is_disjoint(own) {
                 return None;
             }
+            let end = m.start() + end;
             match found {
                 Some(found)
                     if has_parts
                         && lower.len() > found.len()
                         && lower.contains(&found.to_lowercase()) =>
                 {
-                    Some(found.to_string())
+                    Some((found.to_string(), end))
                 }
-                _ => Some(text),
+                _ => Some((text, end)),
             }
         })
-        .or_else(|| found.map(str::to_string))
 }
 
 /// The words of every title the page gives itself.
@@ -112,35 +133,11 @@ fn own_titles(html: &str, hidden: &Hidden, found: Option<&str>) -> HashSet<Strin
         .collect()
 }
 
-/// Markup's text with its character references read (`&amp;`, `&#8217;`), as the parser
-/// reads the headline's.
-fn decode(raw: &str) -> String {
-    if raw.contains('&') {
-        Document::fragment(format!("<p>{raw}</p>"))
-            .text()
-            .to_string()
-    } else {
-        raw.to_string()
-    }
-}
-
 fn words(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().count() >= WORD_CHARS)
         .map(str::to_lowercase)
         .collect()
-}
-
-fn fold(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 #[cfg(test)]
@@ -161,7 +158,9 @@ mod tests {
         );
         let found = "What are Leadership Styles? definition and meaning";
         assert_eq!(
-            headline(&html, Some(found), Some("Business Jargons")).as_deref(),
+            headline(&html, Some(found), Some("Business Jargons"))
+                .title
+                .as_deref(),
             Some("Leadership Styles")
         );
     }
@@ -172,7 +171,9 @@ mod tests {
         let head = format!(r#"<meta property="og:title" content="{found}">"#);
         let keeps_found = |body: &str| {
             assert_eq!(
-                headline(&page(&head, body), Some(found), Some("POLITICO")).as_deref(),
+                headline(&page(&head, body), Some(found), Some("POLITICO"))
+                    .title
+                    .as_deref(),
                 Some(found),
                 "{body}"
             );
@@ -198,7 +199,10 @@ mod tests {
             "",
             r#"<h1><span class="kicker">Open Progress</span><br/><span itemprop="headline">Why collaborative thinking beats individual smarts</span></h1>"#,
         );
-        assert_eq!(headline(&html, Some(found), None).as_deref(), Some(found));
+        assert_eq!(
+            headline(&html, Some(found), None).title.as_deref(),
+            Some(found)
+        );
         // Without parts of its own, the longer headline is the headline: the extractor cut a
         // tail it took for a site's name.
         let found = "This County Criminalized Students for Bad Grades";
@@ -207,7 +211,7 @@ mod tests {
             "<h1>This County Criminalized Students for Bad Grades &ndash; Until Now</h1>",
         );
         assert_eq!(
-            headline(&html, Some(found), None).as_deref(),
+            headline(&html, Some(found), None).title.as_deref(),
             Some("This County Criminalized Students for Bad Grades – Until Now")
         );
     }
@@ -224,17 +228,20 @@ mod tests {
                 Some("Oven-baked Italian Olive & Herb Focaccia"),
                 None
             )
+            .title
             .as_deref(),
             Some("Olive & Herb Focaccia Bread")
         );
         assert_eq!(
-            headline("<p>No headline</p>", Some("T"), None).as_deref(),
+            headline("<p>No headline</p>", Some("T"), None)
+                .title
+                .as_deref(),
             Some("T")
         );
-        assert_eq!(headline("<p>No headline</p>", None, None), None);
+        assert_eq!(headline("<p>No headline</p>", None, None).title, None);
         // Nothing to compare with: the headline stands on its own.
         assert_eq!(
-            headline("<h1>Alone</h1>", None, None).as_deref(),
+            headline("<h1>Alone</h1>", None, None).title.as_deref(),
             Some("Alone")
         );
     }

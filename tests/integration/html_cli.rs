@@ -230,16 +230,19 @@ fn a_page_without_a_date_in_its_markup_is_dated_by_its_byline() {
 
 #[test]
 fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() {
-    // The masthead's date of the day stands above the headline; the article's below it.
+    // The masthead's date of the day stands above the headline, after the logo's `<h1>`;
+    // the article's below the headline.
     assert_quay_page_dated(
-        "<header><span class=\"date\">Sunday 6 December 2026</span></header>",
+        "<header><h1><a href=\"/\">Harbour Gazette</a></h1><span class=\"date\">6 December \
+         2026</span></header>",
         "<div class=\"story-meta\">By Ingrid Solberg <span class=\"post-date\">2 November \
          2026, 3:51 pm</span></div>",
     );
 }
 
 /// The title is the headline the page shows, not the one it gives search engines, nor the
-/// logo's `<h1>` above it, nor a donation box's.
+/// logo's `<h1>` above it, nor a donation box's; the site is the name the page declares, not
+/// its Twitter handle.
 #[test]
 fn the_title_is_the_headline_the_page_shows() {
     let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
@@ -247,6 +250,7 @@ fn the_title_is_the_headline_the_page_shows() {
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Tromsø port: new quay delayed, costs rise | Harbour Gazette</title>\
          <meta property=\"og:title\" content=\"Tromsø port: new quay delayed, costs rise\">\
+         <meta name=\"twitter:site\" content=\"@harbourgazette\">\
          <meta property=\"og:site_name\" content=\"Harbour Gazette\"></head><body>\
          <header><h1><a href=\"/\">Harbour Gazette</a></h1></header><aside><h1>€5</h1></aside>\
          <main><article><h1>Quay opening in Tromsø put off to March</h1>{body}</article></main>\
@@ -264,6 +268,12 @@ fn the_title_is_the_headline_the_page_shows() {
             "{command}: {}",
             recs[0]
         );
+        let site = if command == "extract" {
+            "site"
+        } else {
+            "source"
+        };
+        assert_eq!(recs[0][site], "Harbour Gazette", "{command}: {}", recs[0]);
     }
 }
 
