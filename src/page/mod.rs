@@ -176,10 +176,21 @@ pub fn extract(
             .or_else(|| meta.date.map(|d| d.date_naive()))
             .or_else(|| date::in_text(text))
             .or_else(|| date::under_headline(&source, headline.end)),
-        author: clean(meta.author),
+        author: clean(meta.author).and_then(|a| byline_name(&a)),
         site,
         language: clean(meta.language),
     })
+}
+
+/// An author as a byline reads, without what stands before the name: ": Joe S." is Joe S.,
+/// "By Glen Owen" is Glen Owen.
+fn byline_name(author: &str) -> Option<String> {
+    let name = author.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let name = match name.split_once(char::is_whitespace) {
+        Some((by, rest)) if by.eq_ignore_ascii_case("by") => rest.trim_start(),
+        _ => name,
+    };
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// The page as text, decoded as a browser decodes it: a byte order mark, else the charset of
@@ -513,6 +524,17 @@ mod tests {
             Some("uk")
         );
         assert_eq!(top_level_domain("http://[::1]/"), None);
+    }
+
+    #[test]
+    fn bylines_lose_their_by() {
+        let name = |a: &str| byline_name(a);
+        assert_eq!(name(": Joe S.").as_deref(), Some("Joe S."));
+        assert_eq!(name("By Glen Owen").as_deref(), Some("Glen Owen"));
+        assert_eq!(name("by  Ann Lee").as_deref(), Some("Ann Lee"));
+        assert_eq!(name("Byron Katie").as_deref(), Some("Byron Katie"));
+        assert_eq!(name("By").as_deref(), Some("By"));
+        assert_eq!(name(" — "), None);
     }
 
     #[test]
