@@ -60,8 +60,9 @@ def score(pages, outputs):
             date_total += 1
             date_right += (out.get("date") or "")[:10] == page["date"][:10]
     return {
-        "kept": kept / max(total_with, 1),
-        "dropped": dropped / max(total_without, 1),
+        # None where the pages have no passages of that kind (a set with titles and dates only).
+        "kept": kept / total_with if total_with else None,
+        "dropped": dropped / total_without if total_without else None,
         "title": (title_right, title_total),
         "date": (date_right, date_total),
         "passages": (total_with, total_without),
@@ -160,8 +161,9 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for name, s, cpu_speed, wall_speed, failed in rows:
         (tr, tt), (dr, dt) = s["title"], s["date"]
+        share = lambda x: "–" if x is None else f"{100 * x:.1f}%"  # noqa: E731
         print(
-            f"| {name} | {100 * s['kept']:.1f}% | {100 * s['dropped']:.1f}% | "
+            f"| {name} | {share(s['kept'])} | {share(s['dropped'])} | "
             f"{tr}/{tt} | {dr}/{dt} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
         )
     print()

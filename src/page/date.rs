@@ -31,6 +31,38 @@ const META_KEYS: &[&str] = &[
     "publishdate",
     "publish-date",
     "publish_date",
+    // The rest of htmldate's keys (trafilatura's date reader) that say published, posted or
+    // original, not created or modified: `article_date_original` is Advance Local's
+    // (cleveland.com, oregonlive.com, ...), `rnews:datepublished` the BBC's.
+    "publish_time",
+    "published_date",
+    "published-date",
+    "published_time",
+    "publisheddate",
+    "publication_date",
+    "date_published",
+    "dateposted",
+    "article_date_original",
+    "article:published",
+    "article.published",
+    "article:published_date",
+    "article:publicationdate",
+    "article:post_date",
+    "og:article:published",
+    "og:datepublished",
+    "og:pubdate",
+    "og:publish_date",
+    "originalpublicationdate",
+    "dcsext.articlefirstpublished",
+    "dc.date.publication",
+    "rnews:datepublished",
+    "rbpubdate",
+    "bt:pubdate",
+    "shareaholic:article_published_time",
+    "mediator_published_time",
+    "vr:published_time",
+    "twt-published-at",
+    "cxenseparse:recs:publishtime",
     "citation_publication_date",
     "citation_date",
     "dc.date.issued",
@@ -282,6 +314,9 @@ fn parse(value: &str) -> Option<NaiveDate> {
     chrono::DateTime::parse_from_rfc2822(value)
         .ok()
         .map(|dt| dt.date_naive())
+        // A date as a person writes it ("Saturday, December 27, 2014, 12:06 PM"), read as
+        // the cleaner reads a dateline, numeric only when unambiguous.
+        .or_else(|| unambiguous_leading_date(value).map(|(date, _)| date))
         .filter(|d| plausible(*d))
 }
 
@@ -492,13 +527,20 @@ mod tests {
             "0000-00-00",
             "1970-01-01",
             "2020-02-30",
-            "12/31/2020",
+            "02/10/2020",
             "2020-1",
         ] {
             assert_eq!(parse(v), None, "{v:?}");
         }
+        // Only one order of day and month makes this a date.
+        assert_eq!(parse("12/31/2020"), d("2020-12-31"));
         assert_eq!(parse("20200224"), d("2020-02-24"));
         assert_eq!(parse(" 2020.02.24 "), d("2020-02-24"));
+        // Keys of other publishers, and dates written as people write them.
+        let html = r#"<meta name="article_date_original" content="Saturday, December 27, 2014, 12:06 PM">"#;
+        assert_eq!(published(html, None), d("2014-12-27"));
+        let html = r#"<meta name="article_date_original" content="02/10/2020">"#;
+        assert_eq!(published(html, None), None);
         // A later source is read when an earlier one is unreadable.
         let html = r#"<meta property="article:published_time" content="unknown">
             <meta name="pubdate" content="2015-07-08">"#;

@@ -26,6 +26,11 @@ const H1_CANDIDATES: usize = 64;
 /// Words shorter than this ("the", "and", "of") are shared by any two titles.
 const WORD_CHARS: usize = 4;
 
+/// Elements marked as not shown: by HTML (`hidden`), ARIA, an inline style, or the class
+/// names of the common accessibility and CSS-framework conventions for text kept only for
+/// screen readers.
+const UNSEEN: &str = r#"[hidden], [aria-hidden="true"], [style*="display:none"], [style*="display: none"], .hidden, .hide, .hide-text, .sr-only, .visually-hidden, .visuallyhidden, .screen-reader-text, .offscreen"#;
+
 static CLOSE_H1: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</h1\s*>").expect("h1 end regex"));
 static TITLE: LazyLock<Regex> =
@@ -73,6 +78,9 @@ fn h1_headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<(S
             let window = &html[m.start()..floor_char_boundary(html, m.start() + H1_BYTES)];
             let end = CLOSE_H1.find(window)?.end();
             let doc = Document::fragment(&window[..end]);
+            // What a reader never sees is not the headline: a logo's text kept for screen
+            // readers (`<h1 class="hide-text">`), a hidden element. With the `<h1>` itself.
+            doc.select(UNSEEN).remove();
             let h1 = doc.select("h1").first();
             let text = fold(&h1.text());
             if text.is_empty() || text.len() > HEADLINE_BYTES {
@@ -178,6 +186,11 @@ mod tests {
                 "{body}"
             );
         };
+        // Text kept for screen readers, or hidden.
+        keeps_found(
+            r#"<h1 class="hide-text"><span class="hide-text">Mark Meadows News</span></h1>"#,
+        );
+        keeps_found(r#"<h1><span class="sr-only">Meadows</span></h1><h1 hidden>Meadows</h1>"#);
         // A logo that links home.
         keeps_found(r#"<h1> <a href="https://www.politico.com/"><span>POLITICO</span></a> </h1>"#);
         // The site's name, not a link.
