@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use super::markup::{H1, Hidden, META_TAG, attribute, has_attribute};
+use super::markup::{Hidden, META_TAG, attribute, has_attribute};
 
 /// Meta tag keys (`name`, `property` or `itemprop`, lowercased) that state a publication date,
 /// surest first. Modification dates (`article:modified_time`, `og:updated_time`,
@@ -171,27 +171,16 @@ fn byline_date(rest: &str) -> Option<NaiveDate> {
 }
 
 /// The date a page shows under its headline, for a page that states none in its markup, its
-/// URL or the top of its main text: the first element after the first `<h1>` (within
+/// URL or the top of its main text: the first element after its headline (the `<h1>` its
+/// title was read from, ending at byte `headline_end`; within
 /// [`UNDER_HEADLINE_BYTES`]) whose `class` or `id` names it a date (a word `date`, `dateline`,
 /// `published`, `pubdate` or `timestamp`, not next to `updated` or `modified`) and whose own
 /// text is a date, perhaps with a time: `<div class="date">December 29th 2019</div>`, `<span
 /// class="date">8 January 2020, 3:51 pm</span>`. After the headline, so that a masthead's
 /// "today" is not taken; the first one, so that a related story's date further down is not.
 /// As in a byline, `02/10/2020` is refused: either order is a date.
-pub fn under_headline(html: &str, headline_end: Option<usize>) -> Option<NaiveDate> {
-    // The headline the title was read from; else the first `<h1>`.
-    let from = match headline_end {
-        Some(end) => end,
-        None => {
-            let comments = Hidden::comments(html);
-            H1.find_iter(html).find_map(|m| comments.hide(m))?.end()
-        }
-    };
-    let mut end = (from + UNDER_HEADLINE_BYTES).min(html.len());
-    while !html.is_char_boundary(end) {
-        end -= 1;
-    }
-    let window = &html[from..end];
+pub fn under_headline(html: &str, headline_end: usize) -> Option<NaiveDate> {
+    let window = &html[headline_end..html.floor_char_boundary(headline_end + UNDER_HEADLINE_BYTES)];
     START_TAG
         .find_iter(window)
         .filter(|tag| {
@@ -342,59 +331,40 @@ mod tests {
         };
         // The masthead's "today" stands before the headline and is not the article's.
         assert_eq!(
-            under_headline(
-                &page(
-                    r#"<h1 class="title">Scraping</h1><div class="story-meta"><div class="date"> December 29th 2019 </div></div><p>Text.</p>"#
-                ),
-                None
-            ),
+            under(&page(
+                r#"<h1 class="title">Scraping</h1><div class="story-meta"><div class="date"> December 29th 2019 </div></div><p>Text.</p>"#
+            )),
             d("2019-12-29")
         );
         assert_eq!(
-            under_headline(
-                &page(
-                    r#"<h1>Sworn in</h1><span class="byline">By <a href="/w">E. B.</a></span> <span class="date">8 January&nbsp;2020, 3:51 pm</span>"#
-                ),
-                None
-            ),
+            under(&page(
+                r#"<h1>Sworn in</h1><span class="byline">By <a href="/w">E. B.</a></span> <span class="date">8 January&nbsp;2020, 3:51 pm</span>"#
+            )),
             d("2020-01-08")
         );
         // Marked as an update, ambiguous, a sentence, or no headline at all: none.
         assert_eq!(
-            under_headline(
-                &page(r#"<h1>T</h1><span class="date-updated">8 January 2020</span>"#),
-                None
-            ),
+            under(&page(
+                r#"<h1>T</h1><span class="date-updated">8 January 2020</span>"#
+            )),
             None
         );
         assert_eq!(
-            under_headline(
-                &page(r#"<h1>T</h1><span class="date">02/10/2020</span>"#),
-                None
-            ),
+            under(&page(r#"<h1>T</h1><span class="date">02/10/2020</span>"#)),
             None
         );
         assert_eq!(
-            under_headline(
-                &page(
-                    r#"<h1>T</h1><p class="date">On 8 January 2020 the council met again to vote on the budget.</p>"#
-                ),
-                None
-            ),
+            under(&page(
+                r#"<h1>T</h1><p class="date">On 8 January 2020 the council met again to vote on the budget.</p>"#
+            )),
             None
         );
-        assert_eq!(
-            under_headline(r#"<span class="date">8 January 2020</span>"#, None),
-            None
-        );
+        assert_eq!(under(r#"<span class="date">8 January 2020</span>"#), None);
         // The first one counts: a related story's date further down does not.
         assert_eq!(
-            under_headline(
-                &page(
-                    r#"<h1>T</h1><time class="entry-date">3 March 2021</time><aside><span class="date">1 May 2020</span></aside>"#
-                ),
-                None
-            ),
+            under(&page(
+                r#"<h1>T</h1><time class="entry-date">3 March 2021</time><aside><span class="date">1 May 2020</span></aside>"#
+            )),
             d("2021-03-03")
         );
         // Under the headline the title was read from, not under a logo's `<h1>` with the
@@ -403,17 +373,17 @@ mod tests {
             r#"<header><h1><a href="/">Gazette</a></h1><span class="date">6 December 2026</span></header>
                <h1>Quay delayed</h1><span class="date">2 November 2026</span>"#,
         );
-        assert_eq!(under_headline(&html, None), d("2026-12-06"));
-        let headline = super::super::title::headline(&html, Some("Quay delayed"), None);
-        assert_eq!(under_headline(&html, headline.end), d("2026-11-02"));
+        assert_eq!(under(&html), d("2026-11-02"));
         // A headline inside a comment is not the page's.
         assert_eq!(
-            under_headline(
-                r#"<!-- <h1>Old</h1><span class="date">8 January 2020</span> --><p>x</p>"#,
-                None
-            ),
+            under(r#"<!-- <h1>Old</h1><span class="date">8 January 2020</span> --><p>x</p>"#),
             None
         );
+    }
+
+    /// The date under the headline that the title step finds.
+    fn under(html: &str) -> Option<NaiveDate> {
+        under_headline(html, crate::page::title::headline(html, None, None).end?)
     }
 
     fn d(s: &str) -> Option<NaiveDate> {

@@ -19,7 +19,8 @@ pub(super) static META_TAG: LazyLock<Regex> =
 pub(super) static H1: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<h1\b").expect("h1 regex"));
 /// Where a hidden part of a page starts, and (same index) what ends it. The elements are
-/// those whose contents are raw text to the parser: no tag inside them is the page's.
+/// those whose contents are not rendered as the page's: scripts and styles (raw text to the
+/// parser), templates, and `<noscript>` (shown only without scripts).
 const OPENERS: [&str; 5] = ["<!--", "<script", "<style", "<template", "<noscript"];
 const CLOSERS: [&str; 5] = ["-->", "</script", "</style", "</template", "</noscript"];
 
@@ -66,7 +67,11 @@ impl Hidden {
                 from = after;
                 continue;
             }
-            let end = match CLOSER[kind].find(&html[after..]) {
+            // `<!-->` and `<!--->` are empty comments, as a browser parses them.
+            let rest = &html[after..];
+            let empty_comment = kind == 0 && (rest.starts_with('>') || rest.starts_with("->"));
+            let end = match CLOSER[kind].find(rest) {
+                _ if empty_comment => after + rest.find('>').map_or(0, |i| i + 1),
                 None => html.len(),
                 // An end tag runs to its `>`.
                 Some(close) if kind > 0 => html[after + close.end()..]
@@ -130,18 +135,23 @@ pub(super) fn decode(raw: &str) -> String {
         .to_string()
 }
 
+/// An attribute's value as written (`content="Harper&#039;s"`) with its character
+/// references read as HTML reads them in an attribute: `&not` without its `;` before a
+/// letter stays as written there ("Pros&notes"), unlike in text.
+pub(super) fn decode_attribute(raw: &str) -> String {
+    if !raw.contains('&') {
+        return raw.to_string();
+    }
+    let quoted = raw.replace('"', "&quot;");
+    Document::fragment(format!("<p title=\"{quoted}\"></p>"))
+        .select("p")
+        .attr("title")
+        .map_or_else(|| raw.to_string(), |v| v.to_string())
+}
+
 /// Runs of white space as one space, none at the ends.
 pub(super) fn fold(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The largest char boundary at or before `at`, within `text`.
-pub(super) fn floor_char_boundary(text: &str, mut at: usize) -> usize {
-    at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
 }
 
 #[cfg(test)]
@@ -170,20 +180,25 @@ mod tests {
         assert_eq!(decode("Harper&#039;s &amp; Co"), "Harper's & Co");
         assert_eq!(decode("Fish &amp; <b>chips</b>"), "Fish & <b>chips</b>");
         assert_eq!(decode("AT&T"), "AT&T");
+        assert_eq!(
+            decode_attribute("Harper&#039;s &quot;Pros&notes&quot;"),
+            "Harper's \"Pros&notes\""
+        );
+        assert_eq!(decode_attribute("a \" b &amp; c"), "a \" b & c");
         assert_eq!(fold(" a \n\u{a0} b "), "a b");
     }
 
     #[test]
     fn hidden_parts_of_a_page() {
-        let html =
-            "<h1>A</h1><!-- <h1>B</h1> --><script>w('<h1>C</h1>')</script><h1>D</h1><!-- <h1>E";
+        let html = "<h1>A</h1><!-- <h1>B</h1> --><SCRIPT>w('<h1>C</h1>')</script ><h1>D</h1>\
+                    <scripts><h1>F</h1></scripts><!--><h1>G</h1><!-- <h1>E";
         let seen = |hidden: &Hidden| {
             H1.find_iter(html)
                 .filter_map(|m| hidden.hide(m))
                 .map(|m| &html[m.end() + 1..m.end() + 2])
                 .collect::<String>()
         };
-        assert_eq!(seen(&Hidden::comments(html)), "ACD");
-        assert_eq!(seen(&Hidden::inert(html)), "AD");
+        assert_eq!(seen(&Hidden::comments(html)), "ACDFG");
+        assert_eq!(seen(&Hidden::inert(html)), "ADFG");
     }
 }

@@ -175,7 +175,11 @@ pub fn extract(
         published: date::published(&source, url)
             .or_else(|| meta.date.map(|d| d.date_naive()))
             .or_else(|| date::in_text(text))
-            .or_else(|| date::under_headline(&source, headline.end)),
+            .or_else(|| {
+                headline
+                    .end
+                    .and_then(|end| date::under_headline(&source, end))
+            }),
         author: clean(meta.author).and_then(|a| byline_name(&a)),
         site,
         language: clean(meta.language),
@@ -186,8 +190,11 @@ pub fn extract(
 /// "By Glen Owen" is Glen Owen.
 fn byline_name(author: &str) -> Option<String> {
     let name = author.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let name = match name.split_once(char::is_whitespace) {
-        Some((by, rest)) if by.eq_ignore_ascii_case("by") => rest.trim_start(),
+    // "By", "By:", "BY -": a label, not part of the name.
+    let name = match name.split_once(|c: char| !c.is_alphanumeric()) {
+        Some((by, rest)) if by.eq_ignore_ascii_case("by") => {
+            rest.trim_start_matches(|c: char| !c.is_alphanumeric())
+        }
         _ => name,
     };
     (!name.is_empty()).then(|| name.to_string())
@@ -532,6 +539,8 @@ mod tests {
         assert_eq!(name(": Joe S.").as_deref(), Some("Joe S."));
         assert_eq!(name("By Glen Owen").as_deref(), Some("Glen Owen"));
         assert_eq!(name("by  Ann Lee").as_deref(), Some("Ann Lee"));
+        assert_eq!(name("By: Jane Doe").as_deref(), Some("Jane Doe"));
+        assert_eq!(name("BY - Jane Doe").as_deref(), Some("Jane Doe"));
         assert_eq!(name("Byron Katie").as_deref(), Some("Byron Katie"));
         assert_eq!(name("By").as_deref(), Some("By"));
         assert_eq!(name(" — "), None);

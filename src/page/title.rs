@@ -8,13 +8,14 @@
 //! (`<h1><a href="/">POLITICO</a></h1>`), a donation box's "€5", an advert's "Visit Harford
 //! County this fall", a kicker above the headline ("Open Progress" in the same `<h1>`).
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use dom_query::Document;
+use dom_query::{Document, Selection};
 use regex::Regex;
 
-use super::markup::{H1, Hidden, META_TAG, attribute, decode, floor_char_boundary, fold};
+use super::markup::{H1, Hidden, META_TAG, attribute, decode, decode_attribute, fold};
 
 /// How much HTML one `<h1>` may span; longer is a layout, not a headline.
 const H1_BYTES: usize = 4096;
@@ -40,19 +41,21 @@ static CLOSE_TITLE: LazyLock<Regex> =
 
 /// The page's title, and where its headline element ends in the HTML (the date stands under
 /// it).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Headline {
     pub title: Option<String>,
     pub end: Option<usize>,
 }
 
-/// The page's headline: the first `<h1>` (outside comments, scripts and styles) that says
-/// something, is not wholly a link (a logo, a profile), is not the site's name, and shares a
-/// word with one of the titles the page gives itself (`<title>`, `og:title`,
-/// `twitter:title`, or the extractor's `found` title): a donation box's or an advert's `<h1>`
-/// shares none. When that `<h1>` holds the extractor's title along with more in elements of
-/// its own (a kicker, a subtitle), the title is the headline. A page with no such `<h1>` keeps
-/// `found` as its title.
+/// The page's headline: the first `<h1>` (among the first 64 outside comments, scripts,
+/// styles, templates and `<noscript>`; at most 4 KB of HTML and 300 bytes of text) that a
+/// reader sees (not hidden, not text kept for screen readers), that is not a logo (wholly a
+/// link to the site's home page) or the site's name, and that shares a word of four letters or
+/// more, besides the site's name, with one of the titles the page gives itself (`<title>`,
+/// `og:title`, `twitter:title`, or the extractor's `found` title): a donation box's or an
+/// advert's `<h1>` shares none. When that `<h1>` holds the extractor's title along with more
+/// in elements of its own (a kicker, a subtitle), the title is the headline. A page with no
+/// such `<h1>` keeps `found` as its title.
 pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Headline {
     match h1_headline(html, found, site) {
         Some((title, end)) => Headline {
@@ -69,13 +72,14 @@ pub fn headline(html: &str, found: Option<&str>, site: Option<&str>) -> Headline
 fn h1_headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<(String, usize)> {
     let hidden = Hidden::inert(html);
     // Read only for a page with a headline to check.
-    let own = std::cell::OnceCell::new();
-    let site = site.map(str::to_lowercase);
+    let own = OnceCell::new();
+    let site_lower = site.map(str::to_lowercase);
+    let found_lower = found.map(str::to_lowercase);
     H1.find_iter(html)
         .filter_map(|m| hidden.hide(m))
         .take(H1_CANDIDATES)
         .find_map(|m| {
-            let window = &html[m.start()..floor_char_boundary(html, m.start() + H1_BYTES)];
+            let window = &html[m.start()..html.floor_char_boundary(m.start() + H1_BYTES)];
             let end = CLOSE_H1.find(window)?.end();
             let doc = Document::fragment(&window[..end]);
             // What a reader never sees is not the headline: a logo's text kept for screen
@@ -87,22 +91,20 @@ fn h1_headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<(S
                 return None;
             }
             let has_parts = h1.children().exists();
-            h1.select("a").remove();
-            let beside_links = fold(&h1.text());
             let lower = text.to_lowercase();
-            if beside_links.is_empty() || site.as_deref() == Some(lower.as_str()) {
+            if is_logo(&h1) || site_lower.as_deref() == Some(lower.as_str()) {
                 return None;
             }
-            let own = own.get_or_init(|| own_titles(html, &hidden, found));
+            let own = own.get_or_init(|| own_titles(html, &hidden, found, site));
             if !own.is_empty() && words(&text).is_disjoint(own) {
                 return None;
             }
             let end = m.start() + end;
-            match found {
-                Some(found)
+            match (found, &found_lower) {
+                (Some(found), Some(found_lower))
                     if has_parts
-                        && lower.len() > found.len()
-                        && lower.contains(&found.to_lowercase()) =>
+                        && lower != *found_lower
+                        && lower.contains(found_lower.as_str()) =>
                 {
                     Some((found.to_string(), end))
                 }
@@ -111,8 +113,34 @@ fn h1_headline(html: &str, found: Option<&str>, site: Option<&str>) -> Option<(S
         })
 }
 
-/// The words of every title the page gives itself.
-fn own_titles(html: &str, hidden: &Hidden, found: Option<&str>) -> HashSet<String> {
+/// An `<h1>` whose text is all inside links, one of them to the site's home page: the site's
+/// logo. A headline linked to its own story (`<h1><a href="/2026/quay">...`) is a headline.
+fn is_logo(h1: &Selection) -> bool {
+    let links = h1.select("a");
+    let home = links.nodes().iter().any(|a| {
+        let href = a.attr("href").map(|h| h.to_string()).unwrap_or_default();
+        let path = match href.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |i| &rest[i..]),
+            None => href.as_str(),
+        };
+        matches!(path.split(['?', '#']).next(), Some("" | "/"))
+    });
+    if !home {
+        return false;
+    }
+    let h1 = h1.clone();
+    links.remove();
+    fold(&h1.text()).is_empty()
+}
+
+/// The words of every title the page gives itself, less the site's name: "Tromsø quay delayed
+/// | Harbour Gazette" does not make a logo's "Harbour Gazette News" a headline.
+fn own_titles(
+    html: &str,
+    hidden: &Hidden,
+    found: Option<&str>,
+    site: Option<&str>,
+) -> HashSet<String> {
     let title = TITLE
         .find_iter(html)
         .find_map(|m| hidden.hide(m))
@@ -132,12 +160,14 @@ fn own_titles(html: &str, hidden: &Hidden, found: Option<&str>) -> HashSet<Strin
                         || key.eq_ignore_ascii_case("twitter:title")
                 })
         })
-        .filter_map(|tag| attribute(tag.as_str(), "content").map(decode));
+        .filter_map(|tag| attribute(tag.as_str(), "content").map(decode_attribute));
+    let site = site.map(words).unwrap_or_default();
     title
         .into_iter()
         .chain(shared)
         .chain(found.map(str::to_string))
         .flat_map(|t| words(&t))
+        .filter(|w| !site.contains(w))
         .collect()
 }
 
@@ -176,7 +206,9 @@ mod tests {
     #[test]
     fn what_is_not_the_headline() {
         let found = "Mark Meadows accused of timing retirement";
-        let head = format!(r#"<meta property="og:title" content="{found}">"#);
+        let head = format!(
+            r#"<title>{found} | POLITICO</title><meta property="og:title" content="{found}">"#
+        );
         let keeps_found = |body: &str| {
             assert_eq!(
                 headline(&page(&head, body), Some(found), Some("POLITICO"))
@@ -191,10 +223,11 @@ mod tests {
             r#"<h1 class="hide-text"><span class="hide-text">Mark Meadows News</span></h1>"#,
         );
         keeps_found(r#"<h1><span class="sr-only">Meadows</span></h1><h1 hidden>Meadows</h1>"#);
-        // A logo that links home.
+        // A logo that links home, even one that shares a word with the title.
         keeps_found(r#"<h1> <a href="https://www.politico.com/"><span>POLITICO</span></a> </h1>"#);
-        // The site's name, not a link.
-        keeps_found("<h1>Politico</h1>");
+        keeps_found(r#"<h1><a href="/?ref=logo">Meadows Daily</a></h1>"#);
+        // The site's name, or words of it only: the `<title>` carries it too.
+        keeps_found("<h1>Politico</h1><h1 class=\"logo\">POLITICO Pro</h1>");
         // A donation box's and an advert's: no word of the page's titles.
         keeps_found("<h1>€5</h1><h1>€10</h1><h1>Visit Harford County this fall</h1>");
         // Empty, in a comment, written by a script, too long, unclosed.
@@ -203,6 +236,24 @@ mod tests {
         );
         keeps_found(&format!("<h1>Meadows {}</h1>", "word ".repeat(80)));
         keeps_found("<h1>Meadows retires");
+    }
+
+    #[test]
+    fn a_headline_linked_to_its_story_is_a_headline() {
+        let found = "Mark Meadows accused of timing retirement";
+        let html = page(
+            &format!(r#"<meta property="og:title" content="{found}">"#),
+            r#"<h1 class="entry-title"><a href="/news/2019/12/30/meadows">Meadows to retire</a></h1>"#,
+        );
+        assert_eq!(
+            headline(&html, Some(found), None).title.as_deref(),
+            Some("Meadows to retire")
+        );
+        // With nothing to compare with, the site's name is still not a headline.
+        assert_eq!(
+            headline("<h1>Politico</h1>", None, Some("POLITICO")).title,
+            None
+        );
     }
 
     #[test]
