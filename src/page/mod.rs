@@ -13,6 +13,7 @@ use encoding_rs::{Encoding, UTF_8};
 
 use crate::article::{Article, DocError, DocErrorKind, Page};
 
+mod author;
 mod date;
 mod markup;
 mod site;
@@ -180,24 +181,10 @@ pub fn extract(
                     .end
                     .and_then(|end| date::under_headline(&source, end))
             }),
-        author: clean(meta.author).and_then(|a| byline_name(&a)),
+        author: author::names(&source, clean(meta.author).as_deref()),
         site,
         language: clean(meta.language),
     })
-}
-
-/// An author as a byline reads, without what stands before the name: ": Joe S." is Joe S.,
-/// "By Glen Owen" is Glen Owen.
-fn byline_name(author: &str) -> Option<String> {
-    let name = author.trim_start_matches(|c: char| !c.is_alphanumeric());
-    // "By", "By:", "BY -": a label, not part of the name.
-    let name = match name.split_once(|c: char| !c.is_alphanumeric()) {
-        Some((by, rest)) if by.eq_ignore_ascii_case("by") => {
-            rest.trim_start_matches(|c: char| !c.is_alphanumeric())
-        }
-        _ => name,
-    };
-    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// The page as text, decoded as a browser decodes it: a byte order mark, else the charset of
@@ -531,19 +518,6 @@ mod tests {
             Some("uk")
         );
         assert_eq!(top_level_domain("http://[::1]/"), None);
-    }
-
-    #[test]
-    fn bylines_lose_their_by() {
-        let name = |a: &str| byline_name(a);
-        assert_eq!(name(": Joe S.").as_deref(), Some("Joe S."));
-        assert_eq!(name("By Glen Owen").as_deref(), Some("Glen Owen"));
-        assert_eq!(name("by  Ann Lee").as_deref(), Some("Ann Lee"));
-        assert_eq!(name("By: Jane Doe").as_deref(), Some("Jane Doe"));
-        assert_eq!(name("BY - Jane Doe").as_deref(), Some("Jane Doe"));
-        assert_eq!(name("Byron Katie").as_deref(), Some("Byron Katie"));
-        assert_eq!(name("By").as_deref(), Some("By"));
-        assert_eq!(name(" — "), None);
     }
 
     #[test]

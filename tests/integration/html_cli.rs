@@ -242,7 +242,7 @@ fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() 
 
 /// The title is the headline the page shows, not the one it gives search engines, nor the
 /// logo's `<h1>` above it, nor a donation box's; the site is the name the page declares, not
-/// its Twitter handle.
+/// its Twitter handle; the authors are all that its JSON-LD lists.
 #[test]
 fn the_title_is_the_headline_the_page_shows() {
     let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
@@ -251,7 +251,10 @@ fn the_title_is_the_headline_the_page_shows() {
          <title>Tromsø port: new quay delayed, costs rise | Harbour Gazette</title>\
          <meta property=\"og:title\" content=\"Tromsø port: new quay delayed, costs rise\">\
          <meta name=\"twitter:site\" content=\"@harbourgazette\">\
-         <meta property=\"og:site_name\" content=\"Harbour Gazette\"></head><body>\
+         <meta property=\"og:site_name\" content=\"Harbour Gazette\">\
+         <script type=\"application/ld+json\">{{\"@type\": \"NewsArticle\", \"author\": \
+         [{{\"@type\": \"Person\", \"name\": \"Ingrid Solberg\"}}, \"By Ola Nordmann\"]}}</script>\
+         </head><body>\
          <header><h1><a href=\"/\">Harbour Gazette</a></h1></header><aside><h1>€5</h1></aside>\
          <main><article><h1>Quay opening in Tromsø put off to March</h1>{body}</article></main>\
          </body></html>"
@@ -268,6 +271,14 @@ fn the_title_is_the_headline_the_page_shows() {
             "{command}: {}",
             recs[0]
         );
+        if command == "extract" {
+            // Every author the article's JSON-LD lists.
+            assert_eq!(
+                recs[0]["author"], "Ingrid Solberg; Ola Nordmann",
+                "{}",
+                recs[0]
+            );
+        }
         let site = if command == "extract" {
             "site"
         } else {

@@ -1,0 +1,172 @@
+//! The article's authors, as its structured data lists them.
+//!
+//! rs-trafilatura reports one author string: the first of several in a page's JSON-LD ("Jeremy
+//! Herb" of four on a CNN story) or a byline's words. schema.org's `author` on the JSON-LD
+//! object that describes the article is the publisher's own list; its names are joined with
+//! "; ", as trafilatura joins co-authors.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::markup::{Hidden, attribute, fold};
+
+static SCRIPT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<script\b[^>]*>").expect("script regex"));
+static CLOSE_SCRIPT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)</script\s*>").expect("script end regex"));
+
+/// Every author the article's JSON-LD lists, else the extractor's `found` string; each
+/// without what stands before the name.
+pub fn names(html: &str, found: Option<&str>) -> Option<String> {
+    from_json_ld(html).or_else(|| byline_name(found?))
+}
+
+/// A name longer than this is a sentence or a list the publisher put in one field.
+const NAME_BYTES: usize = 100;
+
+/// The authors of the first article object in the page's JSON-LD that names any, joined with
+/// "; "; `None` when no JSON-LD article names an author.
+fn from_json_ld(html: &str) -> Option<String> {
+    let comments = Hidden::comments(html);
+    SCRIPT
+        .find_iter(html)
+        .filter_map(|tag| comments.hide(tag))
+        .filter(|tag| {
+            attribute(tag.as_str(), "type")
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json"))
+        })
+        .filter_map(|tag| {
+            let rest = &html[tag.end()..];
+            let body = &rest[..CLOSE_SCRIPT.find(rest).map_or(rest.len(), |m| m.start())];
+            serde_json::from_str::<Value>(body).ok()
+        })
+        .find_map(|json| {
+            let mut names = Vec::new();
+            for item in items(&json).filter(|item| is_article(item)) {
+                collect_names(item.get("author")?, &mut names);
+                if !names.is_empty() {
+                    break;
+                }
+            }
+            (!names.is_empty()).then(|| names.join("; "))
+        })
+}
+
+/// The objects of a JSON-LD block: itself, the members of a top-level array, or its `@graph`.
+fn items(json: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
+    match json {
+        Value::Array(list) => Box::new(list.iter().flat_map(items)),
+        Value::Object(map) => match map.get("@graph") {
+            Some(graph) => Box::new(std::iter::once(json).chain(items(graph))),
+            None => Box::new(std::iter::once(json)),
+        },
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// schema.org's article types: `Article` and its subtypes (`NewsArticle`,
+/// `ReportageNewsArticle`, `BlogPosting`, `ScholarlyArticle`, ...).
+fn is_article(item: &Value) -> bool {
+    let is = |t: &Value| {
+        t.as_str()
+            .is_some_and(|t| t.ends_with("Article") || t == "BlogPosting" || t == "Report")
+    };
+    match item.get("@type") {
+        Some(Value::Array(types)) => types.iter().any(is),
+        Some(t) => is(t),
+        None => false,
+    }
+}
+
+fn collect_names(author: &Value, names: &mut Vec<String>) {
+    match author {
+        Value::Array(list) => list.iter().for_each(|a| collect_names(a, names)),
+        Value::Object(map) => {
+            if let Some(name) = map.get("name") {
+                collect_names(name, names);
+            }
+        }
+        Value::String(name) => {
+            let Some(name) = byline_name(&fold(name)) else {
+                return;
+            };
+            let is_url = name.starts_with("http://") || name.starts_with("https://");
+            if !name.is_empty() && !is_url && name.len() <= NAME_BYTES && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An author as a byline reads, without what stands before the name: ": Joe S." is Joe S.,
+/// "By Glen Owen" is Glen Owen.
+fn byline_name(author: &str) -> Option<String> {
+    let name = author.trim_start_matches(|c: char| !c.is_alphanumeric());
+    // "By", "By:", "BY -": a label, not part of the name.
+    let name = match name.split_once(|c: char| !c.is_alphanumeric()) {
+        Some((by, rest)) if by.eq_ignore_ascii_case("by") => {
+            rest.trim_start_matches(|c: char| !c.is_alphanumeric())
+        }
+        _ => name,
+    };
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bylines_lose_their_by() {
+        let name = |a: &str| byline_name(a);
+        assert_eq!(name(": Joe S.").as_deref(), Some("Joe S."));
+        assert_eq!(name("By Glen Owen").as_deref(), Some("Glen Owen"));
+        assert_eq!(name("by  Ann Lee").as_deref(), Some("Ann Lee"));
+        assert_eq!(name("By: Jane Doe").as_deref(), Some("Jane Doe"));
+        assert_eq!(name("BY - Jane Doe").as_deref(), Some("Jane Doe"));
+        assert_eq!(name("Byron Katie").as_deref(), Some("Byron Katie"));
+        assert_eq!(name("By").as_deref(), Some("By"));
+        assert_eq!(name(" — "), None);
+    }
+
+    fn ld(json: &str) -> String {
+        format!(r#"<html><head><script type="application/ld+json">{json}</script></head></html>"#)
+    }
+
+    #[test]
+    fn every_author_of_the_article() {
+        let html = ld(
+            r#"{"@context": "https://schema.org", "@type": "NewsArticle",
+            "author": [{"@type": "Person", "name": "Jeremy Herb", "url": "https://x/p/jh"},
+                       {"@type": "Person", "name": "Lauren\u00a0del Valle"},
+                       {"@type": "Person", "name": "Jeremy Herb"}, "By Kara Scannell"]}"#,
+        );
+        assert_eq!(
+            from_json_ld(&html).as_deref(),
+            Some("Jeremy Herb; Lauren del Valle; Kara Scannell")
+        );
+        // In a graph, with several types; one author as an object.
+        let html = ld(
+            r#"{"@graph": [{"@type": "WebSite", "author": {"name": "Site Team"}},
+            {"@type": ["BlogPosting", "Thing"], "author": {"@type": "Person", "name": "Ann Lee"}}]}"#,
+        );
+        assert_eq!(from_json_ld(&html).as_deref(), Some("Ann Lee"));
+    }
+
+    #[test]
+    fn no_article_no_names_no_json() {
+        for html in [
+            ld(r#"{"@type": "Organization", "author": "Someone"}"#),
+            ld(r#"{"@type": "NewsArticle", "author": [{"url": "https://x/p/1"}, "https://x/p/2"]}"#),
+            ld(r#"{"@type": "NewsArticle", "#),
+            r#"<!-- <script type="application/ld+json">{"@type": "Article", "author": "Old"}</script> -->"#
+                .to_string(),
+            r#"<script>{"@type": "Article", "author": "Not JSON-LD"}</script>"#.to_string(),
+        ] {
+            assert_eq!(from_json_ld(&html), None, "{html}");
+        }
+    }
+}
