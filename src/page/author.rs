@@ -8,6 +8,7 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::markup::{Hidden, attribute, fold};
@@ -19,17 +20,28 @@ static CLOSE_SCRIPT: LazyLock<Regex> =
 
 /// Every author the article's JSON-LD lists, else the extractor's `found` string; each
 /// without what stands before the name.
-pub fn names(html: &str, found: Option<&str>) -> Option<String> {
-    from_json_ld(html).or_else(|| byline_name(found?))
+pub fn names(html: &str, comments: &Hidden, found: Option<&str>) -> Option<String> {
+    from_json_ld(html, comments).or_else(|| byline_name(found?))
 }
 
 /// A name longer than this is a sentence or a list the publisher put in one field.
 const NAME_BYTES: usize = 100;
 
+/// The parts of a JSON-LD object read here. serde skips every other field (an `articleBody`
+/// of the whole text) without building it, which a `Value` of the block would.
+#[derive(Deserialize)]
+struct Item {
+    #[serde(rename = "@type", default)]
+    kind: Value,
+    #[serde(default)]
+    author: Value,
+    #[serde(rename = "@graph", default)]
+    graph: Vec<Item>,
+}
+
 /// The authors of the first article object in the page's JSON-LD that names any, joined with
 /// "; "; `None` when no JSON-LD article names an author.
-fn from_json_ld(html: &str) -> Option<String> {
-    let comments = Hidden::comments(html);
+fn from_json_ld(html: &str, comments: &Hidden) -> Option<String> {
     SCRIPT
         .find_iter(html)
         .filter_map(|tag| comments.hide(tag))
@@ -40,12 +52,23 @@ fn from_json_ld(html: &str) -> Option<String> {
         .filter_map(|tag| {
             let rest = &html[tag.end()..];
             let body = &rest[..CLOSE_SCRIPT.find(rest).map_or(rest.len(), |m| m.start())];
-            serde_json::from_str::<Value>(body).ok()
+            // Most blocks (a site's, breadcrumbs) name no author: not worth parsing.
+            if !body.contains("\"author\"") {
+                return None;
+            }
+            // A block is one object or a list of them.
+            if body.trim_start().starts_with('[') {
+                serde_json::from_str::<Vec<Item>>(body).ok()
+            } else {
+                serde_json::from_str::<Item>(body)
+                    .ok()
+                    .map(|item| vec![item])
+            }
         })
-        .find_map(|json| {
+        .find_map(|block| {
             let mut names = Vec::new();
-            for item in items(&json).filter(|item| is_article(item)) {
-                collect_names(item.get("author")?, &mut names);
+            for item in block.iter().flat_map(items).filter(|item| is_article(item)) {
+                collect_names(&item.author, &mut names);
                 if !names.is_empty() {
                     break;
                 }
@@ -54,29 +77,21 @@ fn from_json_ld(html: &str) -> Option<String> {
         })
 }
 
-/// The objects of a JSON-LD block: itself, the members of a top-level array, or its `@graph`.
-fn items(json: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
-    match json {
-        Value::Array(list) => Box::new(list.iter().flat_map(items)),
-        Value::Object(map) => match map.get("@graph") {
-            Some(graph) => Box::new(std::iter::once(json).chain(items(graph))),
-            None => Box::new(std::iter::once(json)),
-        },
-        _ => Box::new(std::iter::empty()),
-    }
+/// An object and those of its `@graph`, in order.
+fn items(item: &Item) -> Box<dyn Iterator<Item = &Item> + '_> {
+    Box::new(std::iter::once(item).chain(item.graph.iter().flat_map(items)))
 }
 
 /// schema.org's article types: `Article` and its subtypes (`NewsArticle`,
 /// `ReportageNewsArticle`, `BlogPosting`, `ScholarlyArticle`, ...).
-fn is_article(item: &Value) -> bool {
+fn is_article(item: &Item) -> bool {
     let is = |t: &Value| {
         t.as_str()
             .is_some_and(|t| t.ends_with("Article") || t == "BlogPosting" || t == "Report")
     };
-    match item.get("@type") {
-        Some(Value::Array(types)) => types.iter().any(is),
-        Some(t) => is(t),
-        None => false,
+    match &item.kind {
+        Value::Array(types) => types.iter().any(is),
+        t => is(t),
     }
 }
 
@@ -118,6 +133,10 @@ fn byline_name(author: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn from_json_ld(html: &str) -> Option<String> {
+        super::from_json_ld(html, &Hidden::comments(html))
+    }
 
     #[test]
     fn bylines_lose_their_by() {

@@ -120,12 +120,11 @@ static LEADING_DATE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// The page's stated publication date, if its markup or its URL states one. Markup inside
 /// `<!-- -->` comments is not the page's: templates leave old tags commented out there.
-pub fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
-    let comments = Hidden::comments(html);
-    json_ld(html, &comments)
-        .or_else(|| meta(html, &comments))
-        .or_else(|| itemprop(html, &comments))
-        .or_else(|| time_element(html, &comments))
+pub fn published(html: &str, comments: &Hidden, url: Option<&str>) -> Option<NaiveDate> {
+    json_ld(html, comments)
+        .or_else(|| meta(html, comments))
+        .or_else(|| itemprop(html, comments))
+        .or_else(|| time_element(html, comments))
         .or_else(|| url.and_then(in_url))
 }
 
@@ -379,6 +378,10 @@ mod tests {
             under(r#"<!-- <h1>Old</h1><span class="date">8 January 2020</span> --><p>x</p>"#),
             None
         );
+    }
+
+    fn published(html: &str, url: Option<&str>) -> Option<NaiveDate> {
+        super::published(html, &Hidden::comments(html), url)
     }
 
     /// The date under the headline that the title step finds.

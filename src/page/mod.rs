@@ -157,9 +157,12 @@ pub fn extract(
         s.map(|s| markup::fold(&markup::decode(&s)))
             .filter(|s| !s.is_empty())
     };
+    // Markup inside comments is not the page's: templates leave old tags there.
+    let comments = markup::Hidden::comments(&source);
     let found_title = clean(meta.title);
     let site = site::name(
         &source,
+        &comments,
         clean(meta.sitename).as_deref(),
         found_title.as_deref(),
     );
@@ -173,7 +176,7 @@ pub fn extract(
         // (UTC, fewer spellings) when the markup states none; then the top of the text: it is
         // what a reader sees, but a template's or a quoted date can stand there too; last an
         // element under the headline that the page's own classes call its date.
-        published: date::published(&source, url)
+        published: date::published(&source, &comments, url)
             .or_else(|| meta.date.map(|d| d.date_naive()))
             .or_else(|| date::in_text(text))
             .or_else(|| {
@@ -181,7 +184,7 @@ pub fn extract(
                     .end
                     .and_then(|end| date::under_headline(&source, end))
             }),
-        author: author::names(&source, clean(meta.author).as_deref()),
+        author: author::names(&source, &comments, clean(meta.author).as_deref()),
         site,
         language: clean(meta.language),
     })

@@ -11,11 +11,17 @@ use super::markup::{Hidden, META_TAG, attribute, decode, fold};
 
 /// The site's name: the page's `og:site_name`, else the extractor's `found` name unless it is
 /// the page's `title`.
-pub fn name(html: &str, found: Option<&str>, title: Option<&str>) -> Option<String> {
-    let comments = Hidden::comments(html);
+pub fn name(
+    html: &str,
+    comments: &Hidden,
+    found: Option<&str>,
+    title: Option<&str>,
+) -> Option<String> {
     let declared = META_TAG
         .find_iter(html)
         .filter_map(|tag| comments.hide(tag))
+        // Most meta tags are not the site's name: not worth reading their attributes.
+        .filter(|tag| tag.as_str().to_ascii_lowercase().contains("site_name"))
         .filter(|tag| {
             ["property", "name"]
                 .iter()
@@ -35,6 +41,10 @@ pub fn name(html: &str, found: Option<&str>, title: Option<&str>) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn name(html: &str, found: Option<&str>, title: Option<&str>) -> Option<String> {
+        super::name(html, &Hidden::comments(html), found, title)
+    }
 
     #[test]
     fn the_declared_name_wins() {

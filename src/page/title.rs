@@ -151,6 +151,8 @@ fn own_titles(
     let shared = META_TAG
         .find_iter(html)
         .filter_map(|tag| hidden.hide(tag))
+        // Most meta tags are not titles: not worth reading their attributes.
+        .filter(|tag| tag.as_str().to_ascii_lowercase().contains(":title"))
         .filter(|tag| {
             ["property", "name"]
                 .iter()
