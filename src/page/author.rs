@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::markup::{Hidden, attribute, fold};
 
 static SCRIPT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<script\b[^>]*>").expect("script regex"));
+    LazyLock::new(|| Regex::new(r"(?i)<script(?-u:\b)[^>]*>").expect("script regex"));
 static CLOSE_SCRIPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</script\s*>").expect("script end regex"));
 

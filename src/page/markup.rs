@@ -14,10 +14,12 @@ static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#)
         .expect("attribute regex")
 });
+// Tag names end at an ASCII word boundary: the regex crate's fast engines give up on a
+// Unicode `\b` as soon as a page has a non-ASCII byte, and fall back to its slowest one.
 pub(super) static META_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<meta\b[^>]*>").expect("meta tag regex"));
+    LazyLock::new(|| Regex::new(r"(?i)<meta(?-u:\b)[^>]*>").expect("meta tag regex"));
 pub(super) static H1: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<h1\b").expect("h1 regex"));
+    LazyLock::new(|| Regex::new(r"(?i)<h1(?-u:\b)").expect("h1 regex"));
 /// Where a hidden part of a page starts, and (same index) what ends it. The elements are
 /// those whose contents are not rendered as the page's: scripts and styles (raw text to the
 /// parser), templates, and `<noscript>` (shown only without scripts).

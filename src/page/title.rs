@@ -35,7 +35,7 @@ const UNSEEN: &str = r#"[hidden], [aria-hidden="true"], [style*="display:none"],
 static CLOSE_H1: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</h1\s*>").expect("h1 end regex"));
 static TITLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<title\b[^>]*>").expect("title regex"));
+    LazyLock::new(|| Regex::new(r"(?i)<title(?-u:\b)[^>]*>").expect("title regex"));
 static CLOSE_TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</title\s*>").expect("title end regex"));
 
