@@ -124,7 +124,32 @@ pub(super) fn has_attribute(tag: &str, name: &str) -> bool {
     attribute(tag, name).is_some()
 }
 
-/// Text as markup writes it (an attribute's value, a `<title>`) with its character
+/// The `content` of each meta tag (outside `hidden`) whose `property` or `name` is one of
+/// `keys` (lowercase), its character references read, white space folded.
+pub(super) fn meta_contents<'h>(
+    html: &'h str,
+    hidden: &'h Hidden,
+    keys: &'h [&str],
+) -> impl Iterator<Item = String> + 'h {
+    META_TAG
+        .find_iter(html)
+        .filter_map(|tag| hidden.hide(tag))
+        // Most meta tags are none of these: not worth reading their attributes.
+        .filter(|tag| {
+            let lower = tag.as_str().to_ascii_lowercase();
+            keys.iter().any(|k| lower.contains(k))
+        })
+        .filter(|tag| {
+            ["property", "name"]
+                .iter()
+                .filter_map(|a| attribute(tag.as_str(), a))
+                .any(|key| keys.iter().any(|k| key.eq_ignore_ascii_case(k)))
+        })
+        .filter_map(|tag| attribute(tag.as_str(), "content"))
+        .map(|content| fold(&decode_attribute(content)))
+}
+
+/// Text as markup writes it (a `<title>`, an extractor's string) with its character
 /// references read: `&amp;` is `&`, `&#039;` is `'`. A `<` stays a `<`: nothing here is
 /// parsed as a tag.
 pub(super) fn decode(raw: &str) -> String {

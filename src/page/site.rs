@@ -7,7 +7,7 @@
 //! the one trafilatura (Python) reports too; the extractor's guess stands only where the page
 //! declares none, without a handle's `@`, and never when it is the page's title.
 
-use super::markup::{Hidden, META_TAG, attribute, decode, fold};
+use super::markup::{Hidden, meta_contents};
 
 /// The site's name: the page's `og:site_name`, else the extractor's `found` name unless it is
 /// the page's `title`.
@@ -17,20 +17,7 @@ pub fn name(
     found: Option<&str>,
     title: Option<&str>,
 ) -> Option<String> {
-    let declared = META_TAG
-        .find_iter(html)
-        .filter_map(|tag| comments.hide(tag))
-        // Most meta tags are not the site's name: not worth reading their attributes.
-        .filter(|tag| tag.as_str().to_ascii_lowercase().contains("site_name"))
-        .filter(|tag| {
-            ["property", "name"]
-                .iter()
-                .filter_map(|a| attribute(tag.as_str(), a))
-                .any(|key| key.eq_ignore_ascii_case("og:site_name"))
-        })
-        .filter_map(|tag| attribute(tag.as_str(), "content"))
-        .map(|content| fold(&decode(content)))
-        .find(|name| !name.is_empty());
+    let declared = meta_contents(html, comments, &["og:site_name"]).find(|name| !name.is_empty());
     declared.or_else(|| {
         let found = found?.trim_start_matches('@');
         let is_title = title.is_some_and(|t| t.trim().eq_ignore_ascii_case(found));

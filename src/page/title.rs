@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use dom_query::{Document, Selection};
 use regex::Regex;
 
-use super::markup::{H1, Hidden, META_TAG, attribute, decode, decode_attribute, fold};
+use super::markup::{H1, Hidden, decode, fold, meta_contents};
 
 /// How much HTML one `<h1>` may span; longer is a layout, not a headline.
 const H1_BYTES: usize = 4096;
@@ -148,21 +148,7 @@ fn own_titles(
             let rest = &html[m.end()..];
             Some(decode(&rest[..CLOSE_TITLE.find(rest)?.start()]))
         });
-    let shared = META_TAG
-        .find_iter(html)
-        .filter_map(|tag| hidden.hide(tag))
-        // Most meta tags are not titles: not worth reading their attributes.
-        .filter(|tag| tag.as_str().to_ascii_lowercase().contains(":title"))
-        .filter(|tag| {
-            ["property", "name"]
-                .iter()
-                .filter_map(|a| attribute(tag.as_str(), a))
-                .any(|key| {
-                    key.eq_ignore_ascii_case("og:title")
-                        || key.eq_ignore_ascii_case("twitter:title")
-                })
-        })
-        .filter_map(|tag| attribute(tag.as_str(), "content").map(decode_attribute));
+    let shared = meta_contents(html, hidden, &["og:title", "twitter:title"]);
     let site = site.map(words).unwrap_or_default();
     title
         .into_iter()
