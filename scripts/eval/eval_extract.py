@@ -41,6 +41,11 @@ def load(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def share(x):
+    """A share as a percentage; a dash where the pages had nothing to count."""
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
 def score(pages, outputs):
     """outputs[i]: {"text", "title", "date"} for pages[i] (None fields when absent)."""
     kept = total_with = dropped = total_without = 0
@@ -161,7 +166,6 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     for name, s, cpu_speed, wall_speed, failed in rows:
         (tr, tt), (dr, dt) = s["title"], s["date"]
-        share = lambda x: "–" if x is None else f"{100 * x:.1f}%"  # noqa: E731
         print(
             f"| {name} | {share(s['kept'])} | {share(s['dropped'])} | "
             f"{tr}/{tt} | {dr}/{dt} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
