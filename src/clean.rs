@@ -42,7 +42,8 @@ pub enum BoilerplateKind {
 }
 
 const MONTH: &str = r"(?:Jan(?:uary|\.)?|Feb(?:ruary|\.)?|Mar(?:ch|\.)?|Apr(?:il|\.)?|May|Jun(?:e|\.)?|Jul(?:y|\.)?|Aug(?:ust|\.)?|Sep(?:t(?:ember|\.)?|\.)?|Oct(?:ober|\.)?|Nov(?:ember|\.)?|Dec(?:ember|\.)?)";
-const WEEKDAY: &str =
+/// A weekday before a date ("Friday, "), which the date readers skip.
+pub(crate) const WEEKDAY: &str =
     r"(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+)?";
 
 /// A date at the start of a line, in the common English news forms. Named groups give the

@@ -18,6 +18,8 @@ static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
 // Unicode `\b` as soon as a page has a non-ASCII byte, and fall back to its slowest one.
 pub(super) static META_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<meta(?-u:\b)[^>]*>").expect("meta tag regex"));
+static HTML_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<html(?-u:\b)[^>]*>").expect("html tag regex"));
 pub(super) static H1: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<h1(?-u:\b)").expect("h1 regex"));
 /// Where a hidden part of a page starts, and (same index) what ends it. The elements are
@@ -89,10 +91,38 @@ impl Hidden {
 
     /// The match, unless it starts inside a hidden range.
     pub(super) fn hide<'h>(&self, m: regex::Match<'h>) -> Option<regex::Match<'h>> {
-        let i = self.0.partition_point(|&(_, end)| end <= m.start());
-        let inside = self.0.get(i).is_some_and(|&(start, _)| start <= m.start());
-        (!inside).then_some(m)
+        (!self.covers(m.start())).then_some(m)
     }
+
+    /// Whether byte `at` lies inside a hidden range.
+    pub(super) fn covers(&self, at: usize) -> bool {
+        let i = self.0.partition_point(|&(_, end)| end <= at);
+        self.0.get(i).is_some_and(|&(start, _)| start <= at)
+    }
+}
+
+/// The `<html>` tag is looked for in this many bytes of the page's start (a doctype, comments
+/// and a byte order mark stand before it).
+const HTML_TAG_BYTES: usize = 4096;
+
+/// The language the page declares: the `lang` of its `<html>`, else its `xml:lang` (XHTML), as
+/// written (`en-GB`, `en_US`).
+pub(super) fn html_lang(html: &str) -> Option<&str> {
+    let head = &html[..html.floor_char_boundary(HTML_TAG_BYTES)];
+    let tag = HTML_TAG.find(head)?.as_str();
+    attribute(tag, "lang")
+        .or_else(|| attribute(tag, "xml:lang"))
+        .map(str::trim)
+        .filter(|lang| !lang.is_empty())
+}
+
+/// A declared language (`en-GB`, `en_us`, `EN`) as the record's `language` carries it: its
+/// primary subtag, an ISO 639 code in lowercase (`en`). A value that is no language tag
+/// (`english`, `und`, `*`) is none.
+pub(super) fn language_code(tag: &str) -> Option<String> {
+    let code = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+    (is_code && code != "und").then_some(code)
 }
 
 /// A start tag's attributes in order, as (name, value); a bare attribute has an empty value.
@@ -184,6 +214,40 @@ pub(super) fn fold(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_a_page_declares() {
+        let lang = |html: &str| html_lang(html).and_then(language_code);
+        assert_eq!(
+            lang(r#"<!DOCTYPE html><html lang="en-GB">"#).as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            lang(r#"<html lang="en_US" class="no-js">"#).as_deref(),
+            Some("en")
+        );
+        assert_eq!(lang("<HTML LANG=DE>").as_deref(), Some("de"));
+        // XHTML's attribute, and the `lang` before it where both are given.
+        assert_eq!(
+            lang(r#"<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en-GB">"#).as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            lang(r#"<html xml:lang="en" lang="fr">"#).as_deref(),
+            Some("fr")
+        );
+        // No language, or none that is a language tag.
+        for html in [
+            "<html>",
+            r#"<html lang="">"#,
+            r#"<html lang="english">"#,
+            r#"<html lang="und">"#,
+            "<p>no html tag</p>",
+        ] {
+            assert_eq!(lang(html), None, "{html}");
+        }
+        assert_eq!(html_lang(r#"<html lang=" en-GB ">"#), Some("en-GB"));
+    }
 
     #[test]
     fn attributes_as_html_writes_them() {

@@ -169,24 +169,33 @@ pub fn extract(
     // The headline the page shows, where its `<h1>` is one; else the extractor's title (the
     // page's title for sharing and search).
     let headline = title::headline(&source, found_title.as_deref(), site.as_deref());
+    // The language the page declares; it also says how `02/10/2020` reads on it.
+    let lang = markup::html_lang(&source);
+    let order = date::NumericOrder::of(lang);
     Ok(Extracted {
         text: text.to_string(),
         title: headline.title,
         // The page's own markup first (read as the publisher wrote it); rs-trafilatura's date
         // (UTC, fewer spellings) when the markup states none; then the top of the text: it is
         // what a reader sees, but a template's or a quoted date can stand there too; last an
-        // element under the headline that the page's own classes call its date.
-        published: date::published(&source, &comments, url)
+        // element under the headline that the page's own classes call its date; and only
+        // then a date the page's scripts carry as data, which may be another item's.
+        published: date::published(&source, &comments, url, order)
             .or_else(|| meta.date.map(|d| d.date_naive()))
-            .or_else(|| date::in_text(text))
+            .or_else(|| date::in_text(text, order))
             .or_else(|| {
                 headline
                     .end
-                    .and_then(|end| date::under_headline(&source, end))
-            }),
+                    .and_then(|end| date::under_headline(&source, end, order))
+            })
+            .or_else(|| date::in_scripts(&source, &comments)),
         author: author::names(&source, &comments, clean(meta.author).as_deref()),
         site,
-        language: clean(meta.language),
+        // The `<html>`'s own tag (rs-trafilatura skips `xml:lang`), else the extractor's
+        // (a meta tag's), as one kind of value: `en`, never `en_us` or `english`.
+        language: lang
+            .and_then(markup::language_code)
+            .or_else(|| meta.language.as_deref().and_then(markup::language_code)),
     })
 }
 

@@ -207,9 +207,14 @@ fn the_published_date_is_the_day_the_publisher_wrote() {
 /// 2026, with `before` and `after` the markup around its headline: the record of the
 /// extraction a user keeps says what the annotation says.
 fn assert_quay_page_dated(before: &str, after: &str) {
+    assert_quay_page_dated_in("en", before, after);
+}
+
+/// As [`assert_quay_page_dated`], on a page in the language `lang`.
+fn assert_quay_page_dated_in(lang: &str, before: &str, after: &str) {
     let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
     let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Quay delayed\
+        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>Quay delayed\
          </title></head><body>{before}<main><article><h1>Quay delayed</h1>{after}{body}\
          </article></main></body></html>"
     );
@@ -237,6 +242,50 @@ fn a_page_without_a_date_elsewhere_is_dated_by_the_element_under_its_headline() 
          2026</span></header>",
         "<div class=\"story-meta\">By Ingrid Solberg <span class=\"post-date\">2 November \
          2026, 3:51 pm</span></div>",
+    );
+}
+
+#[test]
+fn a_numeric_date_reads_as_the_pages_language_writes_it() {
+    // 02/11/2026 is 2 November in British English and 11/02/2026 is in American English; on a
+    // page that says only `en`, either could be February or November, and neither is read.
+    assert_quay_page_dated_in("en-GB", "", "<span class=\"time\">02/11/2026</span>");
+    assert_quay_page_dated_in("en-US", "", "<span class=\"date\">11/02/2026</span>");
+}
+
+/// `language` is one kind of value whichever way the page declares it: the ISO 639 code.
+#[test]
+fn the_language_is_the_code_the_page_declares() {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    for (html_tag, expected) in [
+        (
+            r#"<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en-GB">"#,
+            Some("en"),
+        ),
+        (r#"<html lang="en_US">"#, Some("en")),
+        (r#"<html lang="english">"#, None),
+    ] {
+        let page =
+            format!("<!DOCTYPE html>{html_tag}<body><article>{body}</article></body></html>");
+        let input = serde_json::json!({"id": "q", "html": page}).to_string();
+        let out = run_stdin(&["extract", "-"], input.as_bytes());
+        assert_ok(&out);
+        let recs = records(&out);
+        assert_eq!(
+            recs[0]["language"].as_str(),
+            expected,
+            "{html_tag}: {}",
+            recs[0]
+        );
+    }
+}
+
+#[test]
+fn a_page_rendered_by_its_scripts_is_dated_by_the_data_they_carry() {
+    assert_quay_page_dated(
+        "<script>window.__STATE__ = {\"review\": {\"publishedDate\": \"2026-11-02T20:37:27Z\", \
+         \"updatedDate\": \"2026-11-05T09:00:00Z\"}};</script>",
+        "",
     );
 }
 
