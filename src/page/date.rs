@@ -19,7 +19,7 @@ use aho_corasick::AhoCorasick;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use super::markup::{Hidden, META_TAG, attribute, has_attribute};
+use super::markup::{Hidden, META_TAG, attribute, has_attribute, language_code};
 
 /// Meta tag keys (`name`, `property` or `itemprop`, lowercased) that state a publication date,
 /// surest first. Modification dates (`article:modified_time`, `og:updated_time`,
@@ -98,15 +98,18 @@ impl NumericOrder {
         let Some(tag) = language else {
             return Self::Unknown;
         };
-        let mut parts = tag.trim().split(['-', '_']);
-        let language = parts.next().unwrap_or("").to_ascii_lowercase();
+        // The primary subtag as the record's `language` reads it; no order for a value that
+        // is no language tag.
+        let Some(language) = language_code(tag) else {
+            return Self::Unknown;
+        };
         // The region is the first two-letter subtag after the language (`zh-Hant-TW`).
-        let region = parts
+        let region = tag
+            .trim()
+            .split(['-', '_'])
+            .skip(1)
             .find(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_alphabetic()))
             .map(str::to_ascii_uppercase);
-        if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()) {
-            return Self::Unknown;
-        }
         match (language.as_str(), region.as_deref()) {
             // CLDR's short date patterns: month first in the United States and its
             // associated states, and in the Philippines.
@@ -165,11 +168,19 @@ static NUMERIC_DATE: LazyLock<Regex> = LazyLock::new(|| {
 /// scripts render carries its state): the meta tags' keys in quotes, the bare `date` left
 /// out, in any ASCII case. Aho-Corasick rather than a case-insensitive regex of fifty keys,
 /// whose scan of a whole page showed in extraction time.
-static SCRIPT_KEYS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder()
+/// With each pattern's rank among [`META_KEYS`], by pattern index.
+static SCRIPT_KEYS: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
+    let keys: Vec<(usize, &str)> = META_KEYS
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, key)| *key != "date")
+        .collect();
+    let searcher = AhoCorasick::builder()
         .ascii_case_insensitive(true)
-        .build(script_keys().map(|(_, key)| format!("\"{key}\"")))
-        .expect("script key searcher")
+        .build(keys.iter().map(|(_, key)| format!("\"{key}\"")))
+        .expect("script key searcher");
+    (searcher, keys.into_iter().map(|(rank, _)| rank).collect())
 });
 /// What follows such a key: an ISO date as its value.
 static SCRIPT_VALUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -212,9 +223,8 @@ pub fn published(
 /// state, the surest key first (as among meta tags), then the first in the page. Last,
 /// because such data may describe other items too (related stories, reviews).
 pub fn in_scripts(html: &str, comments: &Hidden) -> Option<NaiveDate> {
-    let ranks: Vec<usize> = script_keys().map(|(rank, _)| rank).collect();
-    SCRIPT_KEYS
-        .find_iter(html)
+    let (keys, ranks) = &*SCRIPT_KEYS;
+    keys.find_iter(html)
         .filter(|m| !comments.covers(m.start()))
         .filter_map(|m| {
             let value = SCRIPT_VALUE.captures(&html[m.end()..])?;
@@ -222,15 +232,6 @@ pub fn in_scripts(html: &str, comments: &Hidden) -> Option<NaiveDate> {
         })
         .min_by_key(|(rank, _)| *rank)
         .map(|(_, date)| date)
-}
-
-/// The meta keys a script's data is searched for, with their rank among [`META_KEYS`].
-fn script_keys() -> impl Iterator<Item = (usize, &'static str)> {
-    META_KEYS
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, key)| *key != "date")
 }
 
 /// The publication date at the top of a page's main text, for a page whose markup states
@@ -632,6 +633,7 @@ mod tests {
             (r#"<html lang="ja">"#, Unknown),
             (r#"<html lang="zh-Hant-TW">"#, Unknown),
             (r#"<html lang="">"#, Unknown),
+            (r#"<html lang="und">"#, Unknown),
             (r#"<html class="no-js">"#, Unknown),
             ("<p>no html tag</p>", Unknown),
         ] {
