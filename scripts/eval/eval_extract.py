@@ -1,10 +1,10 @@
 """Main-text extraction measured: newstag's (`newstag extract`) against trafilatura's on a set
 of pages in the shape of ../shared/data/html-extraction-dev.jsonl.gz (one JSON object a line:
-`{"url", "html", "with": [...], "without": [...], "title"?, "date"?}`).
+`{"url", "html", "with": [...], "without": [...], "title"?, "date"?, "author"?}`).
 
 Prints, for each extractor: the share of `with` passages kept (found in the extracted text),
-the share of `without` passages dropped (not found in it), title and date accuracy over the
-pages that state them, and pages per second on one core: the median of ROUNDS runs of each
+the share of `without` passages dropped (not found in it), title, date and author accuracy
+over the pages that state them (authors compared as sets of names, `author_names`), and pages per second on one core: the median of ROUNDS runs of each
 (default 5), taken in turns so that a busy neighbour slows both alike, by CPU time (user and
 system, what a core-hour bill counts; wall time on a shared machine varies by a third between
 runs) and by wall time. Run through scripts/eval/eval_extract, which builds newstag and makes
@@ -35,6 +35,22 @@ def norm_title(s):
     return norm(s).casefold()
 
 
+# Academic degrees a byline puts after a name ("Grant Tinsley, PhD"): not a name of their own.
+DEGREES = {"phd", "md", "mph", "mba", "msc", "rd", "rn"}
+
+
+def author_names(author):
+    """A page's authors as a set of names: a list, or one string with its names joined by
+    ";", "," or "and"; each name casefolded, with its periods read as spaces ("R.C. Baker",
+    "R C Baker" and "r.c. BAKER" are one name), degrees after it dropped. trafilatura joins
+    co-authors with "; ", newstag too; a person's reading writes them either way."""
+    if isinstance(author, list):
+        author = "; ".join(author)
+    parts = re.split(r";|,|\band\b", norm(author).casefold())
+    names = {norm(part.replace(".", " ")) for part in parts}
+    return frozenset(n for n in names if n and n not in DEGREES)
+
+
 def load(path):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
@@ -47,9 +63,9 @@ def share(x):
 
 
 def score(pages, outputs):
-    """outputs[i]: {"text", "title", "date"} for pages[i] (None fields when absent)."""
+    """outputs[i]: {"text", "title", "date", "author"} for pages[i] (None fields when absent)."""
     kept = total_with = dropped = total_without = 0
-    title_right = title_total = date_right = date_total = 0
+    title_right = title_total = date_right = date_total = author_right = author_total = 0
     for page, out in zip(pages, outputs):
         text = norm(out.get("text"))
         for passage in page.get("with", []):
@@ -64,12 +80,16 @@ def score(pages, outputs):
         if page.get("date"):
             date_total += 1
             date_right += (out.get("date") or "")[:10] == page["date"][:10]
+        if page.get("author"):
+            author_total += 1
+            author_right += author_names(out.get("author")) == author_names(page["author"])
     return {
         # None where the pages have no passages of that kind (a set with titles and dates only).
         "kept": kept / total_with if total_with else None,
         "dropped": dropped / total_without if total_without else None,
         "title": (title_right, title_total),
         "date": (date_right, date_total),
+        "author": (author_right, author_total),
         "passages": (total_with, total_without),
     }
 
@@ -101,7 +121,7 @@ def run_newstag(binary, pages):
     outputs = []
     for rec in records:
         outputs.append(
-            {"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("published")}
+            {"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("published"), "author": rec.get("author")}
         )
     failed = sum("error" in r for r in records)
     return outputs, elapsed, failed
@@ -125,10 +145,10 @@ def run_trafilatura(pages):
         )
         if found is None:
             failed += 1
-            outputs.append({"text": "", "title": None, "date": None})
+            outputs.append({"text": "", "title": None, "date": None, "author": None})
             continue
         rec = json.loads(found)
-        outputs.append({"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("date")})
+        outputs.append({"text": rec.get("text", ""), "title": rec.get("title"), "date": rec.get("date"), "author": rec.get("author")})
     elapsed = (time.perf_counter() - start, time.process_time() - cpu)
     return outputs, elapsed, failed
 
@@ -160,15 +180,15 @@ def main():
     print(f"{len(pages)} pages, {with_n} `with` and {without_n} `without` passages ({os.path.basename(path)})")
     print()
     print(
-        "| extractor | `with` kept | `without` dropped | title right | date right | no text "
-        "| pages per CPU second | pages/s (wall, 1 core) |"
+        "| extractor | `with` kept | `without` dropped | title right | date right | author right "
+        "| no text | pages per CPU second | pages/s (wall, 1 core) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, s, cpu_speed, wall_speed, failed in rows:
-        (tr, tt), (dr, dt) = s["title"], s["date"]
+        (tr, tt), (dr, dt), (ar, at) = s["title"], s["date"], s["author"]
         print(
             f"| {name} | {share(s['kept'])} | {share(s['dropped'])} | "
-            f"{tr}/{tt} | {dr}/{dt} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
+            f"{tr}/{tt} | {dr}/{dt} | {ar}/{at} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
         )
     print()
     print(

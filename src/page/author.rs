@@ -3,7 +3,8 @@
 //! rs-trafilatura reports one author string: the first of several in a page's JSON-LD ("Jeremy
 //! Herb" of four on a CNN story) or a byline's words. schema.org's `author` on the JSON-LD
 //! object that describes the article is the publisher's own list; its names are joined with
-//! "; ", as trafilatura joins co-authors.
+//! "; ", as trafilatura joins co-authors. Scholarly pages list their authors one meta tag each
+//! (`citation_author`, `dc.creator`), of which rs-trafilatura also keeps the first.
 
 use std::sync::LazyLock;
 
@@ -11,17 +12,37 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::markup::{Hidden, attribute, fold};
+use super::markup::{Hidden, attribute, fold, meta_contents};
 
 static SCRIPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<script(?-u:\b)[^>]*>").expect("script regex"));
 static CLOSE_SCRIPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)</script\s*>").expect("script end regex"));
 
-/// Every author the article's JSON-LD lists, else the extractor's `found` string; each
-/// without what stands before the name.
+/// Every author the article's JSON-LD lists, else every author of a scholarly meta list,
+/// else the extractor's `found` string; each without what stands before the name.
 pub fn names(html: &str, comments: &Hidden, found: Option<&str>) -> Option<String> {
-    from_json_ld(html, comments).or_else(|| byline_name(found?))
+    from_json_ld(html, comments)
+        .or_else(|| from_meta_list(html, comments))
+        .or_else(|| byline_name(found?))
+}
+
+/// The meta tags that carry one author each, as many tags as authors: Highwire Press's
+/// `citation_author` (what Google Scholar reads) and Dublin Core's creator.
+const AUTHOR_LIST_KEYS: [&str; 3] = ["citation_author", "dc.creator", "dcterms.creator"];
+
+/// The authors of the first key of `AUTHOR_LIST_KEYS` that the page repeats for two or more
+/// names, joined with "; ". Keys are not mixed: one often writes "Anderson, Michael L." where
+/// another writes "Michael L. Anderson". A single such tag is left to the extractor, which
+/// reads it too, beside the page's other author tags.
+fn from_meta_list(html: &str, comments: &Hidden) -> Option<String> {
+    AUTHOR_LIST_KEYS.iter().find_map(|key| {
+        let mut names = Vec::new();
+        for name in meta_contents(html, comments, &[key]) {
+            push_name(&name, &mut names);
+        }
+        (names.len() > 1).then(|| names.join("; "))
+    })
 }
 
 /// A name longer than this is a sentence or a list the publisher put in one field.
@@ -56,14 +77,13 @@ fn from_json_ld(html: &str, comments: &Hidden) -> Option<String> {
             if !body.contains("\"author\"") {
                 return None;
             }
-            // A block is one object or a list of them.
-            if body.trim_start().starts_with('[') {
-                serde_json::from_str::<Vec<Item>>(body).ok()
-            } else {
-                serde_json::from_str::<Item>(body)
-                    .ok()
-                    .map(|item| vec![item])
-            }
+            parse_block(body).or_else(|| {
+                // A raw line break or tab inside a string is not JSON, but publishers write
+                // it and readers of structured data (Python's `json` with `strict=False`,
+                // search engines) accept it: read it as the space it renders as.
+                let body = body.replace(|c: char| c.is_ascii_control(), " ");
+                parse_block(&body)
+            })
         })
         .find_map(|block| {
             let mut names = Vec::new();
@@ -75,6 +95,17 @@ fn from_json_ld(html: &str, comments: &Hidden) -> Option<String> {
             }
             (!names.is_empty()).then(|| names.join("; "))
         })
+}
+
+/// A block is one object or a list of them.
+fn parse_block(body: &str) -> Option<Vec<Item>> {
+    if body.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<Item>>(body).ok()
+    } else {
+        serde_json::from_str::<Item>(body)
+            .ok()
+            .map(|item| vec![item])
+    }
 }
 
 /// An object and those of its `@graph`, in order.
@@ -103,16 +134,20 @@ fn collect_names(author: &Value, names: &mut Vec<String>) {
                 collect_names(name, names);
             }
         }
-        Value::String(name) => {
-            let Some(name) = byline_name(&fold(name)) else {
-                return;
-            };
-            let is_url = name.starts_with("http://") || name.starts_with("https://");
-            if !name.is_empty() && !is_url && name.len() <= NAME_BYTES && !names.contains(&name) {
-                names.push(name);
-            }
-        }
+        Value::String(name) => push_name(&fold(name), names),
         _ => {}
+    }
+}
+
+/// `name` added to `names` as a byline reads, unless it is no name (empty, a URL, a
+/// sentence) or already there.
+fn push_name(name: &str, names: &mut Vec<String>) {
+    let Some(name) = byline_name(name) else {
+        return;
+    };
+    let is_url = name.starts_with("http://") || name.starts_with("https://");
+    if !name.is_empty() && !is_url && name.len() <= NAME_BYTES && !names.contains(&name) {
+        names.push(name);
     }
 }
 
@@ -173,6 +208,45 @@ mod tests {
             {"@type": ["BlogPosting", "Thing"], "author": {"@type": "Person", "name": "Ann Lee"}}]}"#,
         );
         assert_eq!(from_json_ld(&html).as_deref(), Some("Ann Lee"));
+    }
+
+    #[test]
+    fn a_line_break_inside_a_string_is_read_as_a_space() {
+        // Written as publishers write it: a raw line break and tab inside a value.
+        let json = "{\"@type\": \"BlogPosting\", \"articleBody\": \"<ul>\n\t<li>x</li>\",\n \"author\": {\"@type\": \"Person\", \"name\": \"Jacopo\nCascioli\"}}";
+        assert!(serde_json::from_str::<Value>(json).is_err(), "not JSON");
+        let html = ld(json);
+        assert_eq!(from_json_ld(&html).as_deref(), Some("Jacopo Cascioli"));
+    }
+
+    fn names(html: &str, found: Option<&str>) -> Option<String> {
+        super::names(html, &Hidden::comments(html), found)
+    }
+
+    #[test]
+    fn every_author_a_scholarly_page_lists() {
+        let html = "<meta name=\"dc.Creator\" content=\" Michael L. \u{a0}Anderson \">\
+            <meta name=\"dc.Creator\" content=\" Carlos \u{a0}Dobkin \">\
+            <meta name=\"citation_author\" content=\"Anderson, Michael L.\">\
+            <meta name=\"DC.creator\" content=\"Devon Gorry\">";
+        // One key, as many tags as authors; the key repeated first is read, not mixed.
+        assert_eq!(
+            names(html, Some("Michael L. Anderson")).as_deref(),
+            Some("Michael L. Anderson; Carlos Dobkin; Devon Gorry")
+        );
+        // A single tag is the extractor's to read, with the page's other author tags.
+        let html = r#"<meta name="citation_author" content="Anderson, Michael L.">"#;
+        assert_eq!(
+            names(html, Some("Michael Anderson")).as_deref(),
+            Some("Michael Anderson")
+        );
+        // JSON-LD's list wins; a list in comments is not the page's.
+        let html = format!(
+            "{}<!-- <meta name=\"citation_author\" content=\"A\"><meta name=\"citation_author\" content=\"B\"> -->",
+            ld(r#"{"@type": "ScholarlyArticle", "author": {"name": "Ann Lee"}}"#)
+        );
+        assert_eq!(names(&html, None).as_deref(), Some("Ann Lee"));
+        assert_eq!(names(&html[html.find("<!--").unwrap()..], None), None);
     }
 
     #[test]

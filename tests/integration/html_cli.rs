@@ -289,6 +289,35 @@ fn a_page_rendered_by_its_scripts_is_dated_by_the_data_they_carry() {
     );
 }
 
+/// The authors of a scholarly page are all its meta list names, one tag each; a JSON-LD block
+/// with a raw line break inside a string (not JSON, but what publishers write) is still read.
+#[test]
+fn every_author_the_page_lists_is_reported() {
+    let body: String = PARAS.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    let scholarly = "<meta name=\"dc.Creator\" content=\" Ingrid \u{a0}Solberg \">\
+                     <meta name=\"dc.Creator\" content=\"Ola Nordmann\">\
+                     <meta name=\"citation_author\" content=\"Solberg, Ingrid\">"
+        .to_string();
+    let ld = "<script type=\"application/ld+json\">{\"@type\": \"BlogPosting\", \"description\": \
+              \"Cracks\n\tin the quay\", \"author\": {\"@type\": \"Person\", \"name\": \"Kari Nordmann\"}}\
+              </script>"
+        .to_string();
+    for (head, expected) in [
+        (scholarly, "Ingrid Solberg; Ola Nordmann"),
+        (ld, "Kari Nordmann"),
+    ] {
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head>{head}</head><body><article>{body}</article></body></html>"
+        );
+        let input = serde_json::json!({"id": "q", "html": page}).to_string();
+        // `author` is a field of extract's records (the other commands' records have none).
+        let out = run_stdin(&["extract", "-"], input.as_bytes());
+        assert_ok(&out);
+        let recs = records(&out);
+        assert_eq!(recs[0]["author"], expected, "{}", recs[0]);
+    }
+}
+
 /// The title is the headline the page shows, not the one it gives search engines, nor the
 /// logo's `<h1>` above it, nor a donation box's; the site is the name the page declares, not
 /// its Twitter handle; the authors are all that its JSON-LD lists.
