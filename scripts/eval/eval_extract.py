@@ -1,10 +1,12 @@
 """Main-text extraction measured: newstag's (`newstag extract`) against trafilatura's on a set
 of pages in the shape of ../shared/data/html-extraction-dev.jsonl.gz (one JSON object a line:
-`{"url", "html", "with": [...], "without": [...], "title"?, "date"?, "author"?}`).
+`{"url", "html", "with": [...], "without": [...], "title"?, "date"?, "author"?, "text"?}`).
 
 Prints, for each extractor: the share of `with` passages kept (found in the extracted text),
 the share of `without` passages dropped (not found in it), title, date and author accuracy
-over the pages that state them (authors compared as sets of names, `author_names`), and pages per second on one core: the median of ROUNDS runs of each
+over the pages that state them (authors compared as sets of names, `author_names`), the
+extracted text against a page's expected `text` where it has one (word-level precision,
+recall and F1, `words`), and pages per second on one core: the median of ROUNDS runs of each
 (default 5), taken in turns so that a busy neighbour slows both alike, by CPU time (user and
 system, what a core-hour bill counts; wall time on a shared machine varies by a third between
 runs) and by wall time. Run through scripts/eval/eval_extract, which builds newstag and makes
@@ -13,6 +15,7 @@ the venv with trafilatura.
     python scripts/eval/eval_extract.py NEWSTAG_BINARY PAGES.jsonl[.gz] [ROUNDS]
 """
 
+import collections
 import gzip
 import json
 import os
@@ -51,10 +54,36 @@ def author_names(author):
     return frozenset(n for n in names if n and n not in DEGREES)
 
 
+# Scripts written without spaces between words (Chinese, Japanese, Thai; Hangul too, for one
+# rule): compared character by character, the rest word by word.
+UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+WORD = re.compile(f"[{UNSPACED}]|[^\\W{UNSPACED}]+")
+
+
+def words(text):
+    """A text as a multiset of casefolded words (characters, in scripts without spaces), as
+    trafilatura's and others' extraction benchmarks compare a text with the expected one."""
+    return collections.Counter(WORD.findall((text or "").casefold()))
+
+
+def overlap(found, expected):
+    """(precision, recall, F1) of the words of `found` against those of `expected`."""
+    got, want = words(found), words(expected)
+    common = sum((got & want).values())
+    p = common / sum(got.values()) if got else 0.0
+    r = common / sum(want.values()) if want else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
 def load(path):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def fraction(right, total):
+    """right/total; a dash where the pages state nothing of the kind."""
+    return f"{right}/{total}" if total else "–"
 
 
 def share(x):
@@ -66,6 +95,7 @@ def score(pages, outputs):
     """outputs[i]: {"text", "title", "date", "author"} for pages[i] (None fields when absent)."""
     kept = total_with = dropped = total_without = 0
     title_right = title_total = date_right = date_total = author_right = author_total = 0
+    texts = []
     for page, out in zip(pages, outputs):
         text = norm(out.get("text"))
         for passage in page.get("with", []):
@@ -80,6 +110,8 @@ def score(pages, outputs):
         if page.get("date"):
             date_total += 1
             date_right += (out.get("date") or "")[:10] == page["date"][:10]
+        if page.get("text"):
+            texts.append(overlap(out.get("text"), page["text"]))
         if page.get("author"):
             author_total += 1
             author_right += author_names(out.get("author")) == author_names(page["author"])
@@ -90,6 +122,9 @@ def score(pages, outputs):
         "title": (title_right, title_total),
         "date": (date_right, date_total),
         "author": (author_right, author_total),
+        # Means over the pages with an expected text (None without any).
+        "text": tuple(statistics.mean(t[i] for t in texts) for i in range(3)) if texts else None,
+        "texts": len(texts),
         "passages": (total_with, total_without),
     }
 
@@ -188,8 +223,16 @@ def main():
         (tr, tt), (dr, dt), (ar, at) = s["title"], s["date"], s["author"]
         print(
             f"| {name} | {share(s['kept'])} | {share(s['dropped'])} | "
-            f"{tr}/{tt} | {dr}/{dt} | {ar}/{at} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
+            f"{fraction(tr, tt)} | {fraction(dr, dt)} | {fraction(ar, at)} | {failed} | {cpu_speed:.1f} | {wall_speed:.1f} |"
         )
+    if rows[0][1]["text"]:
+        print()
+        print(f"The extracted text against the expected one, word by word, mean over {rows[0][1]['texts']} pages:")
+        print()
+        print("| extractor | precision | recall | F1 |")
+        print("|---|---|---|---|")
+        for name, s, *_ in rows:
+            print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in s["text"]) + " |")
     print()
     print(
         f"newstag / trafilatura, median of {rounds} rounds: {rows[0][2] / rows[1][2]:.2f}x by CPU "
