@@ -85,6 +85,8 @@ pub enum DocErrorKind {
     TooLarge,
     /// A model failed on this article.
     Model,
+    /// Not in a language the models read (English): see [`crate::language`].
+    Language,
 }
 
 impl DocErrorKind {

@@ -40,7 +40,7 @@
 //! and fetching), [`resume`] (continuing a killed run).
 //!
 //! The stages, in data-flow order, are the library's own: `clean` (dateline and boilerplate),
-//! `segment` (sentences), `entities` (names: the spaCy port in `entities::spacy_sm`, transformer
+//! `segment` (sentences), `language` (the gate before the models, which read English), `entities` (names: the spaCy port in `entities::spacy_sm`, transformer
 //! token classification), `topics` (embedding similarity over IPTC Media Topics with its sentence
 //! encoder `topics::encoder`, NLI zero-shot), `aggregate` (document entities, rules, vocabulary and
 //! tags), `places` (the gazetteer); under them the model infrastructure, in one folder
@@ -70,6 +70,7 @@ pub mod ingest;
 #[cfg(feature = "invariants")]
 #[doc(hidden)]
 pub mod invariants;
+pub(crate) mod language;
 // Model infrastructure lives in one folder; its modules keep their paths at the crate root
 // (`newstag::store::Store` is public API, tests and benchmarks reach the other two).
 mod models;

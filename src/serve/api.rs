@@ -174,6 +174,8 @@ fn status_of(kind: DocErrorKind) -> StatusCode {
     match kind {
         DocErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         DocErrorKind::Model | DocErrorKind::Io => StatusCode::INTERNAL_SERVER_ERROR,
+        // Well-formed, but not in a language the models read.
+        DocErrorKind::Language => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -118,6 +118,7 @@ fn articles_operation(summary: &str, description: &str, record: &str, auth: bool
         }),
     );
     responses.insert("400".into(), error_response("The request is not what the schema above allows, or the query is malformed. kind: malformed_json (not JSON; not an article object, an array or JSON Lines; an id or title of the wrong type), missing_text (no text, or text not a string), empty (a blank text, or a body with no article), invalid_utf8, malformed_query (top not a non-negative integer, or given twice). For one article object the body is its error record (with its id); in an array or JSON Lines a bad article gets its error record in its place and the request is answered 200."));
+    responses.insert("422".into(), error_response("One article object in a language the models do not read (annotate and tags; the models read English): a page that declares another language, or a text mostly in other scripts than Latin. kind: language. In an array or JSON Lines the article gets its error record in its place and the request is answered 200."));
     responses.insert("413".into(), error_response("The body is over --max-body-bytes, the request has more than --max-articles articles, or (one article object) its text is over --max-article-bytes: kind too_large."));
     responses.insert(
         "500".into(),

@@ -289,6 +289,51 @@ fn a_page_rendered_by_its_scripts_is_dated_by_the_data_they_carry() {
     );
 }
 
+/// The models read English: a page in another language gets a `language` error record from
+/// annotate and tags, when the page declares it and its text reads so, or when the text is in
+/// another script; extract and segment give their records; an English page that declares
+/// another language (a template's locale) is annotated.
+#[test]
+fn a_page_in_another_language_is_refused_by_the_models_only() {
+    let page = |lang: &str, text: &str| {
+        let html = format!(
+            "<!DOCTYPE html><html lang=\"{lang}\"><body><article>{}</article></body></html>",
+            text.split("\n")
+                .map(|p| format!("<p>{p}</p>"))
+                .collect::<String>()
+        );
+        serde_json::json!({"id": lang, "html": html}).to_string()
+    };
+    let spanish = "El fiscal Pedro Horrach está perfilando con el jefe de la Fiscalía Anticorrupción la estrategia que seguirá en el juicio.\nLa decisión se tomará en Madrid la próxima semana, según fuentes cercanas al caso, que no descartan un recurso.";
+    let thai = "ผลดีเอ็นเอยืนยันว่าศพที่ลอยมาตามแม่น้ำโขงเป็นคนสนิทของนักเคลื่อนไหวทางการเมืองที่หายตัวไป\nตำรวจเร่งหาเบาะแสคดีนี้";
+    let english: String = PARAS.join("\n");
+    let input = [page("es", spanish), page("th", thai), page("fr", &english)].join("\n");
+    for command in [&["annotate", "-"][..], &["tags", "--json", "-"]] {
+        let out = run_stdin(command, input.as_bytes());
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{command:?}: some articles failed"
+        );
+        let recs = records(&out);
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[0]["error"]["kind"], "language", "{}", recs[0]);
+        assert!(
+            recs[0]["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Spanish")
+        );
+        assert_eq!(recs[1]["error"]["kind"], "language", "{}", recs[1]);
+        assert!(recs[2].get("error").is_none(), "{command:?}: {}", recs[2]);
+    }
+    for command in ["extract", "segment"] {
+        let out = run_stdin(&[command, "-"], input.as_bytes());
+        assert_ok(&out);
+        assert!(records(&out).iter().all(|r| r.get("error").is_none()));
+    }
+}
+
 /// The authors of a scholarly page are all its meta list names, one tag each; a JSON-LD block
 /// with a raw line break inside a string (not JSON, but what publishers write) is still read.
 #[test]

@@ -754,6 +754,25 @@ fn bad_requests_are_400_with_the_record_error_kinds() {
     assert_eq!(get(server, "/healthz").status, 200);
 }
 
+/// Well-formed, but in a script the models do not read: 422 alone, its record in its place
+/// in a batch (answered 200).
+#[test]
+fn an_article_the_models_cannot_read_is_422() {
+    let server = shared();
+    let arabic = json!({"id": "ar", "text": "معارضون يسيطرون على مخازن للصواريخ بريف دمشق."});
+    for route in ["/v1/annotate", "/v1/tags"] {
+        let reply = post_json(server, route, &arabic);
+        assert_eq!(reply.error_kind(422), "language", "{route}");
+        assert_eq!(reply.json()["id"], "ar");
+    }
+    let batch = json!([{"id": "en", "text": "Lagarde spoke in Frankfurt on Thursday."}, arabic]);
+    let reply = post_json(server, "/v1/annotate", &batch);
+    assert_eq!(reply.status, 200);
+    let records = reply.json();
+    assert!(records[0].get("error").is_none(), "{}", records[0]);
+    assert_eq!(records[1]["error"]["kind"], "language");
+}
+
 /// What the document's `Article` schema says about an instance, as any JSON Schema tool reads it.
 fn article_schema_allows(server: &Server, article: &Value) -> bool {
     validator(server, "#/components/schemas/Article").is_valid(article)
