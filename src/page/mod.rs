@@ -194,8 +194,8 @@ pub fn extract(
         // The `<html>`'s own tag (rs-trafilatura skips `xml:lang`), else the extractor's
         // (a meta tag's), as one kind of value: `en`, never `en_us` or `english`.
         language: lang
-            .and_then(markup::language_code)
-            .or_else(|| meta.language.as_deref().and_then(markup::language_code)),
+            .and_then(crate::language::code)
+            .or_else(|| meta.language.as_deref().and_then(crate::language::code)),
     })
 }
 

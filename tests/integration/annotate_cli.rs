@@ -394,6 +394,39 @@ fn seed_entities_people_places_organisations() {
     assert!(r["models"].get("entities").is_none());
 }
 
+/// A JSONL article's `language` field is its declaration: refused when its text reads as that
+/// language too; without the field, Latin-script text is read as English (a documented
+/// limit), and an English text under a wrong field is annotated.
+#[test]
+fn a_jsonl_language_field_is_read_with_the_text() {
+    let spanish = "El fiscal Pedro Horrach está perfilando con el jefe de la Fiscalía \
+                   Anticorrupción la estrategia que seguirá en el juicio. La decisión se tomará \
+                   en Madrid la próxima semana, según fuentes cercanas al caso.";
+    let english = "Lagarde spoke in Frankfurt on Thursday about inflation in the euro area, \
+                   and said the bank would keep rates where they are until the summer.";
+    let input = [
+        serde_json::json!({"id": "es", "language": "es", "text": spanish}),
+        serde_json::json!({"id": "es-undeclared", "text": spanish}),
+        serde_json::json!({"id": "en-as-es", "language": "es-ES", "text": english}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    let out = run_stdin(&["annotate", "-"], input.as_bytes());
+    assert_eq!(out.status.code(), Some(3), "one article failed");
+    let recs = records(&out);
+    assert_eq!(recs[0]["error"]["kind"], "language", "{}", recs[0]);
+    let message = recs[0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`es`") && message.contains("Spanish"),
+        "{message}"
+    );
+    for r in &recs[1..] {
+        assert!(r.get("error").is_none(), "{r}");
+        assert!(r["meta"].is_object());
+    }
+    assert_eq!(recs[2]["meta"]["language"], "es-ES");
+}
+
 #[test]
 fn annotate_keeps_input_order_across_batches() {
     ensure_models();
