@@ -268,8 +268,9 @@ pub fn tags_table(outcome: &Outcome, top: usize) -> String {
         Outcome::Failed { id, error } => {
             let _ = writeln!(
                 out,
-                "== {id}\n   error ({:?}): {}\n",
-                error.kind, error.message
+                "== {id}\n   error ({}): {}\n",
+                error.kind.as_str(),
+                error.message
             );
         }
         Outcome::Done(doc) => {

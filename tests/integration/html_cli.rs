@@ -332,6 +332,13 @@ fn a_page_in_another_language_is_refused_by_the_models_only() {
         assert_ok(&out);
         assert!(records(&out).iter().all(|r| r.get("error").is_none()));
     }
+    // The editor's table names the kind as the record does.
+    let out = run_stdin(&["tags", "-"], input.as_bytes());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("== es\n   error (language): the page declares its language as `es`"),
+        "{table}"
+    );
 }
 
 /// The authors of a scholarly page are all its meta list names, one tag each; a JSON-LD block
