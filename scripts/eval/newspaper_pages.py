@@ -61,7 +61,8 @@ def main():
             meta = json.load(tar.extractfile(members[name]))
             # The expected text: the test's text file (one page's metadata leaves it empty).
             text = members.get(f"{prefix}txt/{stem}.txt")
-            text = tar.extractfile(text).read().decode("utf-8") if text else meta.get("text")
+            text = tar.extractfile(text).read().decode("utf-8", "replace") if text else ""
+            text = text.strip() or meta.get("text")
             page = {
                 "url": meta.get("url"),
                 # The pages are UTF-8; a stray byte must not cost the page.

@@ -27,9 +27,10 @@ pub fn names(html: &str, comments: &Hidden, found: Option<&str>) -> Option<Strin
         .or_else(|| byline_name(found?))
 }
 
-/// The meta tags that carry one author each, as many tags as authors: Highwire Press's
-/// `citation_author` (what Google Scholar reads) and Dublin Core's creator.
-const AUTHOR_LIST_KEYS: [&str; 3] = ["citation_author", "dc.creator", "dcterms.creator"];
+/// The meta tags that carry one author each, as many tags as authors: Dublin Core's creator
+/// and Highwire Press's `citation_author` (what Google Scholar reads), which is often written
+/// "Anderson, Michael L.", so it comes last.
+const AUTHOR_LIST_KEYS: [&str; 3] = ["dc.creator", "dcterms.creator", "citation_author"];
 
 /// The authors of the first key of `AUTHOR_LIST_KEYS` that the page repeats for two or more
 /// names, joined with "; ". Keys are not mixed: one often writes "Anderson, Michael L." where
@@ -228,8 +229,10 @@ mod tests {
         let html = "<meta name=\"dc.Creator\" content=\" Michael L. \u{a0}Anderson \">\
             <meta name=\"dc.Creator\" content=\" Carlos \u{a0}Dobkin \">\
             <meta name=\"citation_author\" content=\"Anderson, Michael L.\">\
+            <meta name=\"citation_author\" content=\"Dobkin, Carlos\">\
             <meta name=\"DC.creator\" content=\"Devon Gorry\">";
-        // One key, as many tags as authors; the key repeated first is read, not mixed.
+        // One key, as many tags as authors, not mixed; Dublin Core's before Highwire's, which
+        // puts the family name first.
         assert_eq!(
             names(html, Some("Michael L. Anderson")).as_deref(),
             Some("Michael L. Anderson; Carlos Dobkin; Devon Gorry")

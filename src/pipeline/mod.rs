@@ -243,14 +243,14 @@ impl Annotator {
     pub fn annotate_batch(&self, inputs: Vec<Input>) -> Vec<Outcome> {
         let mut outcomes = prepare_batch(inputs);
         // What the models cannot read gets its error record, not their guesses.
-        for outcome in outcomes.iter_mut() {
+        outcomes.par_iter_mut().for_each(|outcome| {
             if let Outcome::Done(doc) = outcome
                 && let Err(error) = crate::language::check(&doc.article)
             {
                 let id = doc.article.id.clone();
                 *outcome = Outcome::Failed { id, error };
             }
-        }
+        });
         let docs: Vec<&Document> = outcomes
             .iter()
             .filter_map(|o| match o {

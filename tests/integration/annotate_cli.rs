@@ -401,7 +401,8 @@ fn seed_entities_people_places_organisations() {
 fn a_jsonl_language_field_is_read_with_the_text() {
     let spanish = "El fiscal Pedro Horrach está perfilando con el jefe de la Fiscalía \
                    Anticorrupción la estrategia que seguirá en el juicio. La decisión se tomará \
-                   en Madrid la próxima semana, según fuentes cercanas al caso.";
+                   en Madrid la próxima semana, según fuentes cercanas al caso. El juicio \
+                   comenzará en otoño, si el tribunal lo permite.";
     let english = "Lagarde spoke in Frankfurt on Thursday about inflation in the euro area, \
                    and said the bank would keep rates where they are until the summer.";
     let input = [

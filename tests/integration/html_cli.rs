@@ -304,7 +304,7 @@ fn a_page_in_another_language_is_refused_by_the_models_only() {
         );
         serde_json::json!({"id": lang, "html": html}).to_string()
     };
-    let spanish = "El fiscal Pedro Horrach está perfilando con el jefe de la Fiscalía Anticorrupción la estrategia que seguirá en el juicio.\nLa decisión se tomará en Madrid la próxima semana, según fuentes cercanas al caso, que no descartan un recurso.";
+    let spanish = "El fiscal Pedro Horrach está perfilando con el jefe de la Fiscalía Anticorrupción la estrategia que seguirá en el juicio.\nLa decisión se tomará en Madrid la próxima semana, según fuentes cercanas al caso, que no descartan un recurso.\nEl juicio comenzará en otoño, si el tribunal lo permite.";
     let thai = "ผลดีเอ็นเอยืนยันว่าศพที่ลอยมาตามแม่น้ำโขงเป็นคนสนิทของนักเคลื่อนไหวทางการเมืองที่หายตัวไป\nตำรวจเร่งหาเบาะแสคดีนี้";
     let english: String = PARAS.join("\n");
     let input = [page("es", spanish), page("th", thai), page("fr", &english)].join("\n");
