@@ -132,6 +132,7 @@ fn is_latin(c: char) -> bool {
 mod tests {
     use super::*;
     use crate::article::Page;
+    use proptest::strategy::Strategy;
 
     fn text(t: &str) -> Result<(), DocError> {
         check(&Article::from_text("a".into(), None, t.into()))
@@ -230,5 +231,31 @@ mod tests {
         assert!(article("en".into(), spanish).is_ok());
         assert!(article("spanish".into(), spanish).is_ok());
         assert!(article(serde_json::json!(3), spanish).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 256, ..Default::default() })]
+
+        /// Any text, declared in any language (the detector reads texts of 200 letters or
+        /// more): an answer, never a panic, and a refusal is always of kind `language`.
+        #[test]
+        fn any_text_gets_an_answer(
+            text in proptest::collection::vec(
+                // Mostly words, so that many texts reach the detector.
+                proptest::prop_oneof![
+                    1 => proptest::char::any().prop_map(String::from),
+                    4 => proptest::sample::select(vec!["der ", "la ", "the ", "北京", "Москва ", "é", "\u{301}", " "])
+                        .prop_map(str::to_string),
+                ],
+                0..600,
+            ).prop_map(|v| v.concat()),
+            language in proptest::sample::select(vec![None, Some("de"), Some("en"), Some("x")]),
+        ) {
+            let mut a = Article::from_text("a".into(), None, text);
+            a.page = Some(Box::new(Page { language: language.map(str::to_string), ..Page::default() }));
+            if let Err(e) = check(&a) {
+                proptest::prop_assert_eq!(e.kind, DocErrorKind::Language);
+            }
+        }
     }
 }
