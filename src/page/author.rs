@@ -12,7 +12,7 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::markup::{Hidden, attribute, fold, meta_contents};
+use super::markup::{Hidden, attribute, fold, meta_entries};
 
 static SCRIPT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)<script(?-u:\b)[^>]*>").expect("script regex"));
@@ -37,13 +37,14 @@ const AUTHOR_LIST_KEYS: [&str; 3] = ["dc.creator", "dcterms.creator", "citation_
 /// another writes "Michael L. Anderson". A single such tag is left to the extractor, which
 /// reads it too, beside the page's other author tags.
 fn from_meta_list(html: &str, comments: &Hidden) -> Option<String> {
-    AUTHOR_LIST_KEYS.iter().find_map(|key| {
-        let mut names = Vec::new();
-        for name in meta_contents(html, comments, &[key]) {
-            push_name(&name, &mut names);
-        }
-        (names.len() > 1).then(|| names.join("; "))
-    })
+    let mut lists: [Vec<String>; AUTHOR_LIST_KEYS.len()] = Default::default();
+    for (key, name) in meta_entries(html, comments, &AUTHOR_LIST_KEYS) {
+        push_name(&name, &mut lists[key]);
+    }
+    lists
+        .into_iter()
+        .find(|names| names.len() > 1)
+        .map(|names| names.join("; "))
 }
 
 /// A name longer than this is a sentence or a list the publisher put in one field.

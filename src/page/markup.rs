@@ -152,6 +152,16 @@ pub(super) fn meta_contents<'h>(
     hidden: &'h Hidden,
     keys: &'h [&str],
 ) -> impl Iterator<Item = String> + 'h {
+    meta_entries(html, hidden, keys).map(|(_, content)| content)
+}
+
+/// The same, with the index in `keys` of the key each tag has: one pass over the page for
+/// several keys that are read apart.
+pub(super) fn meta_entries<'h>(
+    html: &'h str,
+    hidden: &'h Hidden,
+    keys: &'h [&str],
+) -> impl Iterator<Item = (usize, String)> + 'h {
     META_TAG
         .find_iter(html)
         .filter_map(|tag| hidden.hide(tag))
@@ -160,14 +170,14 @@ pub(super) fn meta_contents<'h>(
             let lower = tag.as_str().to_ascii_lowercase();
             keys.iter().any(|k| lower.contains(k))
         })
-        .filter(|tag| {
-            ["property", "name"]
+        .filter_map(|tag| {
+            let key = ["property", "name"]
                 .iter()
                 .filter_map(|a| attribute(tag.as_str(), a))
-                .any(|key| keys.iter().any(|k| key.eq_ignore_ascii_case(k)))
+                .find_map(|key| keys.iter().position(|k| key.eq_ignore_ascii_case(k)))?;
+            let content = attribute(tag.as_str(), "content")?;
+            Some((key, fold(&decode_attribute(content))))
         })
-        .filter_map(|tag| attribute(tag.as_str(), "content"))
-        .map(|content| fold(&decode_attribute(content)))
 }
 
 /// Text as markup writes it (a `<title>`, an extractor's string) with its character
