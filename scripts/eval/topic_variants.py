@@ -22,6 +22,7 @@ import os
 import sys
 
 import numpy as np
+from scipy.special import logsumexp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
@@ -105,6 +106,7 @@ def main():
         return layer, tl.share(f_units, owner, len(data.arts), layer["zero_shot"])[te]
 
     main_fit = lambda keep, drop: data.fit_main(keep, drop)  # noqa: E731
+    one_stage_fit = main_fit  # the shipped main layer, also when another is passed as main_fit
 
     def softmax_fit(keep, drop, mask_multi=True, against_all=("bbc", "tagmynews")):
         """A main layer fitted as what a desk label says: one softmax over the subjects
@@ -151,33 +153,25 @@ def main():
         model = fitted(shipped_fit, drop)
         if main == "shipped":
             return tl.scores(model, layer, fitted(main_fit, drop), data.x[te], data.f[te], s)
-        if main == "reported":
-            # The main layer picks among the subjects the article is reported to cover (the
-            # fitted layer's best and every subject at 0.5 or more), under the same rule.
+        if main in ("reported", "product"):
+            # The same rule (topiclib.main_subject), the main layer's logits changed:
+            # "reported" lets it pick only among the subjects the article is reported to cover
+            # (the fitted layer's best and every subject at 0.5 or more); "product" takes both
+            # main layers as experts, the one-stage layer's probability times the softmax's.
             p = tl.probabilities(model, layer, data.x[te], data.f[te], s)
+            l_fit = tl.logits(model, data.x[te], data.f[te])
             l_main = tl.logits(fitted(main_fit, drop), data.x[te], data.f[te])
-            l_fit = tl.logits(model, data.x[te], data.f[te])
+            if main == "reported":
+                covers = p >= 0.5
+                covers[np.arange(len(p)), l_fit.argmax(1)] = True
+                joint = np.where(covers, l_main, -np.inf)
+            else:
+                one = tl.logits(fitted(one_stage_fit, drop), data.x[te], data.f[te])
+                joint = -np.logaddexp(0, -one) + l_main - logsumexp(l_main, 1, keepdims=True)
             no_head = np.abs(model["v"]).sum(1) == 0
-            best = l_fit.argmax(1)
-            covers = p >= 0.5
-            covers[np.arange(len(p)), best] = True
-            pick = np.where(covers, l_main, -np.inf).argmax(1)
-            return tl.under_main(p, np.where(no_head[best], best, pick))
-        if main == "product":
-            # Both main layers as experts: the one-stage layer's probability times the
-            # softmax layer's, the best product picked, under the same rule.
-            p = tl.probabilities(model, layer, data.x[te], data.f[te], s)
-            l_fit = tl.logits(model, data.x[te], data.f[te])
-            no_head = np.abs(model["v"]).sum(1) == 0
-            best = l_fit.argmax(1)
-            one = tl.logits(fitted(main_fit_one, drop), data.x[te], data.f[te])
-            soft = tl.logits(fitted(main_fit, drop), data.x[te], data.f[te])
-            joint = -np.logaddexp(0, -one) + (soft - np.log(np.exp(soft - soft.max(1, keepdims=True)).sum(1, keepdims=True)) - soft.max(1, keepdims=True))
-            return tl.under_main(p, np.where(no_head[best], best, joint.argmax(1)))
+            return tl.under_main(p, tl.main_subject(l_fit, joint, no_head))
         by = model if main == "fitted" else fitted(main_fit, drop)
         return tl.under_main(tl.probabilities(model, layer, data.x[te], data.f[te], s), tl.logits(by, data.x[te], data.f[te]).argmax(1))
-
-    main_fit_one = main_fit
 
     def no_head_by_share(drop):
         """Without a head, the share layer alone; the fitted layer's best first."""
